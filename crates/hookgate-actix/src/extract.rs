@@ -1,0 +1,189 @@
+//! actix-web extractors: [`CloudEvent<T>`] and [`CloudEvents<T>`].
+//!
+//! - `CloudEvent<T>` takes exactly one event (a batch of one is accepted) and
+//!   deserializes its data into `T`; `CloudEvent` alone (`CloudEvent<Data>`) is the
+//!   untyped form that keeps the data as raw JSON or bytes.
+//! - `CloudEvents<T>` takes a batch, or a single event as a batch of one.
+//!
+//! When the [`ParseCloudEvents`](crate::ParseCloudEvents) middleware ran, the
+//! extractors take its [`Delivery`] from the request extensions and parse nothing.
+//! Otherwise they read the payload themselves, within the body limit of a
+//! [`ParseConfig`] registered with `App::app_data(config)`, or the default 1 MiB.
+//!
+//! Rejections are [`CloudEventRejection`]s: an `application/problem+json` response
+//! with a 4xx status, the same bodies as the axum adapter.
+//!
+//! **Optional form.** actix-web's own `Option<T>` extractor turns *every* failure
+//! into `None`, a malformed event included. To tell "not a CloudEvent" from
+//! "a broken one", take `Result<CloudEvent<T>, CloudEventRejection>` and look at
+//! [`CloudEventRejection::error`]'s kind ([`ErrorKind::NotCloudEvent`]); that form
+//! works the same way in axum.
+//!
+//! ```
+//! use actix_web::{App, HttpResponse, web};
+//! use hookgate_actix::{CloudEvent, CloudEvents};
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Order { total: u64 }
+//!
+//! async fn one(CloudEvent(event): CloudEvent<Order>) -> String {
+//!     format!("{} totals {}", event.id(), event.data.total)
+//! }
+//!
+//! async fn many(CloudEvents(events): CloudEvents) -> String {
+//!     format!("{} events", events.len())
+//! }
+//!
+//! let app = App::new()
+//!     .route("/orders", web::post().to(one))
+//!     .route("/batch", web::post().to(many));
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::ops::{Deref, DerefMut};
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, ResponseError};
+use futures_util::future::LocalBoxFuture;
+use hookgate_core::{Data, Delivery, Error, EventData, ParseConfig};
+
+#[cfg(doc)]
+use hookgate_core::ErrorKind;
+
+use crate::body::read_bounded;
+use crate::headers::ActixHeaders;
+use crate::problem::problem_response;
+
+/// Extracts exactly one CloudEvent whose data is a `T`; see the [module docs](self).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CloudEvent<T = Data>(pub hookgate_core::CloudEvent<T>);
+
+/// Extracts a batch of CloudEvents (a single event is a batch of one); see the
+/// [module docs](self).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CloudEvents<T = Data>(pub Vec<hookgate_core::CloudEvent<T>>);
+
+/// The rejection of the CloudEvents extractors: a 4xx `application/problem+json`
+/// response that says what was wrong.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct CloudEventRejection {
+    error: Error,
+}
+
+impl CloudEventRejection {
+    /// The HTTP status.
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.error.status()).unwrap_or(StatusCode::BAD_REQUEST)
+    }
+
+    /// What went wrong.
+    #[must_use]
+    pub fn error(&self) -> &Error {
+        &self.error
+    }
+
+    /// What went wrong, owned.
+    #[must_use]
+    pub fn into_error(self) -> Error {
+        self.error
+    }
+}
+
+impl From<Error> for CloudEventRejection {
+    fn from(error: Error) -> Self {
+        Self { error }
+    }
+}
+
+impl fmt::Display for CloudEventRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for CloudEventRejection {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+impl ResponseError for CloudEventRejection {
+    fn status_code(&self) -> StatusCode {
+        self.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        problem_response(&self.error.problem())
+    }
+}
+
+/// The delivery of a request: the one the middleware parsed, or parsed here.
+fn delivery(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> impl Future<Output = Result<Delivery, Error>> + 'static {
+    let parsed = req.extensions_mut().remove::<Delivery>();
+    let req = req.clone();
+    let payload = payload.take();
+    async move {
+        if let Some(delivery) = parsed {
+            return Ok(delivery);
+        }
+        let config = req.app_data::<ParseConfig>().cloned().unwrap_or_default();
+        let headers = ActixHeaders(req.headers());
+        let mode = hookgate_core::detect_mode(&headers)?;
+        config.check_content_length(&headers)?;
+        let bytes = read_bounded(payload, &config).await?;
+        hookgate_core::parse_with_mode(mode, &ActixHeaders(req.headers()), bytes, &config)
+    }
+}
+
+impl<T: EventData + 'static> FromRequest for CloudEvent<T> {
+    type Error = CloudEventRejection;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let delivery = delivery(req, payload);
+        Box::pin(async move { Ok(Self(delivery.await?.into_single()?.into_typed()?)) })
+    }
+}
+
+impl<T: EventData + 'static> FromRequest for CloudEvents<T> {
+    type Error = CloudEventRejection;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let delivery = delivery(req, payload);
+        Box::pin(async move { Ok(Self(delivery.await?.into_typed()?)) })
+    }
+}
+
+impl<T> Deref for CloudEvent<T> {
+    type Target = hookgate_core::CloudEvent<T>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl<T> DerefMut for CloudEvent<T> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl<T> Deref for CloudEvents<T> {
+    type Target = Vec<hookgate_core::CloudEvent<T>>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl<T> DerefMut for CloudEvents<T> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}

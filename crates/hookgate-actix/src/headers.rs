@@ -1,0 +1,29 @@
+//! [`HeaderSource`] over actix-web's header map (http 0.2 types).
+
+use actix_web::http::header::HeaderMap;
+use hookgate_core::HeaderSource;
+
+/// Lets the core read actix-web's [`HeaderMap`].
+///
+/// ```
+/// use actix_web::test::TestRequest;
+/// use hookgate_actix::ActixHeaders;
+/// use hookgate_core::HeaderSource;
+///
+/// let req = TestRequest::default().insert_header(("ce-id", "1")).to_http_request();
+/// assert_eq!(ActixHeaders(req.headers()).get("ce-id"), Some(&b"1"[..]));
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct ActixHeaders<'a>(pub &'a HeaderMap);
+
+impl HeaderSource for ActixHeaders<'_> {
+    fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.0.iter().map(|(n, v)| (n.as_str(), v.as_bytes()))
+    }
+
+    fn get(&self, name: &str) -> Option<&[u8]> {
+        self.0
+            .get(name)
+            .map(actix_web::http::header::HeaderValue::as_bytes)
+    }
+}

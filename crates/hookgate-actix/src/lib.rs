@@ -1,0 +1,77 @@
+//! actix-web middleware and extractors for [hookgate](https://docs.rs/hookgate):
+//! receiver-side middleware for CloudEvents webhooks.
+//!
+//! - [`ParseCloudEvents`] (a `Transform`, its service [`ParseCloudEventsMiddleware`])
+//!   reads and parses CloudEvents once, answers malformed requests with
+//!   `application/problem+json`, and hands the parsed
+//!   [`Delivery`](hookgate_core::Delivery) to what follows through the request
+//!   extensions.
+//! - The extractors [`CloudEvent<T>`] and [`CloudEvents<T>`] take the middleware's
+//!   delivery or parse by themselves.
+//!
+//! The behaviour, limits and error bodies are the same as `hookgate-tower`'s for
+//! axum; both are thin adapters over `hookgate-core`, which does the work.
+//!
+//! # A receiver in a few lines
+//!
+//! ```no_run
+//! use actix_web::{App, HttpResponse, HttpServer, web};
+//! use hookgate_actix::{CloudEvent, ParseCloudEvents};
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Reading { celsius: f64 }
+//!
+//! async fn handle(CloudEvent(event): CloudEvent<Reading>) -> HttpResponse {
+//!     println!("{} from {}: {} °C", event.id(), event.source(), event.data.celsius);
+//!     HttpResponse::Ok().finish()
+//! }
+//!
+//! #[actix_web::main]
+//! async fn main() -> std::io::Result<()> {
+//!     HttpServer::new(|| {
+//!         App::new()
+//!             .wrap(ParseCloudEvents::default())
+//!             .route("/api/events", web::post().to(handle))
+//!     })
+//!     .bind("127.0.0.1:8080")?
+//!     .run()
+//!     .await
+//! }
+//! ```
+//!
+//! # Testing with `init_service`
+//!
+//! ```
+//! use actix_web::{App, test, web};
+//! use hookgate_actix::{CloudEvent, ParseCloudEvents};
+//!
+//! # #[actix_web::main]
+//! # async fn main() {
+//! let app = test::init_service(
+//!     App::new()
+//!         .wrap(ParseCloudEvents::default())
+//!         .route("/", web::post().to(|CloudEvent(e): CloudEvent| async move { e.id().to_owned() })),
+//! )
+//! .await;
+//! let request = test::TestRequest::post()
+//!     .uri("/")
+//!     .insert_header(("ce-specversion", "1.0"))
+//!     .insert_header(("ce-id", "42"))
+//!     .insert_header(("ce-source", "/test"))
+//!     .insert_header(("ce-type", "t"))
+//!     .to_request();
+//! let response = test::call_service(&app, request).await;
+//! assert_eq!(response.status(), 200);
+//! # }
+//! ```
+
+mod body;
+pub mod extract;
+mod headers;
+pub mod parse;
+mod problem;
+
+pub use extract::{CloudEvent, CloudEventRejection, CloudEvents};
+pub use headers::ActixHeaders;
+pub use parse::{ParseCloudEvents, ParseCloudEventsMiddleware};
+pub use problem::problem_response;

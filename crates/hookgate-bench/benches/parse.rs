@@ -1,0 +1,3 @@
+//! Parsing benchmarks (filled in by the benchmark work of issue 2).
+
+fn main() {}

@@ -1,0 +1,143 @@
+//! Binary content mode: attributes in `ce-` headers, data in the body.
+
+use std::borrow::Cow;
+
+use bytes::Bytes;
+use bytestring::ByteString;
+use percent_encoding::percent_decode;
+
+use super::draft::{Draft, is_core};
+use crate::error::{Error, ErrorKind, excerpt};
+use crate::event::{CloudEvent, Data, ExtensionValue, RawJson, is_json_media_type};
+use crate::headers::HeaderSource;
+
+pub(super) fn parse(headers: &impl HeaderSource, body: Bytes) -> Result<CloudEvent, Error> {
+    let mut draft = Draft::default();
+    for (name, value) in headers.iter() {
+        let Some(attr) = attribute_of(name) else {
+            continue;
+        };
+        let attr: Cow<'_, str> = if attr.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(attr.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(attr)
+        };
+        if attr == "datacontenttype" {
+            return Err(Error::new(
+                ErrorKind::ConflictingData,
+                "header `ce-datacontenttype` is not allowed in binary mode: the data's type is the `Content-Type` header",
+            ));
+        }
+        let decoded =
+            decode_value(value).map_err(|e| e.context(format_args!("header `{name}`")))?;
+        if is_core(&attr) {
+            draft.set_core(&attr, decoded)?;
+        } else {
+            draft.set_extension(attr.into_owned().into(), ExtensionValue::String(decoded))?;
+        }
+    }
+    if let Some(ct) = headers.get("content-type") {
+        let ct = std::str::from_utf8(ct).map_err(|_| {
+            Error::new(
+                ErrorKind::InvalidHeader,
+                "header `Content-Type` is not valid UTF-8",
+            )
+        })?;
+        draft.set_core("datacontenttype", ct.trim().into())?;
+    }
+    let data = if body.is_empty() {
+        Data::Empty
+    } else if draft.datacontenttype().is_some_and(is_json_media_type) {
+        let text = ByteString::try_from(body).map_err(|_| {
+            Error::new(
+                ErrorKind::InvalidData,
+                "the body has a JSON Content-Type but is not valid UTF-8",
+            )
+        })?;
+        Data::Json(RawJson::new(text).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidData,
+                format!("the body has a JSON Content-Type but is not valid JSON: {e}"),
+            )
+        })?)
+    } else {
+        Data::Binary(body)
+    };
+    Ok(CloudEvent::from_parts(draft.finish()?, data))
+}
+
+/// The attribute name of a `ce-` header, or `None` for other headers.
+fn attribute_of(header: &str) -> Option<&str> {
+    let prefix = header.get(..3)?;
+    prefix.eq_ignore_ascii_case("ce-").then(|| &header[3..])
+}
+
+/// Decodes a header value: an RFC 7230 quoted-string is unquoted, then one round
+/// of percent-decoding is applied, and the result must be UTF-8.
+pub(super) fn decode_value(raw: &[u8]) -> Result<ByteString, Error> {
+    let raw = raw.trim_ascii();
+    let unquoted: Cow<'_, [u8]> = match raw.first() {
+        Some(b'"') => Cow::Owned(unquote(raw)?),
+        _ => Cow::Borrowed(raw),
+    };
+    let decoded = percent_decode(&unquoted).decode_utf8().map_err(|_| {
+        Error::new(
+            ErrorKind::InvalidHeader,
+            format!(
+                "the value `{}` is not UTF-8 after percent-decoding",
+                excerpt(&String::from_utf8_lossy(&unquoted))
+            ),
+        )
+    })?;
+    Ok(match decoded {
+        Cow::Borrowed(s) => ByteString::from(s),
+        Cow::Owned(s) => ByteString::from(s),
+    })
+}
+
+/// Removes the quotes of a quoted-string and its backslash escapes.
+fn unquote(raw: &[u8]) -> Result<Vec<u8>, Error> {
+    let bad = |why: &str| {
+        Error::new(
+            ErrorKind::InvalidHeader,
+            format!("malformed quoted-string: {why}"),
+        )
+    };
+    if raw.len() < 2 || raw[raw.len() - 1] != b'"' {
+        return Err(bad("no closing quote"));
+    }
+    let inner = &raw[1..raw.len() - 1];
+    let mut out = Vec::with_capacity(inner.len());
+    let mut bytes = inner.iter();
+    while let Some(&b) = bytes.next() {
+        match b {
+            b'\\' => match bytes.next() {
+                Some(&escaped) => out.push(escaped),
+                None => return Err(bad("a backslash at the end")),
+            },
+            b'"' => return Err(bad("an unescaped quote inside")),
+            _ => out.push(b),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode_value;
+
+    #[test]
+    fn decodes_header_values() {
+        let ok = |raw: &[u8]| decode_value(raw).unwrap().to_string();
+        assert_eq!(ok(b"plain"), "plain");
+        assert_eq!(ok(b"a%20b"), "a b");
+        assert_eq!(ok(b"%e2%82%ac"), "€");
+        assert_eq!(ok(b"\"quoted \\\"x\\\"\""), "quoted \"x\"");
+        assert_eq!(ok(b"\"%41\""), "A");
+        assert_eq!(ok(b"100%"), "100%");
+        assert!(decode_value(b"%C0%A0").is_err());
+        assert!(decode_value(b"\"open").is_err());
+        assert!(decode_value(b"\"a\\\"").is_err());
+        assert!(decode_value(b"\"a\"b\"").is_err());
+    }
+}

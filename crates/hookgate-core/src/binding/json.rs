@@ -1,0 +1,312 @@
+//! Structured and batch content modes: the CloudEvents JSON format.
+//!
+//! The body is scanned once by serde_json into borrowed members (`&RawValue` per
+//! value); strings without escapes become slices of the body's buffer, so an event
+//! costs few allocations.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use bytes::Bytes;
+use bytestring::ByteString;
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+use super::draft::{Draft, is_core};
+use super::{Delivery, Mode};
+use crate::error::{Error, ErrorKind, excerpt};
+use crate::event::{
+    CloudEvent, Data, ExtensionValue, RawJson, check_attribute_name, is_json_media_type,
+};
+
+/// Standard base64 that accepts a missing `=` padding too.
+const BASE64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+pub(super) fn parse(mode: Mode, body: Bytes) -> Result<Delivery, Error> {
+    let text = ByteString::try_from(body).map_err(|_| {
+        Error::new(
+            ErrorKind::MalformedJson,
+            "the body is not valid UTF-8 (JSON must be UTF-8)",
+        )
+    })?;
+    let first = text.bytes().find(|b| !b.is_ascii_whitespace());
+    let malformed = |e: serde_json::Error| {
+        Error::new(
+            ErrorKind::MalformedJson,
+            format!("the body is not valid JSON: {e}"),
+        )
+    };
+    match (mode, first) {
+        // A structured body that is an array is read as a batch (see the module docs).
+        (Mode::Batch, _) | (Mode::Structured, Some(b'[')) => {
+            if first != Some(b'[') {
+                // Say "not JSON" for a body that is not JSON at all, "not an array"
+                // for JSON of another shape.
+                serde_json::from_str::<IgnoredAny>(&text).map_err(malformed)?;
+                return Err(Error::new(
+                    ErrorKind::NotAnArray,
+                    "a `application/cloudevents-batch+json` body must be a JSON array of events",
+                ));
+            }
+            let members: Vec<Member<'_>> = serde_json::from_str(&text).map_err(malformed)?;
+            let events = members
+                .into_iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    build(m, &text).map_err(|e| e.context(format_args!("batch member {i}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Delivery::new(Mode::Batch, events))
+        }
+        _ => {
+            let member: Member<'_> = serde_json::from_str(&text).map_err(malformed)?;
+            Ok(Delivery::new(Mode::Structured, vec![build(member, &text)?]))
+        }
+    }
+}
+
+/// One JSON value where an event is expected: its members, or what it was instead.
+enum Member<'de> {
+    Object(Vec<(Key<'de>, &'de RawValue)>),
+    Other(&'static str),
+}
+
+/// A member name, borrowed from the body unless it had escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Member<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(MemberVisitor)
+    }
+}
+
+struct MemberVisitor;
+
+impl<'de> Visitor<'de> for MemberVisitor {
+    type Value = Member<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a CloudEvent JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut members = Vec::with_capacity(map.size_hint().unwrap_or(12));
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            members.push((key, map.next_value::<&'de RawValue>()?));
+        }
+        Ok(Member::Object(members))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Member::Other("an array"))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Member::Other("a boolean"))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Member::Other("a number"))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Member::Other("a number"))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Member::Other("a number"))
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Member::Other("a string"))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Member::Other("null"))
+    }
+}
+
+/// A JSON value, classified by its first character.
+enum Value<'a> {
+    Null,
+    String(&'a str),
+    Bool(bool),
+    Number(&'a str),
+    Composite(&'a str),
+}
+
+fn classify(raw: &RawValue) -> Value<'_> {
+    let text = raw.get();
+    match text.as_bytes().first() {
+        Some(b'"') => Value::String(text),
+        Some(b'n') => Value::Null,
+        Some(b't') => Value::Bool(true),
+        Some(b'f') => Value::Bool(false),
+        Some(b'{' | b'[') | None => Value::Composite(text),
+        Some(_) => Value::Number(text),
+    }
+}
+
+fn type_name(value: &Value<'_>) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::String(_) => "a string",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::Composite(t) if t.starts_with('[') => "an array",
+        Value::Composite(_) => "an object",
+    }
+}
+
+/// The content of a JSON string literal, shared with the body when it has no escapes.
+fn unescape(body: &ByteString, quoted: &str) -> ByteString {
+    let inner = &quoted[1..quoted.len() - 1];
+    if inner.contains('\\') {
+        // serde_json already checked the literal; decoding it again cannot fail.
+        serde_json::from_str::<String>(quoted)
+            .unwrap_or_default()
+            .into()
+    } else {
+        body.slice_ref(inner)
+    }
+}
+
+fn build(member: Member<'_>, body: &ByteString) -> Result<CloudEvent, Error> {
+    let members = match member {
+        Member::Object(members) => members,
+        Member::Other(what) => {
+            return Err(Error::new(
+                ErrorKind::NotAnObject,
+                format!("expected a CloudEvent JSON object, got {what}"),
+            ));
+        }
+    };
+    let mut draft = Draft::default();
+    let mut data = None;
+    let mut data_base64 = None;
+    for (Key(name), raw) in members {
+        let value = classify(raw);
+        let slot = match &*name {
+            "data" => Some(&mut data),
+            "data_base64" => Some(&mut data_base64),
+            _ => None,
+        };
+        if let Some(slot) = slot {
+            if slot.is_some() {
+                return Err(Error::new(
+                    ErrorKind::DuplicateAttribute,
+                    format!("member `{name}` is given more than once"),
+                ));
+            }
+            if !matches!(value, Value::Null) {
+                *slot = Some(raw);
+            }
+            continue;
+        }
+        if is_core(&name) {
+            match value {
+                Value::Null => {}
+                Value::String(s) => draft.set_core(&name, unescape(body, s))?,
+                other => {
+                    return Err(Error::new(
+                        ErrorKind::InvalidAttribute,
+                        format!(
+                            "attribute `{name}` must be a string, got {}",
+                            type_name(&other)
+                        ),
+                    ));
+                }
+            }
+            continue;
+        }
+        let ext = match value {
+            // A null member means "absent", but its name must still be a valid one.
+            Value::Null => {
+                check_attribute_name(&name)?;
+                continue;
+            }
+            Value::String(s) => ExtensionValue::String(unescape(body, s)),
+            Value::Bool(b) => ExtensionValue::Boolean(b),
+            Value::Number(n) => match n.parse::<i64>() {
+                Ok(i) => ExtensionValue::Integer(i),
+                Err(_) => ExtensionValue::Json(RawJson::trusted(body.slice_ref(n))),
+            },
+            Value::Composite(c) => ExtensionValue::Json(RawJson::trusted(body.slice_ref(c))),
+        };
+        let name = match name {
+            Cow::Borrowed(n) => body.slice_ref(n),
+            Cow::Owned(n) => n.into(),
+        };
+        draft.set_extension(name, ext)?;
+    }
+    let data = match (data, data_base64) {
+        (Some(_), Some(_)) => {
+            return Err(Error::new(
+                ErrorKind::ConflictingData,
+                "`data` and `data_base64` are both present; an event carries one of them",
+            ));
+        }
+        (None, None) => Data::Empty,
+        (None, Some(raw)) => decode_base64(body, classify(raw))?,
+        (Some(raw), None) => match classify(raw) {
+            // Under a non-JSON content type a JSON string is the data's text.
+            Value::String(s)
+                if draft
+                    .datacontenttype()
+                    .is_some_and(|ct| !is_json_media_type(ct)) =>
+            {
+                Data::Binary(unescape(body, s).into_bytes())
+            }
+            _ => Data::Json(RawJson::trusted(body.slice_ref(raw.get()))),
+        },
+    };
+    Ok(CloudEvent::from_parts(draft.finish()?, data))
+}
+
+fn decode_base64(body: &ByteString, value: Value<'_>) -> Result<Data, Error> {
+    let Value::String(s) = value else {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            format!(
+                "`data_base64` must be a base64 string, got {}",
+                type_name(&value)
+            ),
+        ));
+    };
+    let encoded = unescape(body, s);
+    let decoded = BASE64.decode(encoded.as_bytes()).map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidData,
+            format!(
+                "`data_base64` is not valid base64 ({e}): `{}`",
+                excerpt(&encoded)
+            ),
+        )
+    })?;
+    Ok(Data::Binary(Bytes::from(decoded)))
+}

@@ -1,0 +1,331 @@
+//! The CloudEvents 1.0.2 HTTP protocol binding, receive side.
+//!
+//! [`parse`] turns request headers and a body into a [`Delivery`]: one event
+//! (binary or structured mode) or a batch. The content mode is chosen by
+//! `Content-Type` ([`detect_mode`]):
+//!
+//! | Content-Type (case-insensitive, parameters ignored) | mode |
+//! |---|---|
+//! | `application/cloudevents-batch+json` | [`Mode::Batch`] |
+//! | `application/cloudevents+json` | [`Mode::Structured`] (a JSON array body is read as a batch) |
+//! | another `application/cloudevents+<fmt>` | 415 |
+//! | anything else, with a `ce-specversion` header | [`Mode::Binary`] |
+//! | anything else | 415 |
+//!
+//! **Leniency.** Some senders pick the structured media type for batches and let the
+//! receiver decide by the first JSON character; hookgate does the same: a body under
+//! `application/cloudevents+json` that starts with `[` is read as a batch.
+//!
+//! **Choices where the specification is silent.** In binary mode an empty body is an
+//! event without data, and a `ce-datacontenttype` header is refused (the binding maps
+//! `datacontenttype` to `Content-Type`). In the JSON format `"data": null` is the same
+//! as no data, like any other `null` attribute. `specversion` `0.3` is refused with a
+//! 400 that says only `1.0` is supported.
+//!
+//! ```
+//! use hookgate_core::{parse, HeaderList, Mode, ParseConfig};
+//!
+//! let headers = HeaderList::new([
+//!     ("ce-specversion", "1.0"),
+//!     ("ce-id", "1"),
+//!     ("ce-source", "/sensors/7"),
+//!     ("ce-type", "com.example.reading"),
+//!     ("ce-subject", "%E2%82%AC%20price"),
+//!     ("content-type", "application/json"),
+//! ]);
+//! let delivery = parse(&headers, r#"{"celsius": 21.5}"#.into(), &ParseConfig::default()).unwrap();
+//! assert_eq!(delivery.mode(), Mode::Binary);
+//! let event = delivery.into_single().unwrap();
+//! assert_eq!(event.subject(), Some("€ price"));
+//! assert_eq!(event.datacontenttype(), Some("application/json"));
+//! ```
+
+mod binary;
+mod draft;
+mod json;
+
+use bytes::Bytes;
+
+use crate::error::{ConfigError, Error, ErrorKind, excerpt};
+use crate::event::{CloudEvent, EventData};
+use crate::headers::HeaderSource;
+
+/// How the event(s) travelled in the request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Mode {
+    /// Attributes in `ce-` headers, data in the body.
+    Binary,
+    /// One event in the JSON format (`application/cloudevents+json`).
+    Structured,
+    /// A JSON array of events (`application/cloudevents-batch+json`, or a JSON array
+    /// under the structured media type).
+    Batch,
+}
+
+/// The media type of a structured-mode event.
+pub const STRUCTURED_MEDIA_TYPE: &str = "application/cloudevents+json";
+/// The media type of a batch.
+pub const BATCH_MEDIA_TYPE: &str = "application/cloudevents-batch+json";
+
+/// Limits of the parser; validated when built.
+///
+/// ```
+/// use hookgate_core::ParseConfig;
+///
+/// let config = ParseConfig::builder().body_limit(256 * 1024).build().unwrap();
+/// assert_eq!(config.body_limit(), 256 * 1024);
+/// assert!(ParseConfig::builder().body_limit(0).build().is_err());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseConfig {
+    body_limit: usize,
+}
+
+impl ParseConfig {
+    /// The default body limit: 1 MiB, Azure Event Grid's own limit for one event.
+    pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+    /// A builder, starting from the defaults.
+    pub fn builder() -> ParseConfigBuilder {
+        ParseConfigBuilder {
+            body_limit: Self::DEFAULT_BODY_LIMIT,
+        }
+    }
+
+    /// The largest body accepted, in bytes; larger ones are answered 413.
+    #[must_use]
+    pub fn body_limit(&self) -> usize {
+        self.body_limit
+    }
+
+    /// Answers 413 early when `Content-Length` already says the body is too large,
+    /// before any of it is read.
+    pub fn check_content_length(&self, headers: &impl HeaderSource) -> Result<(), Error> {
+        let declared = headers
+            .get("content-length")
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        match declared {
+            Some(n) if n > self.body_limit as u64 => Err(self.too_large(Some(n))),
+            _ => Ok(()),
+        }
+    }
+
+    /// The 413 error for a body over the limit; `size` is its length when known
+    /// (from `Content-Length`, or read in full).
+    #[must_use]
+    pub fn too_large(&self, size: Option<u64>) -> Error {
+        let limit = self.body_limit;
+        Error::new(
+            ErrorKind::PayloadTooLarge,
+            match size {
+                Some(n) => {
+                    format!("the body ({n} bytes) is larger than the limit of {limit} bytes")
+                }
+                None => format!("the body is larger than the limit of {limit} bytes"),
+            },
+        )
+    }
+}
+
+impl Default for ParseConfig {
+    fn default() -> Self {
+        Self {
+            body_limit: Self::DEFAULT_BODY_LIMIT,
+        }
+    }
+}
+
+/// Builds a [`ParseConfig`].
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ParseConfigBuilder {
+    body_limit: usize,
+}
+
+impl ParseConfigBuilder {
+    /// The largest body accepted, in bytes (at least 1).
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// Checks the values and builds the configuration.
+    pub fn build(self) -> Result<ParseConfig, ConfigError> {
+        if self.body_limit == 0 {
+            return Err(ConfigError("the body limit must be at least 1 byte".into()));
+        }
+        Ok(ParseConfig {
+            body_limit: self.body_limit,
+        })
+    }
+}
+
+/// The parsed content of one request: one event or a batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    mode: Mode,
+    events: Vec<CloudEvent>,
+}
+
+impl Delivery {
+    /// A delivery of `events` that arrived in `mode`.
+    #[must_use]
+    pub fn new(mode: Mode, events: Vec<CloudEvent>) -> Self {
+        Self { mode, events }
+    }
+
+    /// How the events arrived.
+    #[must_use]
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The events, in the order they arrived.
+    #[must_use]
+    pub fn events(&self) -> &[CloudEvent] {
+        &self.events
+    }
+
+    /// Mutable access to the events (a deduplicating layer removes the ones already
+    /// handled).
+    pub fn events_mut(&mut self) -> &mut Vec<CloudEvent> {
+        &mut self.events
+    }
+
+    /// The events, owned.
+    #[must_use]
+    pub fn into_events(self) -> Vec<CloudEvent> {
+        self.events
+    }
+
+    /// How many events there are.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    /// Whether there are none (an empty batch).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// The one event; a batch of one is accepted, any other count is a
+    /// [`ErrorKind::WrongEventCount`].
+    pub fn into_single(mut self) -> Result<CloudEvent, Error> {
+        if self.events.len() == 1
+            && let Some(event) = self.events.pop()
+        {
+            return Ok(event);
+        }
+        Err(Error::new(
+            ErrorKind::WrongEventCount,
+            format!(
+                "expected exactly one event, got a batch of {}",
+                self.events.len()
+            ),
+        ))
+    }
+
+    /// Every event with its data converted to `T`; the first failure names the
+    /// batch member.
+    pub fn into_typed<T: EventData>(self) -> Result<Vec<CloudEvent<T>>, Error> {
+        let batch = self.mode == Mode::Batch;
+        self.events
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| {
+                e.into_typed().map_err(|err| {
+                    if batch {
+                        err.context(format_args!("batch member {i}"))
+                    } else {
+                        err
+                    }
+                })
+            })
+            .collect()
+    }
+}
+
+/// Decides the content mode from the headers alone, so that an adapter can answer
+/// 415 before it reads the body.
+pub fn detect_mode(headers: &impl HeaderSource) -> Result<Mode, Error> {
+    let content_type = headers.get("content-type");
+    if let Some(ct) = content_type {
+        let essence = media_essence(ct);
+        if essence.eq_ignore_ascii_case(BATCH_MEDIA_TYPE.as_bytes()) {
+            return Ok(Mode::Batch);
+        }
+        if essence.eq_ignore_ascii_case(STRUCTURED_MEDIA_TYPE.as_bytes()) {
+            return Ok(Mode::Structured);
+        }
+        const PREFIXES: [&[u8]; 2] = [
+            b"application/cloudevents+",
+            b"application/cloudevents-batch+",
+        ];
+        if PREFIXES
+            .iter()
+            .any(|p| essence.len() > p.len() && essence[..p.len()].eq_ignore_ascii_case(p))
+        {
+            return Err(Error::new(
+                ErrorKind::UnsupportedMediaType,
+                format!(
+                    "event format `{}` is not supported; send `{STRUCTURED_MEDIA_TYPE}`, \
+                     `{BATCH_MEDIA_TYPE}` or binary mode",
+                    excerpt(&String::from_utf8_lossy(essence))
+                ),
+            ));
+        }
+    }
+    if headers.get("ce-specversion").is_some() {
+        return Ok(Mode::Binary);
+    }
+    let got = match content_type {
+        Some(ct) => format!("Content-Type `{}`", excerpt(&String::from_utf8_lossy(ct))),
+        None => "no Content-Type".to_owned(),
+    };
+    Err(Error::new(
+        ErrorKind::NotCloudEvent,
+        format!(
+            "expected a `ce-specversion` header (binary mode) or Content-Type \
+             `{STRUCTURED_MEDIA_TYPE}` / `{BATCH_MEDIA_TYPE}`; got {got} and no `ce-specversion`"
+        ),
+    ))
+}
+
+/// Parses a request into a [`Delivery`].
+///
+/// `body` must already be bounded by [`ParseConfig::body_limit`] by whoever read it;
+/// a longer one is refused here too.
+pub fn parse(
+    headers: &impl HeaderSource,
+    body: Bytes,
+    config: &ParseConfig,
+) -> Result<Delivery, Error> {
+    let mode = detect_mode(headers)?;
+    parse_with_mode(mode, headers, body, config)
+}
+
+/// [`parse`] for a mode already found by [`detect_mode`].
+pub fn parse_with_mode(
+    mode: Mode,
+    headers: &impl HeaderSource,
+    body: Bytes,
+    config: &ParseConfig,
+) -> Result<Delivery, Error> {
+    if body.len() > config.body_limit() {
+        return Err(config.too_large(Some(body.len() as u64)));
+    }
+    match mode {
+        Mode::Binary => binary::parse(headers, body).map(|e| Delivery::new(Mode::Binary, vec![e])),
+        Mode::Structured | Mode::Batch => json::parse(mode, body),
+    }
+}
+
+/// The media type without parameters and surrounding white space.
+fn media_essence(value: &[u8]) -> &[u8] {
+    let end = value.iter().position(|&b| b == b';').unwrap_or(value.len());
+    value[..end].trim_ascii()
+}

@@ -1,0 +1,224 @@
+//! The one error type of the parser and its stable kinds.
+//!
+//! Every [`Error`] knows its HTTP status ([`Error::status`]) and renders as an
+//! RFC 9457 `application/problem+json` body through [`Problem`]. Adapters turn it
+//! into their framework's response; nothing here names a framework.
+//!
+//! ```
+//! use hookgate_core::{parse, HeaderList, ErrorKind, ParseConfig};
+//!
+//! let headers = HeaderList::new([("content-type", "text/plain")]);
+//! let err = parse(&headers, "hi".into(), &ParseConfig::default()).unwrap_err();
+//! assert_eq!(err.kind(), ErrorKind::NotCloudEvent);
+//! assert_eq!(err.status(), 415);
+//! assert_eq!(err.problem().type_uri(), "urn:hookgate:problem:not-a-cloudevent");
+//! ```
+
+use std::fmt;
+
+use crate::problem::Problem;
+
+/// What went wrong, as a stable, machine-readable kind.
+///
+/// Each kind has a fixed HTTP status and a fixed problem `type` URI
+/// (`urn:hookgate:problem:<slug>`); the human-readable [`Error::detail`] says which
+/// attribute or header was at fault and what was expected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The request is not a CloudEvent: no CloudEvents media type and no
+    /// `ce-specversion` header (415).
+    NotCloudEvent,
+    /// A CloudEvents media type other than JSON, e.g. `application/cloudevents+avro` (415).
+    UnsupportedMediaType,
+    /// The body is larger than the configured limit (413).
+    PayloadTooLarge,
+    /// The body could not be read (the client went away, a transport error) (400).
+    BodyRead,
+    /// A structured or batch body that is not valid JSON (400).
+    MalformedJson,
+    /// A structured body, or a batch member, that is not a JSON object (400).
+    NotAnObject,
+    /// A batch body that is not a JSON array (400).
+    NotAnArray,
+    /// A required attribute (`id`, `source`, `specversion`, `type`) is absent or `null` (400).
+    MissingAttribute,
+    /// An attribute has the wrong JSON type, is empty where it must not be, or is
+    /// not of its format (e.g. `time` is not RFC 3339) (400).
+    InvalidAttribute,
+    /// An attribute name that is not `[a-z0-9]+`, or that is reserved (400).
+    InvalidAttributeName,
+    /// The same attribute given twice (two JSON members, two header lines) (400).
+    DuplicateAttribute,
+    /// `specversion` is not `1.0` (400).
+    UnsupportedSpecVersion,
+    /// A `ce-` header value that cannot be decoded (bad quoting, invalid UTF-8) (400).
+    InvalidHeader,
+    /// The data is given twice: `data` and `data_base64`, or `Content-Type` and
+    /// `ce-datacontenttype` (400).
+    ConflictingData,
+    /// The data cannot be read: invalid base64 in `data_base64`, invalid JSON in a
+    /// binary-mode body with a JSON content type (400).
+    InvalidData,
+    /// The data does not deserialize into the type the handler asked for (400).
+    DataMismatch,
+    /// An extractor that takes exactly one event got a batch of another size (400).
+    WrongEventCount,
+}
+
+impl ErrorKind {
+    /// The HTTP status code of this kind.
+    ///
+    /// Only 400, 413 and 415 are used: Azure Event Grid does not retry 400 and 413,
+    /// which is right for input that a retry cannot repair.
+    #[must_use]
+    pub const fn status(self) -> u16 {
+        match self {
+            Self::NotCloudEvent | Self::UnsupportedMediaType => 415,
+            Self::PayloadTooLarge => 413,
+            Self::BodyRead
+            | Self::MalformedJson
+            | Self::NotAnObject
+            | Self::NotAnArray
+            | Self::MissingAttribute
+            | Self::InvalidAttribute
+            | Self::InvalidAttributeName
+            | Self::DuplicateAttribute
+            | Self::UnsupportedSpecVersion
+            | Self::InvalidHeader
+            | Self::ConflictingData
+            | Self::InvalidData
+            | Self::DataMismatch
+            | Self::WrongEventCount => 400,
+        }
+    }
+
+    /// The stable slug of this kind; the problem `type` is `urn:hookgate:problem:<slug>`.
+    #[must_use]
+    pub const fn slug(self) -> &'static str {
+        match self {
+            Self::NotCloudEvent => "not-a-cloudevent",
+            Self::UnsupportedMediaType => "unsupported-media-type",
+            Self::PayloadTooLarge => "payload-too-large",
+            Self::BodyRead => "body-read-failed",
+            Self::MalformedJson => "malformed-json",
+            Self::NotAnObject => "not-an-object",
+            Self::NotAnArray => "not-an-array",
+            Self::MissingAttribute => "missing-attribute",
+            Self::InvalidAttribute => "invalid-attribute",
+            Self::InvalidAttributeName => "invalid-attribute-name",
+            Self::DuplicateAttribute => "duplicate-attribute",
+            Self::UnsupportedSpecVersion => "unsupported-specversion",
+            Self::InvalidHeader => "invalid-header",
+            Self::ConflictingData => "conflicting-data",
+            Self::InvalidData => "invalid-data",
+            Self::DataMismatch => "data-mismatch",
+            Self::WrongEventCount => "wrong-event-count",
+        }
+    }
+
+    /// A short, fixed, human-readable summary (the problem `title`).
+    #[must_use]
+    pub const fn title(self) -> &'static str {
+        match self {
+            Self::NotCloudEvent => "The request is not a CloudEvent",
+            Self::UnsupportedMediaType => "Unsupported CloudEvents format",
+            Self::PayloadTooLarge => "Payload too large",
+            Self::BodyRead => "The request body could not be read",
+            Self::MalformedJson => "Malformed JSON",
+            Self::NotAnObject => "A CloudEvent must be a JSON object",
+            Self::NotAnArray => "A batch must be a JSON array",
+            Self::MissingAttribute => "A required attribute is missing",
+            Self::InvalidAttribute => "An attribute has an invalid value",
+            Self::InvalidAttributeName => "Invalid attribute name",
+            Self::DuplicateAttribute => "An attribute is given twice",
+            Self::UnsupportedSpecVersion => "Unsupported CloudEvents specversion",
+            Self::InvalidHeader => "A CloudEvents header cannot be decoded",
+            Self::ConflictingData => "The event data is given twice",
+            Self::InvalidData => "The event data cannot be read",
+            Self::DataMismatch => "The event data does not have the expected shape",
+            Self::WrongEventCount => "Unexpected number of events",
+        }
+    }
+}
+
+/// A rejected request: a stable [`ErrorKind`] and a detail that names the
+/// offending attribute or header and what was expected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error {
+    kind: ErrorKind,
+    detail: String,
+}
+
+impl Error {
+    /// A new error of `kind` with a human-readable `detail`.
+    #[must_use]
+    pub fn new(kind: ErrorKind, detail: impl Into<String>) -> Self {
+        Self {
+            kind,
+            detail: detail.into(),
+        }
+    }
+
+    /// The stable kind.
+    #[must_use]
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The HTTP status code (always 4xx).
+    #[must_use]
+    pub fn status(&self) -> u16 {
+        self.kind.status()
+    }
+
+    /// What was wrong and what was expected.
+    #[must_use]
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    /// The RFC 9457 problem document for this error.
+    #[must_use]
+    pub fn problem(&self) -> Problem {
+        Problem::new(
+            self.status(),
+            self.kind.slug(),
+            self.kind.title(),
+            &self.detail,
+        )
+    }
+
+    /// Prefixes the detail with where the error happened (a batch member, say).
+    pub(crate) fn context(mut self, prefix: impl fmt::Display) -> Self {
+        self.detail = format!("{prefix}: {}", self.detail);
+        self
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind.title(), self.detail)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// A configuration value that was refused when it was built.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid hookgate configuration: {0}")]
+pub struct ConfigError(pub(crate) String);
+
+/// Shortens a value that is echoed in an error detail, so that a client cannot
+/// make the server reflect large inputs back.
+pub(crate) fn excerpt(value: &str) -> String {
+    const MAX: usize = 64;
+    if value.len() <= MAX {
+        return value.to_owned();
+    }
+    let mut end = MAX;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &value[..end])
+}

@@ -1,0 +1,731 @@
+//! The event model: [`CloudEvent<T>`], its attributes, extensions and data.
+//!
+//! A parsed event keeps its string attributes as [`ByteString`]s that share the
+//! request body's buffer when they need no unescaping, so parsing allocates little.
+//! `CloudEvent` (that is, `CloudEvent<Data>`) is the untyped form: [`Data`] holds the
+//! raw JSON text or the raw bytes. [`CloudEvent::into_typed`] deserializes the data
+//! into your own type, straight from those bytes.
+//!
+//! ```
+//! use hookgate_core::{CloudEvent, Data, ExtensionValue};
+//!
+//! let event = CloudEvent::new("42", "/orders", "com.example.order.created")
+//!     .with_subject("order/42")
+//!     .with_extension("priority", ExtensionValue::Integer(3))
+//!     .unwrap()
+//!     .with_data(Data::json(r#"{"total": 12}"#).unwrap());
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Order { total: u32 }
+//!
+//! let typed = event.into_typed::<Order>().unwrap();
+//! assert_eq!(typed.data.total, 12);
+//! assert_eq!(typed.subject(), Some("order/42"));
+//! assert_eq!(typed.extension("priority"), Some(&ExtensionValue::Integer(3)));
+//! ```
+
+use std::fmt;
+
+use bytes::Bytes;
+use bytestring::ByteString;
+use serde::de::DeserializeOwned;
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use time::OffsetDateTime;
+
+use crate::error::{Error, ErrorKind, excerpt};
+
+/// The CloudEvents specification version of an event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum SpecVersion {
+    /// CloudEvents 1.0 (`"1.0"`, covering 1.0.x).
+    #[default]
+    V1_0,
+}
+
+impl SpecVersion {
+    /// The `specversion` attribute value.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::V1_0 => "1.0",
+        }
+    }
+}
+
+impl fmt::Display for SpecVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Validated JSON text, kept as it arrived (no re-encoding, no `serde_json::Value`).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct RawJson(ByteString);
+
+impl RawJson {
+    /// Checks that `text` is one JSON value.
+    pub fn new(text: impl Into<ByteString>) -> Result<Self, serde_json::Error> {
+        let text = text.into();
+        serde_json::from_str::<serde::de::IgnoredAny>(&text)?;
+        Ok(Self(text))
+    }
+
+    /// Wraps text that the parser has already checked.
+    pub(crate) fn trusted(text: ByteString) -> Self {
+        Self(text)
+    }
+
+    /// The JSON text.
+    #[must_use]
+    pub fn get(&self) -> &str {
+        &self.0
+    }
+
+    /// The JSON text as shared bytes.
+    #[must_use]
+    pub fn as_bytes(&self) -> &Bytes {
+        self.0.as_bytes()
+    }
+
+    /// Deserializes the JSON text into `T`.
+    pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(&self.0)
+    }
+}
+
+impl fmt::Debug for RawJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RawJson({})", &*self.0)
+    }
+}
+
+/// Serializes as the JSON value itself, with white space between tokens removed.
+impl Serialize for RawJson {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serialize_raw(self.get(), serializer)
+    }
+}
+
+impl fmt::Display for RawJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The value of an extension attribute, with the JSON type it arrived with.
+///
+/// Binary-mode headers carry no type, so extensions read from headers are
+/// always [`ExtensionValue::String`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ExtensionValue {
+    /// A JSON string (or any header value).
+    String(ByteString),
+    /// A JSON `true` / `false`.
+    Boolean(bool),
+    /// A JSON whole number that fits in an `i64`. (The specification's Integer is
+    /// 32-bit; wider values are accepted rather than rejected.)
+    Integer(i64),
+    /// Any other JSON value (a fraction, an object, an array), kept as raw JSON.
+    Json(RawJson),
+}
+
+impl ExtensionValue {
+    /// The string, if this is a [`ExtensionValue::String`].
+    #[must_use]
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Self::String(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl From<&str> for ExtensionValue {
+    fn from(value: &str) -> Self {
+        Self::String(value.into())
+    }
+}
+
+impl fmt::Display for ExtensionValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::String(s) => f.write_str(s),
+            Self::Boolean(b) => write!(f, "{b}"),
+            Self::Integer(i) => write!(f, "{i}"),
+            Self::Json(j) => f.write_str(j.get()),
+        }
+    }
+}
+
+impl Serialize for ExtensionValue {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::String(s) => serializer.serialize_str(s),
+            Self::Boolean(b) => serializer.serialize_bool(*b),
+            Self::Integer(i) => serializer.serialize_i64(*i),
+            Self::Json(j) => j.serialize(serializer),
+        }
+    }
+}
+
+/// Serializes validated JSON text as it is, but without line breaks or other white
+/// space outside strings, so that a serialized event stays on one line.
+fn serialize_raw<S: Serializer>(text: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    let compact = compact_json(text);
+    let raw: &serde_json::value::RawValue =
+        serde_json::from_str(&compact).map_err(serde::ser::Error::custom)?;
+    raw.serialize(serializer)
+}
+
+/// JSON text without the white space between tokens (strings are kept intact).
+fn compact_json(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text
+        .bytes()
+        .any(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+    {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in text.chars() {
+        if in_string {
+            out.push(c);
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
+            in_string = c == '"';
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The untyped data of an event.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Data {
+    /// The event has no data.
+    #[default]
+    Empty,
+    /// JSON data (`data` member of a JSON-typed event, or a binary-mode body
+    /// with a JSON content type), as raw JSON text.
+    Json(RawJson),
+    /// Bytes: a binary-mode body with a non-JSON content type, decoded
+    /// `data_base64`, or a JSON string `data` under a non-JSON content type.
+    Binary(Bytes),
+}
+
+impl Data {
+    /// JSON data from its text; fails when `text` is not one JSON value.
+    pub fn json(text: impl Into<ByteString>) -> Result<Self, serde_json::Error> {
+        RawJson::new(text).map(Self::Json)
+    }
+
+    /// Whether the event has no data.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Self::Empty)
+    }
+
+    /// The data's bytes: JSON text or raw bytes; empty for [`Data::Empty`].
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::Empty => &[],
+            Self::Json(j) => j.as_bytes(),
+            Self::Binary(b) => b,
+        }
+    }
+}
+
+/// An event's `time`: the text as sent and its parsed value.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Time {
+    text: ByteString,
+    value: OffsetDateTime,
+}
+
+impl Time {
+    pub(crate) fn parse(text: ByteString) -> Result<Self, Error> {
+        let invalid = |why: &dyn fmt::Display| {
+            Error::new(
+                ErrorKind::InvalidAttribute,
+                format!(
+                    "attribute `time` must be an RFC 3339 timestamp such as \
+                     2026-01-31T12:00:00Z, got `{}` ({why})",
+                    excerpt(&text)
+                ),
+            )
+        };
+        // RFC 3339 separates date and time with `T` (or `t`); the time crate takes
+        // any character there.
+        if !matches!(text.as_bytes().get(10), Some(b'T' | b't')) {
+            return Err(invalid(&"the date and the time must be separated by `T`"));
+        }
+        let value = OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339)
+            .map_err(|e| invalid(&e))?;
+        Ok(Self { text, value })
+    }
+}
+
+/// The context attributes of an event: the required ones, the optional ones
+/// and the extensions.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Attributes {
+    pub(crate) specversion: SpecVersion,
+    pub(crate) id: ByteString,
+    pub(crate) source: ByteString,
+    pub(crate) ty: ByteString,
+    pub(crate) datacontenttype: Option<ByteString>,
+    pub(crate) dataschema: Option<ByteString>,
+    pub(crate) subject: Option<ByteString>,
+    pub(crate) time: Option<Time>,
+    pub(crate) extensions: Vec<(ByteString, ExtensionValue)>,
+}
+
+/// A reference to the value of any attribute, as returned by [`CloudEvent::attribute`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AttributeValue<'a> {
+    /// A string attribute (every core attribute, and string extensions).
+    String(&'a str),
+    /// A boolean extension.
+    Boolean(bool),
+    /// An integer extension.
+    Integer(i64),
+    /// An extension with another JSON value, as raw JSON text.
+    Json(&'a str),
+}
+
+/// A CloudEvent whose data is of type `T`.
+///
+/// `CloudEvent` alone is `CloudEvent<Data>`, the untyped form. Attributes are read
+/// through accessors; `data` is a public field.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct CloudEvent<T = Data> {
+    attrs: Attributes,
+    /// The event's data.
+    pub data: T,
+}
+
+impl CloudEvent<Data> {
+    /// An event with the required attributes and no data; `specversion` is 1.0.
+    ///
+    /// Meant for tests and senders; received events come from [`crate::parse`].
+    #[must_use]
+    pub fn new(
+        id: impl Into<ByteString>,
+        source: impl Into<ByteString>,
+        ty: impl Into<ByteString>,
+    ) -> Self {
+        Self {
+            attrs: Attributes {
+                specversion: SpecVersion::V1_0,
+                id: id.into(),
+                source: source.into(),
+                ty: ty.into(),
+                datacontenttype: None,
+                dataschema: None,
+                subject: None,
+                time: None,
+                extensions: Vec::new(),
+            },
+            data: Data::Empty,
+        }
+    }
+
+    /// Converts the data into `T`, straight from its JSON bytes.
+    ///
+    /// See [`EventData`] for the rules.
+    pub fn into_typed<T: EventData>(self) -> Result<CloudEvent<T>, Error> {
+        let data = T::from_data(self.data, self.attrs.datacontenttype.as_deref())?;
+        Ok(CloudEvent {
+            attrs: self.attrs,
+            data,
+        })
+    }
+}
+
+impl<T> CloudEvent<T> {
+    pub(crate) fn from_parts(attrs: Attributes, data: T) -> Self {
+        Self { attrs, data }
+    }
+
+    /// The `specversion`.
+    #[must_use]
+    pub fn specversion(&self) -> SpecVersion {
+        self.attrs.specversion
+    }
+
+    /// The `id`.
+    #[must_use]
+    pub fn id(&self) -> &str {
+        &self.attrs.id
+    }
+
+    /// The `source` (a URI-reference, as sent).
+    #[must_use]
+    pub fn source(&self) -> &str {
+        &self.attrs.source
+    }
+
+    /// The `type`.
+    #[must_use]
+    pub fn ty(&self) -> &str {
+        &self.attrs.ty
+    }
+
+    /// The `datacontenttype`, as sent (parameters included).
+    #[must_use]
+    pub fn datacontenttype(&self) -> Option<&str> {
+        self.attrs.datacontenttype.as_deref()
+    }
+
+    /// The `dataschema`, as sent (relative references such as `#` are kept).
+    #[must_use]
+    pub fn dataschema(&self) -> Option<&str> {
+        self.attrs.dataschema.as_deref()
+    }
+
+    /// The `subject`.
+    #[must_use]
+    pub fn subject(&self) -> Option<&str> {
+        self.attrs.subject.as_deref()
+    }
+
+    /// The `time`, parsed.
+    #[must_use]
+    pub fn time(&self) -> Option<OffsetDateTime> {
+        self.attrs.time.as_ref().map(|t| t.value)
+    }
+
+    /// The `time` as it was sent.
+    #[must_use]
+    pub fn time_str(&self) -> Option<&str> {
+        self.attrs.time.as_ref().map(|t| &*t.text)
+    }
+
+    /// The value of extension `name`.
+    #[must_use]
+    pub fn extension(&self, name: &str) -> Option<&ExtensionValue> {
+        self.attrs
+            .extensions
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
+    }
+
+    /// All extensions, in the order they arrived.
+    pub fn extensions(&self) -> impl ExactSizeIterator<Item = (&str, &ExtensionValue)> {
+        self.attrs.extensions.iter().map(|(n, v)| (&**n, v))
+    }
+
+    /// Any attribute by name: the core ones and the extensions.
+    #[must_use]
+    pub fn attribute(&self, name: &str) -> Option<AttributeValue<'_>> {
+        fn s(v: &ByteString) -> AttributeValue<'_> {
+            AttributeValue::String(v)
+        }
+        let a = &self.attrs;
+        match name {
+            "specversion" => Some(AttributeValue::String(a.specversion.as_str())),
+            "id" => Some(s(&a.id)),
+            "source" => Some(s(&a.source)),
+            "type" => Some(s(&a.ty)),
+            "datacontenttype" => a.datacontenttype.as_ref().map(s),
+            "dataschema" => a.dataschema.as_ref().map(s),
+            "subject" => a.subject.as_ref().map(s),
+            "time" => a.time.as_ref().map(|t| s(&t.text)),
+            _ => self.extension(name).map(|v| match v {
+                ExtensionValue::String(v) => AttributeValue::String(v),
+                ExtensionValue::Boolean(b) => AttributeValue::Boolean(*b),
+                ExtensionValue::Integer(i) => AttributeValue::Integer(*i),
+                ExtensionValue::Json(j) => AttributeValue::Json(j.get()),
+            }),
+        }
+    }
+
+    /// Replaces the data, keeping the attributes.
+    #[must_use]
+    pub fn with_data<U>(self, data: U) -> CloudEvent<U> {
+        CloudEvent {
+            attrs: self.attrs,
+            data,
+        }
+    }
+
+    /// Maps the data, keeping the attributes.
+    pub fn map_data<U>(self, f: impl FnOnce(T) -> U) -> CloudEvent<U> {
+        CloudEvent {
+            data: f(self.data),
+            attrs: self.attrs,
+        }
+    }
+
+    /// Sets `datacontenttype`.
+    #[must_use]
+    pub fn with_datacontenttype(mut self, value: impl Into<ByteString>) -> Self {
+        self.attrs.datacontenttype = Some(value.into());
+        self
+    }
+
+    /// Sets `dataschema`.
+    #[must_use]
+    pub fn with_dataschema(mut self, value: impl Into<ByteString>) -> Self {
+        self.attrs.dataschema = Some(value.into());
+        self
+    }
+
+    /// Sets `subject`.
+    #[must_use]
+    pub fn with_subject(mut self, value: impl Into<ByteString>) -> Self {
+        self.attrs.subject = Some(value.into());
+        self
+    }
+
+    /// Sets `time`; fails unless `value` is an RFC 3339 timestamp.
+    pub fn with_time(mut self, value: impl Into<ByteString>) -> Result<Self, Error> {
+        self.attrs.time = Some(Time::parse(value.into())?);
+        Ok(self)
+    }
+
+    /// Adds or replaces an extension; fails unless `name` is `[a-z0-9]+` and not
+    /// the name of a core attribute.
+    pub fn with_extension(
+        mut self,
+        name: impl Into<ByteString>,
+        value: impl Into<ExtensionValue>,
+    ) -> Result<Self, Error> {
+        let name = name.into();
+        check_extension_name(&name)?;
+        let value = value.into();
+        match self.attrs.extensions.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = value,
+            None => self.attrs.extensions.push((name, value)),
+        }
+        Ok(self)
+    }
+}
+
+/// Checks an attribute name against the specification's `[a-z0-9]+`.
+pub(crate) fn check_attribute_name(name: &str) -> Result<(), Error> {
+    if !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorKind::InvalidAttributeName,
+            format!(
+                "attribute name `{}` is invalid: names are lowercase letters and digits ([a-z0-9]+)",
+                excerpt(name)
+            ),
+        ))
+    }
+}
+
+/// Names that an extension may not take: the core attributes and `data`.
+pub(crate) const RESERVED: [&str; 9] = [
+    "specversion",
+    "id",
+    "source",
+    "type",
+    "datacontenttype",
+    "dataschema",
+    "subject",
+    "time",
+    "data",
+];
+
+fn check_extension_name(name: &str) -> Result<(), Error> {
+    check_attribute_name(name)?;
+    if RESERVED.contains(&name) {
+        return Err(Error::new(
+            ErrorKind::InvalidAttributeName,
+            format!("`{name}` is a core attribute, not an extension"),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a media type is JSON: `*/json` or `*/*+json`, parameters ignored,
+/// case-insensitively.
+#[must_use]
+pub fn is_json_media_type(media_type: &str) -> bool {
+    let essence = media_type.split(';').next().unwrap_or_default().trim();
+    let Some((_, subtype)) = essence.split_once('/') else {
+        return false;
+    };
+    subtype.eq_ignore_ascii_case("json")
+        || (subtype.len() > 5 && subtype[subtype.len() - 5..].eq_ignore_ascii_case("+json"))
+}
+
+impl<T: fmt::Debug> fmt::Debug for CloudEvent<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let a = &self.attrs;
+        let mut d = f.debug_struct("CloudEvent");
+        d.field("specversion", &a.specversion.as_str())
+            .field("id", &&*a.id)
+            .field("source", &&*a.source)
+            .field("type", &&*a.ty);
+        if let Some(v) = &a.datacontenttype {
+            d.field("datacontenttype", &&**v);
+        }
+        if let Some(v) = &a.dataschema {
+            d.field("dataschema", &&**v);
+        }
+        if let Some(v) = &a.subject {
+            d.field("subject", &&**v);
+        }
+        if let Some(v) = &a.time {
+            d.field("time", &&*v.text);
+        }
+        for (n, v) in &a.extensions {
+            d.field(n, v);
+        }
+        d.field("data", &self.data).finish()
+    }
+}
+
+/// Serializes in the CloudEvents JSON format (structured mode); binary data as
+/// `data_base64`.
+impl Serialize for CloudEvent<Data> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let a = &self.attrs;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("specversion", a.specversion.as_str())?;
+        map.serialize_entry("id", &*a.id)?;
+        map.serialize_entry("source", &*a.source)?;
+        map.serialize_entry("type", &*a.ty)?;
+        if let Some(v) = &a.datacontenttype {
+            map.serialize_entry("datacontenttype", &**v)?;
+        }
+        if let Some(v) = &a.dataschema {
+            map.serialize_entry("dataschema", &**v)?;
+        }
+        if let Some(v) = &a.subject {
+            map.serialize_entry("subject", &**v)?;
+        }
+        if let Some(v) = &a.time {
+            map.serialize_entry("time", &*v.text)?;
+        }
+        for (n, v) in &a.extensions {
+            map.serialize_entry(&**n, v)?;
+        }
+        match &self.data {
+            Data::Empty => {}
+            Data::Json(j) => map.serialize_entry("data", j)?,
+            Data::Binary(b) => {
+                use base64::Engine as _;
+                let encoded = base64::engine::general_purpose::STANDARD.encode(b);
+                map.serialize_entry("data_base64", &encoded)?;
+            }
+        }
+        map.end()
+    }
+}
+
+impl CloudEvent<Data> {
+    /// The event in the CloudEvents JSON format (structured mode), as one line.
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        // Every part is valid JSON already; serializing into a String cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// A type that an event's data converts into: [`Data`] itself (untyped), or any
+/// `T: DeserializeOwned` (typed, deserialized from JSON).
+///
+/// The typed rules:
+/// - JSON data is deserialized straight from its bytes (no `serde_json::Value`).
+/// - Bytes with a JSON `datacontenttype` (e.g. decoded `data_base64`) too.
+/// - Bytes of another content type are a [`ErrorKind::DataMismatch`]: take
+///   `CloudEvent<Data>` to handle them.
+/// - No data deserializes `T` from JSON `null`: `Option<U>` becomes `None`, `()` works,
+///   anything else is a [`ErrorKind::DataMismatch`] that says the data is missing.
+pub trait EventData: Sized {
+    /// Converts the untyped data, given the event's `datacontenttype`.
+    fn from_data(data: Data, datacontenttype: Option<&str>) -> Result<Self, Error>;
+}
+
+impl EventData for Data {
+    fn from_data(data: Data, _: Option<&str>) -> Result<Self, Error> {
+        Ok(data)
+    }
+}
+
+impl<T: DeserializeOwned> EventData for T {
+    fn from_data(data: Data, datacontenttype: Option<&str>) -> Result<Self, Error> {
+        let mismatch = |e: serde_json::Error, what: &str| {
+            Error::new(
+                ErrorKind::DataMismatch,
+                format!(
+                    "{what} does not match the expected type `{}`: {e}",
+                    std::any::type_name::<T>()
+                ),
+            )
+        };
+        match data {
+            Data::Json(raw) => serde_json::from_str(raw.get()).map_err(|e| mismatch(e, "data")),
+            Data::Binary(bytes) if datacontenttype.is_some_and(is_json_media_type) => {
+                serde_json::from_slice(&bytes).map_err(|e| mismatch(e, "data"))
+            }
+            Data::Binary(_) => Err(Error::new(
+                ErrorKind::DataMismatch,
+                format!(
+                    "data is not JSON (datacontenttype `{}`); expected JSON for `{}`",
+                    excerpt(datacontenttype.unwrap_or("none")),
+                    std::any::type_name::<T>()
+                ),
+            )),
+            Data::Empty => {
+                serde_json::from_str("null").map_err(|e| mismatch(e, "the event has no data; it"))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serialized_events_stay_on_one_line() {
+        let event = CloudEvent::new("1", "/s", "t")
+            .with_data(Data::json("{\n  \"a\": \"x \\\" \\n y\",\n  \"b\": [1, 2]\n}").unwrap());
+        assert_eq!(
+            event.to_json(),
+            r#"{"specversion":"1.0","id":"1","source":"/s","type":"t","data":{"a":"x \" \n y","b":[1,2]}}"#
+        );
+    }
+
+    #[test]
+    fn json_media_types() {
+        for yes in [
+            "application/json",
+            "text/json; charset=utf-8",
+            "application/vnd.foo+JSON",
+            "Application/JSON",
+        ] {
+            assert!(is_json_media_type(yes), "{yes}");
+        }
+        for no in [
+            "text/plain",
+            "application/jsonx",
+            "json",
+            "+json",
+            "application/octet-stream",
+        ] {
+            assert!(!is_json_media_type(no), "{no}");
+        }
+    }
+}

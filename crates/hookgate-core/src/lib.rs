@@ -1,0 +1,56 @@
+//! The framework-free core of [hookgate](https://docs.rs/hookgate): the CloudEvents
+//! 1.0.2 HTTP binding (receive side), the event model and RFC 9457 errors.
+//!
+//! Nothing here names a web framework. The core reads headers through
+//! [`HeaderSource`], takes the body as [`bytes::Bytes`] (already bounded by the
+//! caller) and answers with a [`Delivery`] or an [`Error`] that knows its 4xx status
+//! and its `application/problem+json` body. The adapters, `hookgate-tower` (tower and
+//! axum) and `hookgate-actix` (actix-web), are thin layers over it.
+//!
+//! # Parsing a request
+//!
+//! ```
+//! use hookgate_core::{parse, HeaderList, Mode, ParseConfig};
+//!
+//! let body = r#"{
+//!     "specversion": "1.0", "id": "A234-1234-1234", "source": "/mycontext",
+//!     "type": "com.example.someevent", "time": "2018-04-05T17:31:00Z",
+//!     "comexampleextension1": "value", "datacontenttype": "application/json",
+//!     "data": {"appinfoA": "abc", "appinfoB": 123}
+//! }"#;
+//! let headers = HeaderList::new([("content-type", "application/cloudevents+json")]);
+//! let delivery = parse(&headers, body.into(), &ParseConfig::default())?;
+//! assert_eq!(delivery.mode(), Mode::Structured);
+//!
+//! #[derive(serde::Deserialize)]
+//! struct AppInfo {
+//!     #[serde(rename = "appinfoB")]
+//!     b: u32,
+//! }
+//! let event = delivery.into_single()?.into_typed::<AppInfo>()?;
+//! assert_eq!(event.id(), "A234-1234-1234");
+//! assert_eq!(event.data.b, 123);
+//! # Ok::<(), hookgate_core::Error>(())
+//! ```
+//!
+//! # Errors
+//!
+//! Every [`Error`] has a stable [`ErrorKind`], a 4xx [`Error::status`] and a
+//! [`Error::problem`] to send back; see [`error`] and [`problem`].
+
+pub mod binding;
+pub mod encode;
+pub mod error;
+pub mod event;
+pub mod headers;
+pub mod problem;
+
+pub use binding::{
+    Delivery, Mode, ParseConfig, ParseConfigBuilder, detect_mode, parse, parse_with_mode,
+};
+pub use error::{ConfigError, Error, ErrorKind};
+pub use event::{
+    AttributeValue, CloudEvent, Data, EventData, ExtensionValue, RawJson, SpecVersion,
+};
+pub use headers::{HeaderList, HeaderSource};
+pub use problem::Problem;

@@ -1,0 +1,215 @@
+//! axum extractors: [`CloudEvent<T>`] and [`CloudEvents<T>`].
+//!
+//! - `CloudEvent<T>` takes exactly one event (a batch of one is accepted) and
+//!   deserializes its data into `T`; `CloudEvent` alone (`CloudEvent<Data>`) is the
+//!   untyped form that keeps the data as raw JSON or bytes.
+//! - `CloudEvents<T>` takes a batch, or a single event as a batch of one.
+//! - `Option<CloudEvent<T>>` / `Option<CloudEvents<T>>` are `None` for a request
+//!   that is not a CloudEvent at all (no CloudEvents media type, no `ce-specversion`),
+//!   and still reject a CloudEvent that is malformed.
+//!
+//! When [`ParseCloudEventsLayer`](crate::ParseCloudEventsLayer) ran, the extractors
+//! take its [`Delivery`] from the request extensions and parse nothing. Otherwise they
+//! read the body themselves, within the body limit of a [`ParseConfig`] found in the
+//! request extensions (add one with `axum::Extension(config)`), or the default 1 MiB.
+//!
+//! Rejections are [`CloudEventRejection`]s: an `application/problem+json` response
+//! with a 4xx status.
+//!
+//! ```
+//! use axum::{Router, routing::post};
+//! use hookgate_tower::{CloudEvent, CloudEvents};
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Order { total: u64 }
+//!
+//! async fn one(CloudEvent(event): CloudEvent<Order>) -> String {
+//!     format!("{} totals {}", event.id(), event.data.total)
+//! }
+//!
+//! async fn many(CloudEvents(events): CloudEvents) -> String {
+//!     format!("{} events", events.len())
+//! }
+//!
+//! let app: Router = Router::new()
+//!     .route("/orders", post(one))
+//!     .route("/batch", post(many));
+//! ```
+
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+
+use axum_core::extract::{FromRequest, OptionalFromRequest, Request};
+use axum_core::response::{IntoResponse, Response};
+use hookgate_core::{Data, Delivery, Error, ErrorKind, EventData, ParseConfig};
+
+use crate::body::read_bounded;
+use crate::headers::HttpHeaders;
+use crate::problem::problem_response;
+
+/// Extracts exactly one CloudEvent whose data is a `T`; see the [module docs](self).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CloudEvent<T = Data>(pub hookgate_core::CloudEvent<T>);
+
+/// Extracts a batch of CloudEvents (a single event is a batch of one); see the
+/// [module docs](self).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CloudEvents<T = Data>(pub Vec<hookgate_core::CloudEvent<T>>);
+
+/// The rejection of the CloudEvents extractors: a 4xx `application/problem+json`
+/// response that says what was wrong.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct CloudEventRejection {
+    error: Error,
+}
+
+impl CloudEventRejection {
+    /// The HTTP status.
+    #[must_use]
+    pub fn status(&self) -> http::StatusCode {
+        http::StatusCode::from_u16(self.error.status()).unwrap_or(http::StatusCode::BAD_REQUEST)
+    }
+
+    /// What went wrong.
+    #[must_use]
+    pub fn error(&self) -> &Error {
+        &self.error
+    }
+
+    /// What went wrong, owned.
+    #[must_use]
+    pub fn into_error(self) -> Error {
+        self.error
+    }
+}
+
+impl From<Error> for CloudEventRejection {
+    fn from(error: Error) -> Self {
+        Self { error }
+    }
+}
+
+impl fmt::Display for CloudEventRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for CloudEventRejection {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+impl IntoResponse for CloudEventRejection {
+    fn into_response(self) -> Response {
+        problem_response(&self.error.problem()).map(axum_core::body::Body::from)
+    }
+}
+
+/// The delivery of a request: the one the layer parsed, or parsed here.
+async fn delivery(mut req: Request) -> Result<Delivery, Error> {
+    if let Some(delivery) = req.extensions_mut().remove::<Delivery>() {
+        return Ok(delivery);
+    }
+    let config = req
+        .extensions()
+        .get::<ParseConfig>()
+        .cloned()
+        .unwrap_or_default();
+    let headers = HttpHeaders(req.headers());
+    let mode = hookgate_core::detect_mode(&headers)?;
+    config.check_content_length(&headers)?;
+    let (parts, body) = req.into_parts();
+    let bytes = read_bounded(body, &config).await?;
+    hookgate_core::parse_with_mode(mode, &HttpHeaders(&parts.headers), bytes, &config)
+}
+
+/// For the optional extractors: a request that is not a CloudEvent is `None`.
+fn optional(delivery: Result<Delivery, Error>) -> Result<Option<Delivery>, Error> {
+    match delivery {
+        Err(e) if e.kind() == ErrorKind::NotCloudEvent => Ok(None),
+        other => other.map(Some),
+    }
+}
+
+impl<T, S> FromRequest<S> for CloudEvent<T>
+where
+    T: EventData + Send,
+    S: Send + Sync,
+{
+    type Rejection = CloudEventRejection;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(delivery(req).await?.into_single()?.into_typed()?))
+    }
+}
+
+impl<T, S> OptionalFromRequest<S> for CloudEvent<T>
+where
+    T: EventData + Send,
+    S: Send + Sync,
+{
+    type Rejection = CloudEventRejection;
+
+    async fn from_request(req: Request, _: &S) -> Result<Option<Self>, Self::Rejection> {
+        match optional(delivery(req).await)? {
+            Some(delivery) => Ok(Some(Self(delivery.into_single()?.into_typed()?))),
+            None => Ok(None),
+        }
+    }
+}
+
+impl<T, S> FromRequest<S> for CloudEvents<T>
+where
+    T: EventData + Send,
+    S: Send + Sync,
+{
+    type Rejection = CloudEventRejection;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(delivery(req).await?.into_typed()?))
+    }
+}
+
+impl<T, S> OptionalFromRequest<S> for CloudEvents<T>
+where
+    T: EventData + Send,
+    S: Send + Sync,
+{
+    type Rejection = CloudEventRejection;
+
+    async fn from_request(req: Request, _: &S) -> Result<Option<Self>, Self::Rejection> {
+        match optional(delivery(req).await)? {
+            Some(delivery) => Ok(Some(Self(delivery.into_typed()?))),
+            None => Ok(None),
+        }
+    }
+}
+
+impl<T> Deref for CloudEvent<T> {
+    type Target = hookgate_core::CloudEvent<T>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl<T> DerefMut for CloudEvent<T> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl<T> Deref for CloudEvents<T> {
+    type Target = Vec<hookgate_core::CloudEvent<T>>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl<T> DerefMut for CloudEvents<T> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}

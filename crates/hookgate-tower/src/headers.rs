@@ -1,0 +1,27 @@
+//! [`HeaderSource`] over http 1's [`HeaderMap`].
+
+use hookgate_core::HeaderSource;
+use http::HeaderMap;
+
+/// Lets the core read an http 1 [`HeaderMap`].
+///
+/// ```
+/// use hookgate_core::HeaderSource;
+/// use hookgate_tower::HttpHeaders;
+///
+/// let mut map = http::HeaderMap::new();
+/// map.insert("ce-id", "1".parse().unwrap());
+/// assert_eq!(HttpHeaders(&map).get("ce-id"), Some(&b"1"[..]));
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct HttpHeaders<'a>(pub &'a HeaderMap);
+
+impl HeaderSource for HttpHeaders<'_> {
+    fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.0.iter().map(|(n, v)| (n.as_str(), v.as_bytes()))
+    }
+
+    fn get(&self, name: &str) -> Option<&[u8]> {
+        self.0.get(name).map(http::HeaderValue::as_bytes)
+    }
+}

@@ -1,0 +1,72 @@
+//! tower layers and axum extractors for [hookgate](https://docs.rs/hookgate):
+//! receiver-side middleware for CloudEvents webhooks.
+//!
+//! - [`ParseCloudEventsLayer`] reads and parses CloudEvents once, answers malformed
+//!   requests with `application/problem+json`, and hands the parsed
+//!   [`Delivery`](hookgate_core::Delivery) to what follows through the request
+//!   extensions. It works on any tower/hyper stack.
+//! - With the `axum` feature (on by default): the extractors [`CloudEvent<T>`] and
+//!   [`CloudEvents<T>`], which take the layer's delivery or parse by themselves.
+//!
+//! The same behaviour, limits and error bodies are offered for actix-web by
+//! `hookgate-actix`; both are thin adapters over `hookgate-core`.
+//!
+//! # A receiver in a few lines
+//!
+//! ```no_run
+//! use axum::{Router, routing::post};
+//! use hookgate_tower::{CloudEvent, ParseCloudEventsLayer};
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Reading { celsius: f64 }
+//!
+//! async fn handle(CloudEvent(event): CloudEvent<Reading>) -> &'static str {
+//!     println!("{} from {}: {} °C", event.id(), event.source(), event.data.celsius);
+//!     "ok"
+//! }
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let app = Router::new()
+//!     .route("/api/events", post(handle))
+//!     .layer(ParseCloudEventsLayer::default());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! axum::serve(listener, app).await
+//! # }
+//! ```
+//!
+//! # Testing with `oneshot`
+//!
+//! ```
+//! use axum::{Router, body::Body, routing::post};
+//! use hookgate_tower::{CloudEvent, ParseCloudEventsLayer};
+//! use tower::ServiceExt as _;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let app = Router::new()
+//!     .route("/", post(|CloudEvent(e): CloudEvent| async move { e.id().to_owned() }))
+//!     .layer(ParseCloudEventsLayer::default());
+//! let request = http::Request::post("/")
+//!     .header("ce-specversion", "1.0")
+//!     .header("ce-id", "42")
+//!     .header("ce-source", "/test")
+//!     .header("ce-type", "t")
+//!     .body(Body::empty())
+//!     .unwrap();
+//! let response = app.oneshot(request).await.unwrap();
+//! assert_eq!(response.status(), 200);
+//! # }
+//! ```
+
+pub mod body;
+#[cfg(feature = "axum")]
+pub mod extract;
+mod headers;
+pub mod parse;
+mod problem;
+
+#[cfg(feature = "axum")]
+pub use extract::{CloudEvent, CloudEventRejection, CloudEvents};
+pub use headers::HttpHeaders;
+pub use parse::{ParseCloudEvents, ParseCloudEventsLayer};
+pub use problem::problem_response;

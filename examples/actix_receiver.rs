@@ -1,0 +1,44 @@
+//! A CloudEvents webhook receiver on actix-web.
+//!
+//! Listens on `BIND_ADDR` (default `127.0.0.1:8080`) and serves `POST /api/events`.
+//! Every accepted event is printed to stdout as one JSON line in the CloudEvents JSON
+//! format; every rejected request gets an `application/problem+json` answer and a
+//! one-line warning on stderr.
+//!
+//! ```text
+//! cargo run --example actix_receiver
+//! ```
+
+use std::io::Write as _;
+
+use actix_web::{App, HttpResponse, HttpServer, ResponseError as _, web};
+use hookgate::actix::{CloudEventRejection, CloudEvents};
+
+async fn receive(events: Result<CloudEvents, CloudEventRejection>) -> HttpResponse {
+    match events {
+        Ok(CloudEvents(events)) => {
+            let mut out = std::io::stdout().lock();
+            for event in &events {
+                // A closed stdout must not take the receiver down with it.
+                let _ = writeln!(out, "{}", event.to_json()).and_then(|()| out.flush());
+            }
+            HttpResponse::Ok().finish()
+        }
+        Err(rejection) => {
+            eprintln!("warning: rejected request: {rejection}");
+            rejection.error_response()
+        }
+    }
+}
+
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    let addr = std::env::var("BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".to_owned());
+    let server = HttpServer::new(|| App::new().route("/api/events", web::post().to(receive)))
+        .workers(2)
+        .bind(&addr)?;
+    for bound in server.addrs() {
+        eprintln!("hookgate actix receiver listening on http://{bound}/api/events");
+    }
+    server.run().await
+}

@@ -1,0 +1,46 @@
+//! A CloudEvents webhook receiver on axum.
+//!
+//! Listens on `BIND_ADDR` (default `127.0.0.1:8080`) and serves `POST /api/events`.
+//! Every accepted event is printed to stdout as one JSON line in the CloudEvents JSON
+//! format; every rejected request gets an `application/problem+json` answer and a
+//! one-line warning on stderr.
+//!
+//! ```text
+//! cargo run --example axum_receiver
+//! ```
+
+use std::io::Write as _;
+
+use axum::Router;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use hookgate::tower::{CloudEventRejection, CloudEvents};
+
+async fn receive(events: Result<CloudEvents, CloudEventRejection>) -> Response {
+    match events {
+        Ok(CloudEvents(events)) => {
+            let mut out = std::io::stdout().lock();
+            for event in &events {
+                // A closed stdout must not take the receiver down with it.
+                let _ = writeln!(out, "{}", event.to_json()).and_then(|()| out.flush());
+            }
+            axum::http::StatusCode::OK.into_response()
+        }
+        Err(rejection) => {
+            eprintln!("warning: rejected request: {rejection}");
+            rejection.into_response()
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let addr = std::env::var("BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".to_owned());
+    let app = Router::new().route("/api/events", post(receive));
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    eprintln!(
+        "hookgate axum receiver listening on http://{}/api/events",
+        listener.local_addr()?
+    );
+    axum::serve(listener, app).await
+}

@@ -1,0 +1,129 @@
+//! # hookgate
+//!
+//! Receiver-side middleware for CloudEvents webhooks, for **axum** (and any tower
+//! stack) and **actix-web**. A service that Azure Event Grid, Azure Web PubSub, the
+//! Skype for Business Trusted Application API or any CloudEvents 1.0 sender calls
+//! wraps its router with hookgate and gets the CloudEvents HTTP binding done once,
+//! right: binary, structured and batch content modes parsed into typed extractors,
+//! with clear `application/problem+json` rejections and bounded bodies.
+//!
+//! | module | what |
+//! |---|---|
+//! | the crate root | the framework-free core: [`parse`], [`CloudEvent<T>`], [`Delivery`], [`Error`] |
+//! | [`tower`] (features `tower`, `axum`) | [`tower::ParseCloudEventsLayer`], axum extractors [`tower::CloudEvent`], [`tower::CloudEvents`] |
+//! | [`actix`] (feature `actix`) | [`actix::ParseCloudEvents`] middleware, extractors [`actix::CloudEvent`], [`actix::CloudEvents`] |
+//!
+//! The same names and the same behaviour in both adapters: moving a receiver from
+//! one framework to the other changes the imports and the app wiring, not the logic.
+//!
+//! # From zero to a working receiver (axum)
+//!
+//! `Cargo.toml`:
+//!
+//! ```toml
+//! [dependencies]
+//! hookgate = "0.1"
+//! axum = "0.8"
+//! tokio = { version = "1", features = ["full"] }
+//! serde = { version = "1", features = ["derive"] }
+//! ```
+//!
+//! `src/main.rs`:
+//!
+//! ```no_run
+//! use axum::{Router, routing::post};
+//! use hookgate::tower::{CloudEvent, ParseCloudEventsLayer};
+//!
+//! #[derive(serde::Deserialize)]
+//! struct OrderCreated { order_id: String, total_cents: u64 }
+//!
+//! async fn order_created(CloudEvent(event): CloudEvent<OrderCreated>) -> &'static str {
+//!     println!("{} from {}: order {} for {} cents",
+//!         event.id(), event.source(), event.data.order_id, event.data.total_cents);
+//!     "ok"
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let app = Router::new()
+//!         .route("/api/events", post(order_created))
+//!         .layer(ParseCloudEventsLayer::default());
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//!     axum::serve(listener, app).await
+//! }
+//! ```
+//!
+//! Send it an event in binary mode:
+//!
+//! ```text
+//! curl -i http://127.0.0.1:8080/api/events \
+//!   -H 'ce-specversion: 1.0' -H 'ce-id: 1' -H 'ce-source: /shop' \
+//!   -H 'ce-type: com.example.order.created' -H 'content-type: application/json' \
+//!   -d '{"order_id": "A-1", "total_cents": 1299}'
+//! ```
+//!
+//! A request that is not a valid CloudEvent gets a 4xx answer such as
+//!
+//! ```text
+//! HTTP/1.1 400 Bad Request
+//! content-type: application/problem+json
+//!
+//! {"type":"urn:hookgate:problem:missing-attribute","title":"A required attribute is missing",
+//!  "status":400,"detail":"required attribute `source` is missing (...)"}
+//! ```
+//!
+//! # The same receiver on actix-web
+//!
+//! ```no_run
+//! use actix_web::{App, HttpResponse, HttpServer, web};
+//! use hookgate::actix::{CloudEvent, ParseCloudEvents};
+//!
+//! #[derive(serde::Deserialize)]
+//! struct OrderCreated { order_id: String, total_cents: u64 }
+//!
+//! async fn order_created(CloudEvent(event): CloudEvent<OrderCreated>) -> HttpResponse {
+//!     println!("{}: order {}", event.id(), event.data.order_id);
+//!     HttpResponse::Ok().finish()
+//! }
+//!
+//! #[actix_web::main]
+//! async fn main() -> std::io::Result<()> {
+//!     HttpServer::new(|| {
+//!         App::new()
+//!             .wrap(ParseCloudEvents::default())
+//!             .route("/api/events", web::post().to(order_created))
+//!     })
+//!     .bind("127.0.0.1:8080")?
+//!     .run()
+//!     .await
+//! }
+//! ```
+//!
+//! # What is decided for you
+//!
+//! - Content modes by `Content-Type` (case-insensitive, parameters ignored); a JSON
+//!   array under `application/cloudevents+json` is read as a batch, since some senders
+//!   decide by the first JSON character. See [`binding`].
+//! - Bodies are bounded: 1 MiB by default ([`ParseConfig`]), 413 above.
+//! - Rejections are 400 (a retry cannot help: Event Grid does not retry it), 413 or
+//!   415, as RFC 9457 problem documents with a stable `type` per [`ErrorKind`].
+//! - Parse once: with the layer/middleware in place the extractors reuse its result.
+
+pub use hookgate_core::*;
+
+/// tower layers and axum extractors (the `hookgate-tower` crate).
+#[cfg(feature = "tower")]
+pub mod tower {
+    pub use hookgate_tower::*;
+}
+
+/// actix-web middleware and extractors (the `hookgate-actix` crate).
+#[cfg(feature = "actix")]
+pub mod actix {
+    pub use hookgate_actix::*;
+}
+
+/// The README's code blocks, compiled as doc tests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -1,0 +1,169 @@
+//! Behaviour of the adapters beyond the request vectors, checked on axum and
+//! actix-web alike (every case goes through `common::both`, which asserts that the
+//! two answer the same).
+
+mod common;
+
+use common::apps::{TestRequest, both};
+use hookgate::ParseConfig;
+
+fn binary(uri: &str, id: &str) -> TestRequest {
+    TestRequest::post(uri)
+        .header("ce-specversion", "1.0")
+        .header("ce-id", id)
+        .header("ce-source", "/test")
+        .header("ce-type", "com.example.test")
+}
+
+fn structured_batch(n: usize) -> String {
+    let members: Vec<String> = (0..n)
+        .map(|i| format!(r#"{{"specversion":"1.0","id":"{i}","source":"/s","type":"t","data":{{"total":{i}}}}}"#))
+        .collect();
+    format!("[{}]", members.join(","))
+}
+
+#[actix_web::test]
+async fn layer_passes_the_parsed_delivery_and_the_body_on() {
+    let body = r#"{"total": 5}"#;
+    let req = binary("/raw", "1")
+        .header("content-type", "application/json")
+        .body(body);
+    let res = both(&ParseConfig::default(), &req).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.text(), format!("1:{body}"));
+}
+
+#[actix_web::test]
+async fn layer_rejects_before_the_handler() {
+    // `/raw` would answer 200 for anything; the layer must answer first.
+    let req = TestRequest::post("/raw")
+        .header("content-type", "text/plain")
+        .body("hello");
+    let res = both(&ParseConfig::default(), &req).await;
+    assert_eq!(res.status, 415);
+    assert_eq!(res.problem_slug(), "not-a-cloudevent");
+    assert!(
+        res.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("ce-specversion")
+    );
+}
+
+#[actix_web::test]
+async fn options_and_get_pass_through_the_layer() {
+    let req = TestRequest::post("/events").method("OPTIONS");
+    let res = both(&ParseConfig::default(), &req).await;
+    assert_eq!(res.status, 204);
+    assert_eq!(res.text(), "options reached the handler");
+}
+
+#[actix_web::test]
+async fn typed_data() {
+    let req = binary("/typed", "7")
+        .header("content-type", "application/json")
+        .body(r#"{"total": 12, "extra": true}"#);
+    let res = both(&ParseConfig::default(), &req).await;
+    assert_eq!((res.status, res.text().as_str()), (200, "order 7 total 12"));
+
+    let req = binary("/typed", "7")
+        .header("content-type", "application/json")
+        .body(r#"{"total": "twelve"}"#);
+    let res = both(&ParseConfig::default(), &req).await;
+    assert_eq!(res.status, 400);
+    assert_eq!(res.problem_slug(), "data-mismatch");
+
+    let req = binary("/typed", "7")
+        .header("content-type", "text/plain")
+        .body("12");
+    let res = both(&ParseConfig::default(), &req).await;
+    assert_eq!(res.status, 400);
+    assert_eq!(res.problem_slug(), "data-mismatch");
+
+    let req = binary("/typed", "7");
+    let res = both(&ParseConfig::default(), &req).await;
+    assert_eq!(res.status, 400);
+    assert!(
+        res.json()["detail"].as_str().unwrap().contains("no data"),
+        "{res:?}"
+    );
+}
+
+#[actix_web::test]
+async fn single_event_extractor_takes_a_batch_of_one_only() {
+    let one = TestRequest::post("/single")
+        .header("content-type", "application/cloudevents-batch+json")
+        .body(structured_batch(1));
+    let res = both(&ParseConfig::default(), &one).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.json()["id"], "0");
+
+    for n in [0, 2] {
+        let req = TestRequest::post("/single")
+            .header("content-type", "application/cloudevents-batch+json")
+            .body(structured_batch(n));
+        let res = both(&ParseConfig::default(), &req).await;
+        assert_eq!(res.status, 400);
+        assert_eq!(res.problem_slug(), "wrong-event-count");
+    }
+}
+
+#[actix_web::test]
+async fn batch_extractor_takes_a_single_event_as_a_batch_of_one() {
+    let res = both(&ParseConfig::default(), &binary("/events", "x")).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.json().as_array().unwrap().len(), 1);
+}
+
+#[actix_web::test]
+async fn optional_form_tells_not_a_cloudevent_from_a_broken_one() {
+    let config = ParseConfig::default();
+    let plain = TestRequest::post("/optional")
+        .header("content-type", "application/json")
+        .body("{}");
+    assert_eq!(both(&config, &plain).await.text(), "none");
+
+    let broken = TestRequest::post("/optional")
+        .header("content-type", "application/cloudevents+json")
+        .body(r#"{"specversion":"1.0"}"#);
+    let res = both(&config, &broken).await;
+    assert_eq!(res.status, 400);
+    assert_eq!(res.problem_slug(), "missing-attribute");
+
+    let ok = binary("/optional", "1");
+    assert_eq!(both(&config, &ok).await.status, 200);
+}
+
+#[actix_web::test]
+async fn body_limit_applies_to_the_layer_and_to_the_extractor() {
+    let config = ParseConfig::builder().body_limit(64).build().unwrap();
+    let big = structured_batch(3);
+    assert!(big.len() > 64);
+    for uri in ["/events", "/nolayer"] {
+        let req = TestRequest::post(uri)
+            .header("content-type", "application/cloudevents-batch+json")
+            .body(big.clone());
+        let res = both(&config, &req).await;
+        assert_eq!(res.status, 413, "{uri}");
+        assert_eq!(res.problem_slug(), "payload-too-large");
+
+        let small = TestRequest::post(uri)
+            .header("content-type", "application/cloudevents-batch+json")
+            .body("[]");
+        assert_eq!(both(&config, &small).await.status, 200, "{uri}");
+    }
+}
+
+#[actix_web::test]
+async fn declared_content_length_over_the_limit_is_refused_before_reading() {
+    let config = ParseConfig::builder().body_limit(10).build().unwrap();
+    let req = binary("/events", "1")
+        .header("content-length", "11")
+        .body("x".repeat(11));
+    let res = both(&config, &req).await;
+    assert_eq!(res.status, 413);
+    assert!(
+        res.json()["detail"].as_str().unwrap().contains("11 bytes"),
+        "{res:?}"
+    );
+}
