@@ -421,7 +421,9 @@ impl<T> CloudEvent<T> {
             .map(|(_, v)| v)
     }
 
-    /// All extensions, in the order they arrived.
+    /// All extensions: in the order of the JSON members for structured and batch
+    /// mode, in name order for binary mode (header order is not kept by every HTTP
+    /// stack).
     pub fn extensions(&self) -> impl ExactSizeIterator<Item = (&str, &ExtensionValue)> {
         self.attrs.extensions.iter().map(|(n, v)| (&**n, v))
     }

@@ -243,7 +243,8 @@ fn parse_with(headers: Vec<(String, String)>, body: Bytes) -> hookgate_core::Del
         .unwrap_or_else(|e| panic!("the parser refused an encoded event: {e}"))
 }
 
-/// What binary mode gives back: extensions as strings, an empty body as no data.
+/// What binary mode gives back: extensions as strings (in name order), an empty body
+/// as no data.
 fn as_binary_reads_it(event: &CloudEvent) -> CloudEvent {
     let mut expected = event.clone();
     for (name, value) in event.extensions() {
@@ -261,7 +262,10 @@ proptest! {
     #![proptest_config(config())]
 
     #[test]
-    fn binary_round_trip(spec in event_spec(false)) {
+    fn binary_round_trip(mut spec in event_spec(false)) {
+        // Binary mode gives extensions in name order (header order is not kept by
+        // every HTTP stack).
+        spec.extensions.sort_by(|a, b| a.0.cmp(&b.0));
         let event = spec.build();
         let (headers, body) = encode::binary(&event);
         let delivery = parse_with(headers, body);

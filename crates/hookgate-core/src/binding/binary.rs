@@ -45,6 +45,7 @@ pub(super) fn parse(headers: &impl HeaderSource, body: Bytes) -> Result<CloudEve
         })?;
         draft.set_core("datacontenttype", ct.trim().into())?;
     }
+    draft.sort_extensions();
     let data = if body.is_empty() {
         Data::Empty
     } else if draft.datacontenttype().is_some_and(is_json_media_type) {

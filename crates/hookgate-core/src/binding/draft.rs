@@ -75,6 +75,13 @@ impl Draft {
         Ok(())
     }
 
+    /// Puts the extensions in name order: for binary mode, where the order of header
+    /// lines is not kept by every HTTP stack (actix-web's header map is unordered), so
+    /// that one request gives the same event on every framework.
+    pub(super) fn sort_extensions(&mut self) {
+        self.extensions.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
+    }
+
     /// Whether `datacontenttype` was set.
     pub(super) fn datacontenttype(&self) -> Option<&str> {
         self.datacontenttype.as_deref()
