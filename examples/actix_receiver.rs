@@ -5,14 +5,21 @@
 //! format; every rejected request gets an `application/problem+json` answer and a
 //! one-line warning on stderr.
 //!
+//! It answers the webhook validation handshake (`OPTIONS` with
+//! `WebHook-Request-Origin`) for the origins in `ALLOWED_ORIGINS` (a comma list, or
+//! `*`; default: the Azure Event Grid origins) with the rate in `ALLOWED_RATE`
+//! (requests per minute or `*`, the default).
+//!
 //! ```text
 //! cargo run --example actix_receiver
 //! ```
 
+mod shared;
+
 use std::io::Write as _;
 
 use actix_web::{App, HttpResponse, HttpServer, ResponseError as _, web};
-use hookgate::actix::{CloudEventRejection, CloudEvents};
+use hookgate::actix::{CloudEventRejection, CloudEvents, Handshake};
 
 async fn receive(events: Result<CloudEvents, CloudEventRejection>) -> HttpResponse {
     match events {
@@ -34,9 +41,14 @@ async fn receive(events: Result<CloudEvents, CloudEventRejection>) -> HttpRespon
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     let addr = std::env::var("BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".to_owned());
-    let server = HttpServer::new(|| App::new().route("/api/events", web::post().to(receive)))
-        .workers(2)
-        .bind(&addr)?;
+    let policy = shared::handshake_policy();
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(Handshake::new(policy.clone()))
+            .route("/api/events", web::post().to(receive))
+    })
+    .workers(2)
+    .bind(&addr)?;
     for bound in server.addrs() {
         eprintln!("hookgate actix receiver listening on http://{bound}/api/events");
     }

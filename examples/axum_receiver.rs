@@ -5,16 +5,23 @@
 //! format; every rejected request gets an `application/problem+json` answer and a
 //! one-line warning on stderr.
 //!
+//! It answers the webhook validation handshake (`OPTIONS` with
+//! `WebHook-Request-Origin`) for the origins in `ALLOWED_ORIGINS` (a comma list, or
+//! `*`; default: the Azure Event Grid origins) with the rate in `ALLOWED_RATE`
+//! (requests per minute or `*`, the default).
+//!
 //! ```text
 //! cargo run --example axum_receiver
 //! ```
+
+mod shared;
 
 use std::io::Write as _;
 
 use axum::Router;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use hookgate::tower::{CloudEventRejection, CloudEvents};
+use hookgate::tower::{CloudEventRejection, CloudEvents, HandshakeLayer};
 
 async fn receive(events: Result<CloudEvents, CloudEventRejection>) -> Response {
     match events {
@@ -36,7 +43,9 @@ async fn receive(events: Result<CloudEvents, CloudEventRejection>) -> Response {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let addr = std::env::var("BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".to_owned());
-    let app = Router::new().route("/api/events", post(receive));
+    let app = Router::new()
+        .route("/api/events", post(receive))
+        .layer(HandshakeLayer::new(shared::handshake_policy()));
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     eprintln!(
         "hookgate axum receiver listening on http://{}/api/events",

@@ -5,13 +5,15 @@
 //! Skype for Business Trusted Application API or any CloudEvents 1.0 sender calls
 //! wraps its router with hookgate and gets the CloudEvents HTTP binding done once,
 //! right: binary, structured and batch content modes parsed into typed extractors,
-//! with clear `application/problem+json` rejections and bounded bodies.
+//! with clear `application/problem+json` rejections and bounded bodies, and the webhook
+//! validation handshake answered before your handler.
 //!
 //! | module | what |
 //! |---|---|
 //! | the crate root | the framework-free core: [`parse`], [`CloudEvent<T>`], [`Delivery`], [`Error`] |
-//! | [`tower`] (features `tower`, `axum`) | [`tower::ParseCloudEventsLayer`], axum extractors [`tower::CloudEvent`], [`tower::CloudEvents`] |
-//! | [`actix`] (feature `actix`) | [`actix::ParseCloudEvents`] middleware, extractors [`actix::CloudEvent`], [`actix::CloudEvents`] |
+//! | [`handshake`] | the webhook validation handshake: [`handshake::HandshakePolicy`] |
+//! | [`tower`] (features `tower`, `axum`) | [`tower::ParseCloudEventsLayer`], [`tower::HandshakeLayer`], axum extractors [`tower::CloudEvent`], [`tower::CloudEvents`] |
+//! | [`actix`] (feature `actix`) | [`actix::ParseCloudEvents`] and [`actix::Handshake`] middleware, extractors [`actix::CloudEvent`], [`actix::CloudEvents`] |
 //!
 //! The same names and the same behaviour in both adapters: moving a receiver from
 //! one framework to the other changes the imports and the app wiring, not the logic.
@@ -108,6 +110,9 @@
 //! - Rejections are 400 (a retry cannot help: Event Grid does not retry it), 413 or
 //!   415, as RFC 9457 problem documents with a stable `type` per [`ErrorKind`].
 //! - Parse once: with the layer/middleware in place the extractors reuse its result.
+//! - The validation handshake grants exactly the configured origins (case-insensitive,
+//!   never a prefix), always answers the rate, passes a CORS preflight on, and guards
+//!   callbacks against request forgery. See [`handshake`].
 
 pub use hookgate_core::*;
 

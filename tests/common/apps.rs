@@ -63,7 +63,29 @@ impl TestRequest {
 pub struct TestResponse {
     pub status: u16,
     pub content_type: Option<String>,
+    /// The protocol headers hookgate sets ([`SELECTED_HEADERS`]), sorted; the
+    /// framework's own (`date`, `content-length`) are left out.
+    pub headers: Vec<(String, String)>,
     pub body: Bytes,
+}
+
+/// The response headers that tests compare across frameworks.
+pub const SELECTED_HEADERS: [&str; 6] = [
+    "webhook-allowed-origin",
+    "webhook-allowed-rate",
+    "allow",
+    "retry-after",
+    "www-authenticate",
+    "cache-control",
+];
+
+fn selected<'a>(all: impl Iterator<Item = (&'a str, &'a [u8])>) -> Vec<(String, String)> {
+    let mut headers: Vec<(String, String)> = all
+        .filter(|(n, _)| SELECTED_HEADERS.contains(n))
+        .map(|(n, v)| (n.to_owned(), String::from_utf8_lossy(v).into_owned()))
+        .collect();
+    headers.sort();
+    headers
 }
 
 impl TestResponse {
@@ -74,6 +96,14 @@ impl TestResponse {
 
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The value of selected header `name`.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The problem `type` slug of a rejection; checks the media type and members.
@@ -162,6 +192,17 @@ pub mod axum_app {
     }
 
     pub async fn call(app: &Router, req: &TestRequest) -> TestResponse {
+        call_service(app.clone(), req).await
+    }
+
+    /// Calls any tower service that takes an axum body (a router with layers).
+    pub async fn call_service<S, B>(service: S, req: &TestRequest) -> TestResponse
+    where
+        S: tower::Service<http::Request<axum::body::Body>, Response = http::Response<B>>,
+        S::Error: std::fmt::Debug,
+        B: http_body::Body,
+        B::Error: std::fmt::Debug,
+    {
         let mut builder = http::Request::builder()
             .method(req.method.as_str())
             .uri(&req.uri);
@@ -181,12 +222,18 @@ pub mod axum_app {
         let request = builder
             .body(axum::body::Body::from(req.body.clone()))
             .unwrap();
-        let response = app.clone().oneshot(request).await.unwrap();
+        let response = service.oneshot(request).await.unwrap();
         let status = response.status().as_u16();
         let content_type = response
             .headers()
             .get(CONTENT_TYPE)
             .map(|v| v.to_str().unwrap().to_owned());
+        let headers = super::selected(
+            response
+                .headers()
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_bytes())),
+        );
         let body = http_body_util::BodyExt::collect(response.into_body())
             .await
             .unwrap()
@@ -194,6 +241,7 @@ pub mod axum_app {
         TestResponse {
             status,
             content_type,
+            headers,
             body,
         }
     }
@@ -294,10 +342,17 @@ pub mod actix_app {
             .headers()
             .get(CONTENT_TYPE)
             .map(|v| v.to_str().unwrap().to_owned());
+        let headers = super::selected(
+            response
+                .headers()
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_bytes())),
+        );
         let body = test::read_body(response).await;
         TestResponse {
             status,
             content_type,
+            headers,
             body,
         }
     }

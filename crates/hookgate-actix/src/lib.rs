@@ -6,6 +6,9 @@
 //!   `application/problem+json`, and hands the parsed
 //!   [`Delivery`](hookgate_core::Delivery) to what follows through the request
 //!   extensions.
+//! - [`Handshake`] (its service [`HandshakeMiddleware`]) answers the webhook
+//!   validation handshake (`OPTIONS` with `WebHook-Request-Origin`) and passes
+//!   everything else on.
 //! - The extractors [`CloudEvent<T>`] and [`CloudEvents<T>`] take the middleware's
 //!   delivery or parse by themselves.
 //!
@@ -67,11 +70,13 @@
 
 mod body;
 pub mod extract;
+pub mod handshake;
 mod headers;
 pub mod parse;
 mod problem;
 
 pub use extract::{CloudEvent, CloudEventRejection, CloudEvents};
+pub use handshake::{Handshake, HandshakeMiddleware};
 pub use headers::ActixHeaders;
 pub use parse::{ParseCloudEvents, ParseCloudEventsMiddleware};
-pub use problem::problem_response;
+pub use problem::{problem_response, reply_response};

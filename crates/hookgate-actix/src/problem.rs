@@ -1,20 +1,28 @@
-//! Rendering a core [`Problem`] as an actix-web response: the one place this
-//! adapter builds rejection responses.
+//! Rendering core replies as actix-web responses: the one place this adapter builds
+//! handshake answers and rejection responses.
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
-use hookgate_core::Problem;
-use hookgate_core::problem::CONTENT_TYPE;
+use hookgate_core::{Problem, Reply};
+
+/// The response for a core [`Reply`]: its status, its headers, and its body with
+/// its `Content-Type`.
+#[must_use]
+pub fn reply_response(reply: &Reply) -> HttpResponse {
+    let status = StatusCode::from_u16(reply.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut builder = HttpResponse::build(status);
+    if let Some(content_type) = reply.content_type() {
+        builder.content_type(content_type);
+    }
+    for (name, value) in reply.headers() {
+        builder.append_header((*name, value.as_str()));
+    }
+    builder.body(reply.body())
+}
 
 /// The response for `problem`: its status, `Content-Type: application/problem+json`,
 /// its extra headers, and the JSON body.
 #[must_use]
 pub fn problem_response(problem: &Problem) -> HttpResponse {
-    let status = StatusCode::from_u16(problem.status()).unwrap_or(StatusCode::BAD_REQUEST);
-    let mut builder = HttpResponse::build(status);
-    builder.content_type(CONTENT_TYPE);
-    for (name, value) in problem.headers() {
-        builder.append_header((*name, value.as_str()));
-    }
-    builder.body(problem.to_json())
+    reply_response(&Reply::from(problem))
 }

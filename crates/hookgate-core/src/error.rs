@@ -64,18 +64,31 @@ pub enum ErrorKind {
     DataMismatch,
     /// An extractor that takes exactly one event got a batch of another size (400).
     WrongEventCount,
+    /// A validation handshake header (`WebHook-Request-Origin`, `-Rate`, `-Callback`)
+    /// that is empty, not visible ASCII, given more than once, or not of its format
+    /// (400).
+    InvalidHandshakeHeader,
+    /// The validation handshake came from an origin the receiver does not allow (403).
+    OriginNotAllowed,
+    /// The validation handshake asked for a callback that the receiver will not call:
+    /// not https, a host outside the allowlist, a loopback or private address (403).
+    CallbackRefused,
+    /// An Azure Event Grid `SubscriptionValidation` request whose body is not the
+    /// expected validation event (400).
+    InvalidValidationEvent,
 }
 
 impl ErrorKind {
     /// The HTTP status code of this kind.
     ///
-    /// Only 400, 413 and 415 are used: Azure Event Grid does not retry 400 and 413,
-    /// which is right for input that a retry cannot repair.
+    /// Only 400, 403, 413 and 415 are used: Azure Event Grid does not retry 400, 403
+    /// and 413, which is right for input that a retry cannot repair.
     #[must_use]
     pub const fn status(self) -> u16 {
         match self {
             Self::NotCloudEvent | Self::UnsupportedMediaType => 415,
             Self::PayloadTooLarge => 413,
+            Self::OriginNotAllowed | Self::CallbackRefused => 403,
             Self::BodyRead
             | Self::MalformedJson
             | Self::NotAnObject
@@ -89,7 +102,9 @@ impl ErrorKind {
             | Self::ConflictingData
             | Self::InvalidData
             | Self::DataMismatch
-            | Self::WrongEventCount => 400,
+            | Self::WrongEventCount
+            | Self::InvalidHandshakeHeader
+            | Self::InvalidValidationEvent => 400,
         }
     }
 
@@ -114,6 +129,10 @@ impl ErrorKind {
             Self::InvalidData => "invalid-data",
             Self::DataMismatch => "data-mismatch",
             Self::WrongEventCount => "wrong-event-count",
+            Self::InvalidHandshakeHeader => "invalid-handshake-header",
+            Self::OriginNotAllowed => "origin-not-allowed",
+            Self::CallbackRefused => "callback-refused",
+            Self::InvalidValidationEvent => "invalid-validation-event",
         }
     }
 
@@ -138,6 +157,10 @@ impl ErrorKind {
             Self::InvalidData => "The event data cannot be read",
             Self::DataMismatch => "The event data does not have the expected shape",
             Self::WrongEventCount => "Unexpected number of events",
+            Self::InvalidHandshakeHeader => "A validation handshake header is invalid",
+            Self::OriginNotAllowed => "The webhook origin is not allowed",
+            Self::CallbackRefused => "The validation callback is refused",
+            Self::InvalidValidationEvent => "Invalid Event Grid subscription validation event",
         }
     }
 }

@@ -39,11 +39,14 @@
 //! [`Error::problem`] to send back; see [`error`] and [`problem`].
 
 pub mod binding;
+pub mod client;
 pub mod encode;
 pub mod error;
 pub mod event;
+pub mod handshake;
 pub mod headers;
 pub mod problem;
+pub mod reply;
 
 pub use binding::{
     Delivery, Mode, ParseConfig, ParseConfigBuilder, detect_mode, parse, parse_with_mode,
@@ -54,3 +57,4 @@ pub use event::{
 };
 pub use headers::{HeaderList, HeaderSource};
 pub use problem::Problem;
+pub use reply::Reply;

@@ -5,6 +5,8 @@
 //!   requests with `application/problem+json`, and hands the parsed
 //!   [`Delivery`](hookgate_core::Delivery) to what follows through the request
 //!   extensions. It works on any tower/hyper stack.
+//! - [`HandshakeLayer`] answers the webhook validation handshake (`OPTIONS` with
+//!   `WebHook-Request-Origin`) and passes everything else on.
 //! - With the `axum` feature (on by default): the extractors [`CloudEvent<T>`] and
 //!   [`CloudEvents<T>`], which take the layer's delivery or parse by themselves.
 //!
@@ -61,12 +63,14 @@
 pub mod body;
 #[cfg(feature = "axum")]
 pub mod extract;
+pub mod handshake;
 mod headers;
 pub mod parse;
 mod problem;
 
 #[cfg(feature = "axum")]
 pub use extract::{CloudEvent, CloudEventRejection, CloudEvents};
+pub use handshake::{Handshake, HandshakeLayer};
 pub use headers::HttpHeaders;
 pub use parse::{ParseCloudEvents, ParseCloudEventsLayer};
-pub use problem::problem_response;
+pub use problem::{problem_response, reply_response};

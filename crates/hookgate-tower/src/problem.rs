@@ -1,22 +1,23 @@
-//! Rendering a core [`Problem`] as an http 1 response: the one place this adapter
-//! builds rejection responses.
+//! Rendering core replies as http 1 responses: the one place this adapter builds
+//! handshake answers and rejection responses.
 
 use bytes::Bytes;
-use hookgate_core::Problem;
-use hookgate_core::problem::CONTENT_TYPE as PROBLEM_JSON;
+use hookgate_core::{Problem, Reply};
 use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use http::{Response, StatusCode};
 
-/// The response for `problem`: its status, `Content-Type: application/problem+json`,
-/// its extra headers, and the JSON body.
+/// The response for a core [`Reply`]: its status, its headers, and its body with
+/// its `Content-Type`.
 #[must_use]
-pub fn problem_response(problem: &Problem) -> Response<Bytes> {
-    let mut response = Response::new(Bytes::from(problem.to_json()));
+pub fn reply_response(reply: &Reply) -> Response<Bytes> {
+    let mut response = Response::new(reply.body());
     *response.status_mut() =
-        StatusCode::from_u16(problem.status()).unwrap_or(StatusCode::BAD_REQUEST);
+        StatusCode::from_u16(reply.status()).unwrap_or(StatusCode::BAD_REQUEST);
     let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-    for (name, value) in problem.headers() {
+    if let Some(content_type) = reply.content_type() {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    }
+    for (name, value) in reply.headers() {
         if let (Ok(name), Ok(value)) = (
             HeaderName::from_bytes(name.as_bytes()),
             HeaderValue::from_str(value),
@@ -25,4 +26,11 @@ pub fn problem_response(problem: &Problem) -> Response<Bytes> {
         }
     }
     response
+}
+
+/// The response for `problem`: its status, `Content-Type: application/problem+json`,
+/// its extra headers, and the JSON body.
+#[must_use]
+pub fn problem_response(problem: &Problem) -> Response<Bytes> {
+    reply_response(&Reply::from(problem))
 }

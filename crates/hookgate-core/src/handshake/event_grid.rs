@@ -1,0 +1,100 @@
+//! Azure Event Grid's own subscription validation (Event Grid schema).
+//!
+//! A subscription created with the Event Grid schema is validated with a POST that
+//! carries `aeg-event-type: SubscriptionValidation` and a JSON array holding one
+//! `Microsoft.EventGrid.SubscriptionValidationEvent`; the receiver proves itself by
+//! answering `200 {"validationResponse": "<data.validationCode>"}`.
+
+use serde::Deserialize;
+
+use super::policy::HandshakePolicy;
+use crate::error::{Error, ErrorKind, excerpt};
+use crate::reply::Reply;
+
+/// The `aeg-event-type` value of a validation request.
+pub const SUBSCRIPTION_VALIDATION: &str = "SubscriptionValidation";
+
+/// The event type of the validation event.
+pub const VALIDATION_EVENT_TYPE: &str = "Microsoft.EventGrid.SubscriptionValidationEvent";
+
+/// The most body bytes read for a validation request (the event is about 1 KiB).
+pub const VALIDATION_BODY_LIMIT: usize = 64 * 1024;
+
+#[derive(Deserialize)]
+struct Event<'a> {
+    #[serde(rename = "eventType", borrow)]
+    event_type: std::borrow::Cow<'a, str>,
+    data: Data,
+}
+
+#[derive(Deserialize)]
+struct Data {
+    #[serde(rename = "validationCode")]
+    validation_code: String,
+}
+
+#[derive(serde::Serialize)]
+struct Answer<'a> {
+    #[serde(rename = "validationResponse")]
+    validation_response: &'a str,
+}
+
+/// The error for a validation request body that is over [`VALIDATION_BODY_LIMIT`]
+/// or cannot be read (the same on every adapter).
+#[must_use]
+pub fn unreadable_validation_body() -> Error {
+    invalid(format!(
+        "the validation request body is over {VALIDATION_BODY_LIMIT} bytes or could not be read"
+    ))
+}
+
+fn invalid(detail: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidValidationEvent, detail)
+}
+
+impl HandshakePolicy {
+    /// Answers an Event Grid `SubscriptionValidation` request whose body is `body`
+    /// (read within [`VALIDATION_BODY_LIMIT`]).
+    ///
+    /// ```
+    /// use hookgate_core::handshake::HandshakePolicy;
+    ///
+    /// let policy = HandshakePolicy::builder().event_grid_schema(true).build().unwrap();
+    /// let body = br#"[{"id":"1","topic":"t","subject":"","eventType":
+    ///     "Microsoft.EventGrid.SubscriptionValidationEvent","eventTime":"2026-01-01T00:00:00Z",
+    ///     "data":{"validationCode":"512d38b6-c7b8-40c8-89fe-f46f9e9622b6"},
+    ///     "dataVersion":"1","metadataVersion":"1"}]"#;
+    /// let reply = policy.event_grid_validation(body).unwrap();
+    /// assert_eq!(reply.status(), 200);
+    /// assert_eq!(&reply.body()[..], br#"{"validationResponse":"512d38b6-c7b8-40c8-89fe-f46f9e9622b6"}"#);
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidValidationEvent`] when the body is not an array of one
+    /// validation event with a string `data.validationCode`.
+    pub fn event_grid_validation(&self, body: &[u8]) -> Result<Reply, Error> {
+        let events: Vec<Event<'_>> = serde_json::from_slice(body).map_err(|e| {
+            invalid(format!(
+                "expected a JSON array with one {VALIDATION_EVENT_TYPE} whose data has a string \
+                 `validationCode`: {e}"
+            ))
+        })?;
+        let [event] = events.as_slice() else {
+            return Err(invalid(format!(
+                "expected exactly one validation event, got {}",
+                events.len()
+            )));
+        };
+        if event.event_type != VALIDATION_EVENT_TYPE {
+            return Err(invalid(format!(
+                "expected eventType `{VALIDATION_EVENT_TYPE}`, got `{}`",
+                excerpt(&event.event_type)
+            )));
+        }
+        let body = serde_json::to_vec(&Answer {
+            validation_response: &event.data.validation_code,
+        })
+        .unwrap_or_default();
+        Ok(Reply::new(200).with_body("application/json", body))
+    }
+}
