@@ -9,6 +9,9 @@
 //! - [`Handshake`] (its service [`HandshakeMiddleware`]) answers the webhook
 //!   validation handshake (`OPTIONS` with `WebHook-Request-Origin`) and passes
 //!   everything else on.
+//! - [`Auth`] (its service [`AuthMiddleware`]) authenticates senders (shared
+//!   secrets, Azure AD bearer tokens, Web PubSub signatures) and answers
+//!   401/403/503 problem+json; [`Authenticated`] and [`Claims`] extract who it was.
 //! - The extractors [`CloudEvent<T>`] and [`CloudEvents<T>`] take the middleware's
 //!   delivery or parse by themselves.
 //!
@@ -68,15 +71,19 @@
 //! # }
 //! ```
 
+pub mod auth;
 mod body;
 pub mod extract;
 pub mod handshake;
 mod headers;
+pub mod identity;
 pub mod parse;
 mod problem;
 
+pub use auth::{Auth, AuthMiddleware};
 pub use extract::{CloudEvent, CloudEventRejection, CloudEvents};
 pub use handshake::{Handshake, HandshakeMiddleware};
 pub use headers::ActixHeaders;
+pub use identity::{AuthRejection, Authenticated, Claims};
 pub use parse::{ParseCloudEvents, ParseCloudEventsMiddleware};
 pub use problem::{problem_response, reply_response};

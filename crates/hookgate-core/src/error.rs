@@ -76,19 +76,33 @@ pub enum ErrorKind {
     /// An Azure Event Grid `SubscriptionValidation` request whose body is not the
     /// expected validation event (400).
     InvalidValidationEvent,
+    /// No credentials where the receiver requires them (401, with
+    /// `WWW-Authenticate`).
+    MissingCredentials,
+    /// Credentials that are wrong: an unknown secret, a bad signature, an expired or
+    /// otherwise invalid token (401, with `WWW-Authenticate`).
+    InvalidCredentials,
+    /// A valid caller that lacks a required role, tenant or application id (403).
+    Forbidden,
+    /// The signing keys needed to check the credentials cannot be had right now
+    /// (503, with `Retry-After`); the sender's retry will do.
+    KeysUnavailable,
 }
 
 impl ErrorKind {
     /// The HTTP status code of this kind.
     ///
-    /// Only 400, 403, 413 and 415 are used: Azure Event Grid does not retry 400, 403
-    /// and 413, which is right for input that a retry cannot repair.
+    /// 400, 403, 413 and 415 are for input that a retry cannot repair (Azure Event
+    /// Grid does not retry them), 401 for missing or wrong credentials, 503 only for
+    /// [`KeysUnavailable`](Self::KeysUnavailable), which a retry can repair.
     #[must_use]
     pub const fn status(self) -> u16 {
         match self {
             Self::NotCloudEvent | Self::UnsupportedMediaType => 415,
             Self::PayloadTooLarge => 413,
-            Self::OriginNotAllowed | Self::CallbackRefused => 403,
+            Self::OriginNotAllowed | Self::CallbackRefused | Self::Forbidden => 403,
+            Self::MissingCredentials | Self::InvalidCredentials => 401,
+            Self::KeysUnavailable => 503,
             Self::BodyRead
             | Self::MalformedJson
             | Self::NotAnObject
@@ -133,6 +147,10 @@ impl ErrorKind {
             Self::OriginNotAllowed => "origin-not-allowed",
             Self::CallbackRefused => "callback-refused",
             Self::InvalidValidationEvent => "invalid-validation-event",
+            Self::MissingCredentials => "missing-credentials",
+            Self::InvalidCredentials => "invalid-credentials",
+            Self::Forbidden => "forbidden",
+            Self::KeysUnavailable => "keys-unavailable",
         }
     }
 
@@ -161,6 +179,10 @@ impl ErrorKind {
             Self::OriginNotAllowed => "The webhook origin is not allowed",
             Self::CallbackRefused => "The validation callback is refused",
             Self::InvalidValidationEvent => "Invalid Event Grid subscription validation event",
+            Self::MissingCredentials => "Credentials are required",
+            Self::InvalidCredentials => "The credentials are not valid",
+            Self::Forbidden => "The caller is not allowed",
+            Self::KeysUnavailable => "Signing keys are unavailable",
         }
     }
 }
@@ -171,6 +193,7 @@ impl ErrorKind {
 pub struct Error {
     kind: ErrorKind,
     detail: String,
+    retry_after: Option<u32>,
 }
 
 impl Error {
@@ -180,7 +203,21 @@ impl Error {
         Self {
             kind,
             detail: detail.into(),
+            retry_after: None,
         }
+    }
+
+    /// Asks the sender to retry after `seconds` (a `Retry-After` header).
+    #[must_use]
+    pub fn with_retry_after(mut self, seconds: u32) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    /// The `Retry-After` seconds, if the error asks for a retry.
+    #[must_use]
+    pub fn retry_after(&self) -> Option<u32> {
+        self.retry_after
     }
 
     /// The stable kind.
@@ -201,15 +238,30 @@ impl Error {
         &self.detail
     }
 
-    /// The RFC 9457 problem document for this error.
+    /// The RFC 9457 problem document for this error, with the headers its status
+    /// calls for: `WWW-Authenticate` on a 401 (RFC 6750, `error="invalid_token"`),
+    /// `Retry-After` when set.
     #[must_use]
     pub fn problem(&self) -> Problem {
-        Problem::new(
+        let mut problem = Problem::new(
             self.status(),
             self.kind.slug(),
             self.kind.title(),
             &self.detail,
-        )
+        );
+        if self.status() == 401 {
+            problem = problem.with_header(
+                "www-authenticate",
+                format!(
+                    "Bearer error=\"invalid_token\", error_description=\"{}\"",
+                    quoted_string_content(&self.detail)
+                ),
+            );
+        }
+        if let Some(seconds) = self.retry_after {
+            problem = problem.with_header("retry-after", seconds.to_string());
+        }
+        problem
     }
 
     /// Prefixes the detail with where the error happened (a batch member, say).
@@ -231,6 +283,23 @@ impl std::error::Error for Error {}
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("invalid hookgate configuration: {0}")]
 pub struct ConfigError(pub(crate) String);
+
+/// `text` made safe inside an RFC 7230 quoted-string in a header: visible ASCII and
+/// spaces only (others become `?`), quotes and backslashes escaped.
+fn quoted_string_content(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            ' '..='~' => out.push(c),
+            _ => out.push('?'),
+        }
+    }
+    out
+}
 
 /// Shortens a value that is echoed in an error detail, so that a client cannot
 /// make the server reflect large inputs back.

@@ -38,6 +38,7 @@
 //! Every [`Error`] has a stable [`ErrorKind`], a 4xx [`Error::status`] and a
 //! [`Error::problem`] to send back; see [`error`] and [`problem`].
 
+pub mod auth;
 pub mod binding;
 pub mod client;
 pub mod encode;

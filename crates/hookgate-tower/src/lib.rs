@@ -7,8 +7,11 @@
 //!   extensions. It works on any tower/hyper stack.
 //! - [`HandshakeLayer`] answers the webhook validation handshake (`OPTIONS` with
 //!   `WebHook-Request-Origin`) and passes everything else on.
+//! - [`AuthLayer`] authenticates senders (shared secrets, Azure AD bearer tokens,
+//!   Web PubSub signatures) and answers 401/403/503 problem+json.
 //! - With the `axum` feature (on by default): the extractors [`CloudEvent<T>`] and
-//!   [`CloudEvents<T>`], which take the layer's delivery or parse by themselves.
+//!   [`CloudEvents<T>`], which take the layer's delivery or parse by themselves, and
+//!   [`Authenticated`] and [`Claims`] for who the sender is.
 //!
 //! The same behaviour, limits and error bodies are offered for actix-web by
 //! `hookgate-actix`; both are thin adapters over `hookgate-core`.
@@ -60,17 +63,23 @@
 //! # }
 //! ```
 
+pub mod auth;
 pub mod body;
 #[cfg(feature = "axum")]
 pub mod extract;
 pub mod handshake;
 mod headers;
+#[cfg(feature = "axum")]
+pub mod identity;
 pub mod parse;
 mod problem;
 
+pub use auth::{Auth, AuthLayer};
 #[cfg(feature = "axum")]
 pub use extract::{CloudEvent, CloudEventRejection, CloudEvents};
 pub use handshake::{Handshake, HandshakeLayer};
 pub use headers::HttpHeaders;
+#[cfg(feature = "axum")]
+pub use identity::{AuthRejection, Authenticated, Claims};
 pub use parse::{ParseCloudEvents, ParseCloudEventsLayer};
 pub use problem::{problem_response, reply_response};

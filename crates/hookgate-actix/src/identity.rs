@@ -1,0 +1,104 @@
+//! actix-web extractors for who the sender is: [`Authenticated`] and [`Claims`].
+//!
+//! [`Auth`](crate::Auth) puts the [`Identity`] of an authenticated request into its
+//! extensions. `Authenticated` extracts it, whatever the method; `Claims` extracts
+//! the claims of an Azure AD token and rejects other requests. Without the
+//! middleware in front, both reject with a 401 problem+json. (actix-web's
+//! `Option<T>` swallows every rejection; it gives `None` here exactly when the
+//! identity is absent.) This mirrors the extractors of `hookgate-tower`.
+//!
+//! ```
+//! use actix_web::{App, web};
+//! use hookgate_actix::Claims;
+//!
+//! async fn handle(Claims(claims): Claims) -> String {
+//!     format!("called by app {:?} of tenant {:?}", claims.app_id, claims.tenant_id)
+//! }
+//!
+//! let app = App::new().route("/api/calls", web::post().to(handle));
+//! ```
+
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, ResponseError};
+use hookgate_core::auth::Identity;
+use hookgate_core::auth::aad::AadClaims;
+use hookgate_core::{Error, ErrorKind};
+
+use crate::problem::problem_response;
+
+/// Extracts the [`Identity`] that [`Auth`](crate::Auth) authenticated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Authenticated(pub Identity);
+
+/// Extracts the claims of the request's validated Azure AD token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claims(pub AadClaims);
+
+/// The rejection of [`Authenticated`] and [`Claims`]: a 401 problem+json.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct AuthRejection {
+    error: Error,
+}
+
+impl AuthRejection {
+    /// The HTTP status (401).
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.error.status()).unwrap_or(StatusCode::UNAUTHORIZED)
+    }
+
+    /// What went wrong.
+    #[must_use]
+    pub fn error(&self) -> &Error {
+        &self.error
+    }
+}
+
+impl std::fmt::Display for AuthRejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl ResponseError for AuthRejection {
+    fn status_code(&self) -> StatusCode {
+        self.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        problem_response(&self.error.problem())
+    }
+}
+
+impl FromRequest for Authenticated {
+    type Error = AuthRejection;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let identity = req.extensions().get::<Identity>().cloned();
+        ready(identity.map(Self).ok_or_else(|| AuthRejection {
+            error: hookgate_core::auth::not_authenticated(),
+        }))
+    }
+}
+
+impl FromRequest for Claims {
+    type Error = AuthRejection;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let outcome = match req.extensions().get::<Identity>() {
+            Some(Identity::Aad(claims)) => Ok(Self(claims.clone())),
+            Some(_) => Err(Error::new(
+                ErrorKind::InvalidCredentials,
+                "this route needs an Azure AD access token; the request was authenticated otherwise",
+            )),
+            None => Err(hookgate_core::auth::not_authenticated()),
+        };
+        ready(outcome.map_err(|error| AuthRejection { error }))
+    }
+}

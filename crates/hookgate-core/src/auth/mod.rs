@@ -1,0 +1,61 @@
+//! Authentication of webhook senders, decided without a framework.
+//!
+//! One [`AuthPolicy`] describes what a receiver accepts; a request passes when any
+//! configured method accepts it:
+//!
+//! - [`SharedSecrets`]: a secret in `?code=` (Azure Web PubSub's simple auth; the
+//!   name is configurable), in `?access_token=` or in `Authorization: Bearer` (the two
+//!   places the CloudEvents webhook spec names); several secrets at once for
+//!   rotation; compared in constant time. A response to a request authenticated by a
+//!   query secret carries `Cache-Control: private`.
+//! - [`aad::AadPolicy`]: Azure AD (Entra ID) access tokens in `Authorization: Bearer`
+//!   (Event Grid secure delivery, Web PubSub with a managed identity, the Skype for
+//!   Business Trusted Application API).
+//! - [`WebPubSubKeys`]: Web PubSub's `ce-signature`.
+//!
+//! The adapters (`AuthLayer` in hookgate-tower, `Auth` in hookgate-actix) run
+//! [`AuthPolicy::authenticate`], answer a failure with its problem+json (401 with
+//! `WWW-Authenticate`, 403, or 503 with `Retry-After`), and put the [`Identity`] into
+//! the request extensions. They work on any route, CloudEvents or not.
+//!
+//! ```
+//! use hookgate_core::auth::{AuthPolicy, Identity, SecretPlace, SharedSecrets};
+//! use hookgate_core::{ErrorKind, HeaderList};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let policy = AuthPolicy::builder()
+//!     .shared_secrets(SharedSecrets::new(["new-secret", "old-secret"])?)
+//!     .build()?;
+//! let none = HeaderList::default();
+//! let who = policy.authenticate(Some("code=old-secret"), &none).await?;
+//! assert_eq!(who, Identity::SharedSecret { place: SecretPlace::Code });
+//! assert!(who.from_query());
+//!
+//! let wrong = policy.authenticate(Some("code=guess"), &none).await.unwrap_err();
+//! assert_eq!(wrong.kind(), ErrorKind::InvalidCredentials);
+//! assert_eq!(wrong.status(), 401);
+//! assert!(!wrong.detail().contains("guess"));
+//! # Ok(()) }
+//! ```
+
+pub mod aad;
+mod policy;
+pub mod redact;
+mod secret;
+mod signature;
+
+pub use policy::{AuthPolicy, AuthPolicyBuilder, Identity};
+
+/// The error of an identity extractor on a request that no authentication layer
+/// authenticated (401), the same on every adapter.
+#[must_use]
+pub fn not_authenticated() -> crate::Error {
+    crate::Error::new(
+        crate::ErrorKind::MissingCredentials,
+        "the request was not authenticated: add the authentication layer or middleware in front of this route",
+    )
+}
+pub use redact::Redactor;
+pub use secret::{SecretPlace, SharedSecrets};
+pub use signature::WebPubSubKeys;

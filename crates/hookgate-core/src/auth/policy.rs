@@ -1,0 +1,286 @@
+//! One authentication policy: any of the configured methods may accept a request.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use super::aad::{AadClaims, AadPolicy};
+use super::secret::{SecretPlace, SharedSecrets};
+use super::signature::WebPubSubKeys;
+use crate::error::{ConfigError, Error, ErrorKind};
+use crate::headers::HeaderSource;
+
+/// Who the request was authenticated as; put into the request extensions by the
+/// adapters, and read by the `Authenticated` and `Claims` extractors.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Identity {
+    /// A shared secret matched.
+    SharedSecret {
+        /// Where it was found.
+        place: SecretPlace,
+    },
+    /// An Azure AD access token was validated.
+    Aad(AadClaims),
+    /// A Web PubSub `ce-signature` matched.
+    WebPubSub,
+}
+
+impl Identity {
+    /// Whether the credentials came in the URL: the response then carries
+    /// `Cache-Control: private`.
+    #[must_use]
+    pub fn from_query(&self) -> bool {
+        matches!(self, Self::SharedSecret { place } if place.in_query())
+    }
+
+    /// The token's claims, for [`Identity::Aad`].
+    #[must_use]
+    pub fn aad_claims(&self) -> Option<&AadClaims> {
+        match self {
+            Self::Aad(claims) => Some(claims),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
+    secrets: Option<SharedSecrets>,
+    aad: Option<AadPolicy>,
+    webpubsub: Option<WebPubSubKeys>,
+}
+
+/// How a receiver authenticates its senders: any of shared secrets, Azure AD bearer
+/// tokens and Web PubSub signatures, as configured. A request is accepted when one
+/// configured method accepts its credentials; configure one method to require it.
+/// Cheap to clone.
+///
+/// Answers, as [`Error`]s whose problem carries the right headers:
+/// 401 `missing-credentials` / `invalid-credentials` with
+/// `WWW-Authenticate: Bearer error="invalid_token", error_description="…"`,
+/// 403 `forbidden` for a valid caller lacking a role, tenant or app id, and 503
+/// `keys-unavailable` with `Retry-After` when no signing keys can be had. Details say
+/// what failed and never echo a secret.
+#[derive(Clone, Debug)]
+pub struct AuthPolicy(Arc<Inner>);
+
+/// Builder of an [`AuthPolicy`].
+#[derive(Debug, Default)]
+#[must_use]
+pub struct AuthPolicyBuilder {
+    secrets: Option<SharedSecrets>,
+    aad: Option<AadPolicy>,
+    webpubsub: Option<WebPubSubKeys>,
+}
+
+impl AuthPolicyBuilder {
+    /// Accepts these shared secrets.
+    pub fn shared_secrets(mut self, secrets: SharedSecrets) -> Self {
+        self.secrets = Some(secrets);
+        self
+    }
+
+    /// Accepts Azure AD access tokens that `policy` validates.
+    pub fn aad(mut self, policy: AadPolicy) -> Self {
+        self.aad = Some(policy);
+        self
+    }
+
+    /// Accepts Web PubSub requests signed with one of `keys`.
+    pub fn web_pubsub(mut self, keys: WebPubSubKeys) -> Self {
+        self.webpubsub = Some(keys);
+        self
+    }
+
+    /// Builds the policy.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when no method is configured.
+    pub fn build(self) -> Result<AuthPolicy, ConfigError> {
+        if self.secrets.is_none() && self.aad.is_none() && self.webpubsub.is_none() {
+            return Err(ConfigError(
+                "the auth policy has no method: call shared_secrets, aad or web_pubsub".into(),
+            ));
+        }
+        Ok(AuthPolicy(Arc::new(Inner {
+            secrets: self.secrets,
+            aad: self.aad,
+            webpubsub: self.webpubsub,
+        })))
+    }
+}
+
+/// The credentials a request carries, read from it at once so that checking them can
+/// happen later without borrowing the request.
+#[derive(Debug, Default)]
+struct Presented {
+    code: Option<String>,
+    access_token: Option<String>,
+    bearer: Option<String>,
+    malformed_authorization: bool,
+    signatures: Vec<Vec<u8>>,
+    connection_id: Option<Vec<u8>>,
+    origin: Option<String>,
+}
+
+impl AuthPolicy {
+    /// A builder with no method yet.
+    pub fn builder() -> AuthPolicyBuilder {
+        AuthPolicyBuilder::default()
+    }
+
+    fn presented(&self, query: Option<&str>, headers: &impl HeaderSource) -> Presented {
+        let mut p = Presented::default();
+        if let (Some(query), Some(secrets)) = (query, &self.0.secrets) {
+            for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+                if name == secrets.param() {
+                    p.code.get_or_insert_with(|| value.into_owned());
+                } else if name == "access_token" {
+                    p.access_token.get_or_insert_with(|| value.into_owned());
+                }
+            }
+        }
+        if let Some(value) = headers.get("authorization") {
+            match std::str::from_utf8(value).ok().and_then(bearer_token) {
+                Some(token) => p.bearer = Some(token.to_owned()),
+                None => p.malformed_authorization = true,
+            }
+        }
+        if self.0.webpubsub.is_some() {
+            for (name, value) in headers.iter() {
+                if name.eq_ignore_ascii_case("ce-signature") {
+                    p.signatures.push(value.to_vec());
+                }
+            }
+            p.connection_id = headers.get("ce-connectionid").map(<[u8]>::to_vec);
+            p.origin = headers
+                .get("webhook-request-origin")
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .map(|v| v.trim().to_owned());
+        }
+        p
+    }
+
+    /// Authenticates a request from its query string and headers. What is needed is
+    /// read at once; the returned future owns it (an Azure AD token may need the
+    /// signing keys fetched).
+    ///
+    /// # Errors
+    /// A 401, 403 or 503 [`Error`] as described on [`AuthPolicy`].
+    pub fn authenticate(
+        &self,
+        query: Option<&str>,
+        headers: &impl HeaderSource,
+    ) -> impl Future<Output = Result<Identity, Error>> + Send + 'static {
+        let presented = self.presented(query, headers);
+        let policy = self.clone();
+        async move { policy.check(presented).await }
+    }
+
+    async fn check(&self, p: Presented) -> Result<Identity, Error> {
+        let mut failure: Option<Error> = None;
+        let mut fail = |error: Error| {
+            // Keep the most telling failure: 503 (retry) over 403 over 401.
+            let rank = |e: &Error| match e.kind() {
+                ErrorKind::KeysUnavailable => 3,
+                ErrorKind::Forbidden => 2,
+                _ => 1,
+            };
+            if failure.as_ref().is_none_or(|f| rank(&error) > rank(f)) {
+                failure = Some(error);
+            }
+        };
+        if let Some(secrets) = &self.0.secrets {
+            let places = [
+                (SecretPlace::Code, &p.code),
+                (SecretPlace::AccessToken, &p.access_token),
+                (SecretPlace::Bearer, &p.bearer),
+            ];
+            for (place, value) in places {
+                if let Some(value) = value {
+                    if secrets.matches(value) {
+                        return Ok(Identity::SharedSecret { place });
+                    }
+                    if place != SecretPlace::Bearer || self.0.aad.is_none() {
+                        fail(invalid(format!(
+                            "the shared secret in {} is not accepted",
+                            place_name(place, secrets.param())
+                        )));
+                    }
+                }
+            }
+        }
+        if let (Some(aad), Some(token)) = (&self.0.aad, &p.bearer) {
+            match aad.validate(token).await {
+                Ok(claims) => return Ok(Identity::Aad(claims)),
+                Err(error) => fail(error),
+            }
+        }
+        if let Some(keys) = &self.0.webpubsub
+            && !p.signatures.is_empty()
+        {
+            match &p.connection_id {
+                Some(id)
+                    if keys.verify(
+                        p.signatures.iter().map(Vec::as_slice),
+                        id,
+                        p.origin.as_deref(),
+                    ) =>
+                {
+                    return Ok(Identity::WebPubSub);
+                }
+                Some(_) => fail(invalid(
+                    "no `ce-signature` value matches the `ce-connectionId` under a configured access key",
+                )),
+                None => fail(invalid(
+                    "`ce-signature` is present but `ce-connectionId`, which it signs, is missing",
+                )),
+            }
+        }
+        if p.malformed_authorization {
+            fail(invalid(
+                "the `Authorization` header is not `Bearer <token>`",
+            ));
+        }
+        Err(failure.unwrap_or_else(|| self.missing()))
+    }
+
+    fn missing(&self) -> Error {
+        let mut expected = Vec::new();
+        if let Some(secrets) = &self.0.secrets {
+            expected.push(format!(
+                "a shared secret in `?{}=`, `?access_token=` or `Authorization: Bearer`",
+                secrets.param()
+            ));
+        }
+        if self.0.aad.is_some() {
+            expected.push("an Azure AD access token in `Authorization: Bearer`".to_owned());
+        }
+        if self.0.webpubsub.is_some() {
+            expected.push("a Web PubSub `ce-signature`".to_owned());
+        }
+        Error::new(
+            ErrorKind::MissingCredentials,
+            format!("no credentials; expected {}", expected.join(", or ")),
+        )
+    }
+}
+
+fn invalid(detail: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidCredentials, detail)
+}
+
+fn place_name(place: SecretPlace, param: &str) -> String {
+    match place {
+        SecretPlace::Code => format!("`?{param}=`"),
+        SecretPlace::AccessToken => "`?access_token=`".to_owned(),
+        _ => "`Authorization: Bearer`".to_owned(),
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` value (scheme case-insensitive).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}

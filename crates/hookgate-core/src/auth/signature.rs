@@ -1,0 +1,128 @@
+//! Azure Web PubSub's `ce-signature`: HMAC-SHA256 of `ce-connectionId`.
+
+use hmac::{Hmac, Mac as _};
+use sha2::Sha256;
+
+use crate::error::ConfigError;
+
+/// The access keys a Web PubSub resource signs with (primary and secondary, several
+/// resources); each key optionally bound to the resource's host, which Web PubSub
+/// sends in `WebHook-Request-Origin` on every request.
+///
+/// A request is accepted when one `sha256=<hex>` of its `ce-signature` (several
+/// header lines, values separated by commas and spaces, hex in any case) equals
+/// HMAC-SHA256 keyed by an applicable access key's UTF-8 bytes over the UTF-8
+/// bytes of `ce-connectionId`. A key bound to a host applies only when the origin is
+/// that host; an unbound key always applies.
+#[derive(Clone)]
+pub struct WebPubSubKeys {
+    keys: Vec<(Option<String>, Hmac<Sha256>)>,
+}
+
+impl std::fmt::Debug for WebPubSubKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hosts: Vec<_> = self.keys.iter().map(|(h, _)| h.as_deref()).collect();
+        f.debug_struct("WebPubSubKeys")
+            .field("keys (hosts)", &hosts)
+            .finish()
+    }
+}
+
+impl WebPubSubKeys {
+    /// Keys that apply to every request.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when there is no key or one is empty.
+    pub fn new<I>(keys: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let mut this = Self { keys: Vec::new() };
+        for key in keys {
+            this = this.push(None, key.as_ref())?;
+        }
+        this.check()
+    }
+
+    /// Keys each bound to a host (`(host, key)`), e.g.
+    /// `("myhub.webpubsub.azure.com", primary)`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when there is no key or a key or host is empty.
+    pub fn per_host<I, H, K>(keys: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = (H, K)>,
+        H: Into<String>,
+        K: AsRef<str>,
+    {
+        let mut this = Self { keys: Vec::new() };
+        for (host, key) in keys {
+            let host = host.into();
+            if host.is_empty() {
+                return Err(ConfigError("a Web PubSub host must not be empty".into()));
+            }
+            this = this.push(Some(host.to_ascii_lowercase()), key.as_ref())?;
+        }
+        this.check()
+    }
+
+    fn push(mut self, host: Option<String>, key: &str) -> Result<Self, ConfigError> {
+        if key.is_empty() {
+            return Err(ConfigError(
+                "a Web PubSub access key must not be empty".into(),
+            ));
+        }
+        let mac = Hmac::<Sha256>::new_from_slice(key.as_bytes())
+            .map_err(|e| ConfigError(format!("unusable access key: {e}")))?;
+        self.keys.push((host, mac));
+        Ok(self)
+    }
+
+    fn check(self) -> Result<Self, ConfigError> {
+        if self.keys.is_empty() {
+            return Err(ConfigError("no Web PubSub access key given".into()));
+        }
+        Ok(self)
+    }
+
+    /// Whether one of `signatures` (the `ce-signature` header lines) is valid for
+    /// `connection_id` under a key that applies to `origin`.
+    #[must_use]
+    pub fn verify<'a>(
+        &self,
+        signatures: impl IntoIterator<Item = &'a [u8]>,
+        connection_id: &[u8],
+        origin: Option<&str>,
+    ) -> bool {
+        let origin_host = origin.map(origin_host);
+        let candidates: Vec<Vec<u8>> = signatures
+            .into_iter()
+            .flat_map(|line| line.split(|b| *b == b',' || *b == b' '))
+            .filter_map(|item| {
+                let item = item.trim_ascii();
+                let hex = item.strip_prefix(b"sha256=")?;
+                hex::decode(hex).ok()
+            })
+            .collect();
+        self.keys
+            .iter()
+            .filter(|(host, _)| {
+                host.as_deref()
+                    .is_none_or(|h| origin_host.is_some_and(|o| o.eq_ignore_ascii_case(h)))
+            })
+            .any(|(_, mac)| {
+                candidates.iter().any(|candidate| {
+                    let mut mac = mac.clone();
+                    mac.update(connection_id);
+                    mac.verify_slice(candidate).is_ok()
+                })
+            })
+    }
+}
+
+/// The host of a `WebHook-Request-Origin` value, which may be a bare host or a URL.
+fn origin_host(origin: &str) -> &str {
+    let rest = origin.split_once("://").map_or(origin, |(_, r)| r);
+    rest.split(['/', ':']).next().unwrap_or(rest)
+}

@@ -1,0 +1,333 @@
+//! Authentication on axum and on actix-web: shared secrets in each of their three
+//! places and Web PubSub signatures, through the same policy; both frameworks must
+//! answer the same (status, `WWW-Authenticate`, `Cache-Control`, problem+json).
+//! Azure AD tokens against a real local OIDC issuer are in `tests/auth_aad.rs`.
+
+mod common;
+
+use common::apps::{TestRequest, TestResponse, actix_app, axum_app};
+use hmac::{Hmac, Mac as _};
+use hookgate::auth::{AuthPolicy, Redactor, SharedSecrets, WebPubSubKeys};
+use sha2::Sha256;
+
+mod axum_side {
+    use super::*;
+    use axum::Router;
+    use axum::routing::post;
+    use hookgate::tower::{AuthLayer, Authenticated};
+
+    async fn who(Authenticated(identity): Authenticated) -> String {
+        format!("{identity:?}")
+    }
+
+    pub(super) async fn call(policy: &AuthPolicy, req: &TestRequest) -> TestResponse {
+        let app = Router::new()
+            .route("/api/events", post(who))
+            .layer(AuthLayer::new(policy.clone()));
+        axum_app::call(&app, req).await
+    }
+}
+
+mod actix_side {
+    use super::*;
+    use actix_web::{App, HttpResponse, test, web};
+    use hookgate::actix::{Auth, Authenticated};
+
+    async fn who(Authenticated(identity): Authenticated) -> HttpResponse {
+        HttpResponse::Ok()
+            .content_type("text/plain; charset=utf-8")
+            .body(format!("{identity:?}"))
+    }
+
+    pub(super) async fn call(policy: &AuthPolicy, req: &TestRequest) -> TestResponse {
+        let app = test::init_service(
+            App::new()
+                .wrap(Auth::new(policy.clone()))
+                .route("/api/events", web::post().to(who)),
+        )
+        .await;
+        actix_app::call(&app, req).await
+    }
+}
+
+async fn both(policy: &AuthPolicy, req: &TestRequest) -> TestResponse {
+    let axum = axum_side::call(policy, req).await;
+    let actix = actix_side::call(policy, req).await;
+    assert_eq!(axum, actix, "axum and actix differ for {req:?}");
+    axum
+}
+
+fn secrets() -> AuthPolicy {
+    AuthPolicy::builder()
+        .shared_secrets(SharedSecrets::new(["current-secret", "previous-secret"]).unwrap())
+        .build()
+        .unwrap()
+}
+
+fn post(uri: &str) -> TestRequest {
+    TestRequest::post(uri)
+}
+
+fn assert_accepted(res: &TestResponse, identity: &str) {
+    assert_eq!(res.status, 200, "{res:?}");
+    assert_eq!(res.text(), identity);
+}
+
+fn assert_401(res: &TestResponse, slug: &str, secret: &str) {
+    assert_eq!(res.status, 401, "{res:?}");
+    assert_eq!(res.problem_slug(), slug);
+    let challenge = res
+        .header("www-authenticate")
+        .expect("a WWW-Authenticate header");
+    assert!(
+        challenge.starts_with("Bearer error=\"invalid_token\", error_description=\""),
+        "{challenge}"
+    );
+    assert!(
+        !res.text().contains(secret),
+        "the body echoes the secret: {res:?}"
+    );
+    assert!(
+        !challenge.contains(secret),
+        "the challenge echoes the secret"
+    );
+}
+
+#[actix_web::test]
+async fn shared_secret_in_each_place() {
+    let policy = secrets();
+    for secret in ["current-secret", "previous-secret"] {
+        let res = both(&policy, &post(&format!("/api/events?code={secret}"))).await;
+        assert_accepted(&res, "SharedSecret { place: Code }");
+        assert_eq!(res.header("cache-control"), Some("private"));
+
+        let res = both(
+            &policy,
+            &post(&format!("/api/events?x=1&access_token={secret}")),
+        )
+        .await;
+        assert_accepted(&res, "SharedSecret { place: AccessToken }");
+        assert_eq!(res.header("cache-control"), Some("private"));
+
+        let res = both(
+            &policy,
+            &post("/api/events").header("Authorization", format!("Bearer {secret}")),
+        )
+        .await;
+        assert_accepted(&res, "SharedSecret { place: Bearer }");
+        assert_eq!(res.header("cache-control"), None, "not a query secret");
+    }
+    // Percent-encoded in the query, scheme in another case.
+    let policy = AuthPolicy::builder()
+        .shared_secrets(SharedSecrets::new(["a b&c"]).unwrap())
+        .build()
+        .unwrap();
+    let res = both(&policy, &post("/api/events?code=a%20b%26c")).await;
+    assert_accepted(&res, "SharedSecret { place: Code }");
+    let res = both(
+        &policy,
+        &post("/api/events").header("authorization", "bearer a b&c"),
+    )
+    .await;
+    assert_accepted(&res, "SharedSecret { place: Bearer }");
+}
+
+#[actix_web::test]
+async fn wrong_and_missing_secrets_are_401() {
+    let policy = secrets();
+    for (req, secret) in [
+        (post("/api/events?code=guess"), "guess"),
+        (post("/api/events?access_token=guess"), "guess"),
+        (
+            post("/api/events").header("Authorization", "Bearer guess"),
+            "guess",
+        ),
+        // A rotated-out secret.
+        (post("/api/events?code=ancient-secret"), "ancient-secret"),
+        // A prefix of a real one.
+        (post("/api/events?code=current"), "current"),
+    ] {
+        let res = both(&policy, &req).await;
+        assert_401(&res, "invalid-credentials", secret);
+    }
+    let res = both(&policy, &post("/api/events")).await;
+    assert_401(&res, "missing-credentials", "current-secret");
+    assert!(res.text().contains("?code="), "{}", res.text());
+    let res = both(
+        &policy,
+        &post("/api/events").header("Authorization", "Basic dXNlcjpwYXNz"),
+    )
+    .await;
+    assert_401(&res, "invalid-credentials", "dXNlcjpwYXNz");
+    // A renamed code parameter.
+    let renamed = AuthPolicy::builder()
+        .shared_secrets(
+            SharedSecrets::new(["s"])
+                .unwrap()
+                .with_param("key")
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    assert_accepted(
+        &both(&renamed, &post("/api/events?key=s")).await,
+        "SharedSecret { place: Code }",
+    );
+    assert_eq!(
+        both(&renamed, &post("/api/events?code=s")).await.status,
+        401
+    );
+}
+
+fn sign(key: &str, connection_id: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).unwrap();
+    mac.update(connection_id.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+const PRIMARY: &str = "primary-access-key";
+const SECONDARY: &str = "secondary-access-key";
+
+fn webpubsub() -> AuthPolicy {
+    AuthPolicy::builder()
+        .web_pubsub(WebPubSubKeys::new([PRIMARY, SECONDARY]).unwrap())
+        .build()
+        .unwrap()
+}
+
+fn signed(connection_id: &str, signatures: &[&str]) -> TestRequest {
+    let mut req = post("/api/events").header("ce-connectionId", connection_id);
+    for line in signatures {
+        req = req.header("ce-signature", *line);
+    }
+    req
+}
+
+#[actix_web::test]
+async fn web_pubsub_signatures() {
+    let policy = webpubsub();
+    let id = "0f9c97a2f0bf4706afe87a14e0797b11";
+    let primary = format!("sha256={}", sign(PRIMARY, id));
+    let secondary = format!("sha256={}", sign(SECONDARY, id));
+    let wrong = format!("sha256={}", sign("another-key", id));
+    let accepted = [
+        vec![primary.clone()],
+        vec![secondary.clone()],
+        vec![primary.to_uppercase().replace("SHA256=", "sha256=")],
+        vec![format!("{wrong},{secondary}")],
+        vec![format!("{wrong}, {primary}")],
+        vec![format!("{wrong} {primary}")],
+        vec![wrong.clone(), primary.clone()],
+    ];
+    for lines in accepted {
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let res = both(&policy, &signed(id, &lines)).await;
+        assert_accepted(&res, "WebPubSub");
+    }
+    for lines in [vec![wrong.as_str()], vec!["sha256=zz"], vec!["md5=abc"]] {
+        let res = both(&policy, &signed(id, &lines)).await;
+        assert_401(&res, "invalid-credentials", PRIMARY);
+    }
+    // Signed for another connection.
+    let res = both(&policy, &signed("other-connection", &[&primary])).await;
+    assert_401(&res, "invalid-credentials", PRIMARY);
+    // Signature without the connection id it signs.
+    let res = both(
+        &policy,
+        &post("/api/events").header("ce-signature", primary.as_str()),
+    )
+    .await;
+    assert_401(&res, "invalid-credentials", PRIMARY);
+    assert!(res.text().contains("ce-connectionId"));
+    // Nothing at all.
+    assert_401(
+        &both(&policy, &post("/api/events")).await,
+        "missing-credentials",
+        PRIMARY,
+    );
+}
+
+#[actix_web::test]
+async fn web_pubsub_keys_chosen_by_origin_host() {
+    let policy = AuthPolicy::builder()
+        .web_pubsub(
+            WebPubSubKeys::per_host([
+                ("hub-a.webpubsub.azure.com", "key-a"),
+                ("hub-b.webpubsub.azure.com", "key-b"),
+            ])
+            .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let id = "conn";
+    let for_a = format!("sha256={}", sign("key-a", id));
+    let res = both(
+        &policy,
+        &signed(id, &[&for_a]).header("WebHook-Request-Origin", "hub-a.webpubsub.azure.com"),
+    )
+    .await;
+    assert_accepted(&res, "WebPubSub");
+    // Key a's signature from resource b's origin, or without an origin: refused.
+    let res = both(
+        &policy,
+        &signed(id, &[&for_a]).header("WebHook-Request-Origin", "hub-b.webpubsub.azure.com"),
+    )
+    .await;
+    assert_eq!(res.status, 401);
+    assert_eq!(both(&policy, &signed(id, &[&for_a])).await.status, 401);
+}
+
+#[actix_web::test]
+async fn any_of_several_methods() {
+    let policy = AuthPolicy::builder()
+        .shared_secrets(SharedSecrets::new(["s"]).unwrap())
+        .web_pubsub(WebPubSubKeys::new([PRIMARY]).unwrap())
+        .build()
+        .unwrap();
+    assert_accepted(
+        &both(&policy, &post("/api/events?code=s")).await,
+        "SharedSecret { place: Code }",
+    );
+    let sig = format!("sha256={}", sign(PRIMARY, "c"));
+    assert_accepted(&both(&policy, &signed("c", &[&sig])).await, "WebPubSub");
+    // A wrong secret beside a valid signature: the signature carries it.
+    let mut req = signed("c", &[&sig]);
+    req.uri = "/api/events?code=wrong".into();
+    assert_accepted(&both(&policy, &req).await, "WebPubSub");
+    let res = both(&policy, &post("/api/events")).await;
+    assert_401(&res, "missing-credentials", "s3");
+    assert!(res.text().contains("ce-signature") && res.text().contains("?code="));
+}
+
+#[test]
+fn policies_are_checked_when_built() {
+    assert!(AuthPolicy::builder().build().is_err());
+    assert!(SharedSecrets::new(Vec::<String>::new()).is_err());
+    assert!(SharedSecrets::new([""]).is_err());
+    assert!(SharedSecrets::new(["x"]).unwrap().with_param("").is_err());
+    assert!(WebPubSubKeys::new(Vec::<String>::new()).is_err());
+    assert!(WebPubSubKeys::new([""]).is_err());
+    // Debug output never shows a secret.
+    let debug = format!("{:?}", SharedSecrets::new(["hunter2"]).unwrap());
+    assert!(!debug.contains("hunter2"), "{debug}");
+    let debug = format!("{:?}", WebPubSubKeys::new(["hunter2"]).unwrap());
+    assert!(!debug.contains("hunter2"), "{debug}");
+}
+
+#[test]
+fn redaction() {
+    let redactor = Redactor::default().param("sig");
+    assert_eq!(
+        redactor.uri("/api/events?code=abc&keep=1&access_token=x%20y&sig=z#frag"),
+        "/api/events?code=REDACTED&keep=1&access_token=REDACTED&sig=REDACTED#frag"
+    );
+    assert_eq!(redactor.uri("/api/events?keep=1"), "/api/events?keep=1");
+    assert_eq!(redactor.uri("/api/events"), "/api/events");
+    assert_eq!(
+        redactor.uri("https://host/p?%63ode=abc"),
+        "https://host/p?%63ode=REDACTED"
+    );
+    assert!(redactor.is_secret_header("authorization"));
+    assert!(redactor.is_secret_header("CE-Signature"));
+    assert!(!redactor.is_secret_header("content-type"));
+}
