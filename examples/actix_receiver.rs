@@ -10,6 +10,10 @@
 //! `*`; default: the Azure Event Grid origins) with the rate in `ALLOWED_RATE`
 //! (requests per minute or `*`, the default).
 //!
+//! It authenticates senders when any of `WEBHOOK_CODES` (comma list of shared
+//! secrets), `WEBPUBSUB_KEYS` (comma list of Web PubSub access keys) or
+//! `AAD_AUTHORITY` with `AAD_AUDIENCES` (and optionally `AAD_ROLES`) is set.
+//!
 //! ```text
 //! cargo run --example actix_receiver
 //! ```
@@ -19,7 +23,8 @@ mod shared;
 use std::io::Write as _;
 
 use actix_web::{App, HttpResponse, HttpServer, ResponseError as _, web};
-use hookgate::actix::{CloudEventRejection, CloudEvents, Handshake};
+use actix_web::middleware::Condition;
+use hookgate::actix::{Auth, CloudEventRejection, CloudEvents, Handshake};
 
 async fn receive(events: Result<CloudEvents, CloudEventRejection>) -> HttpResponse {
     match events {
@@ -42,8 +47,15 @@ async fn receive(events: Result<CloudEvents, CloudEventRejection>) -> HttpRespon
 async fn main() -> std::io::Result<()> {
     let addr = std::env::var("BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".to_owned());
     let policy = shared::handshake_policy();
+    let auth = shared::auth_policy();
     let server = HttpServer::new(move || {
+        // No policy in the environment: the middleware is switched off (the
+        // placeholder policy is never consulted).
+        let enabled = auth.is_some();
+        let policy_or_placeholder = auth.clone().unwrap_or_else(shared::placeholder_auth);
         App::new()
+            .wrap(Condition::new(enabled, Auth::new(policy_or_placeholder)))
+            // The last `wrap` runs first: the handshake is answered before authentication.
             .wrap(Handshake::new(policy.clone()))
             .route("/api/events", web::post().to(receive))
     })

@@ -10,6 +10,10 @@
 //! `*`; default: the Azure Event Grid origins) with the rate in `ALLOWED_RATE`
 //! (requests per minute or `*`, the default).
 //!
+//! It authenticates senders when any of `WEBHOOK_CODES` (comma list of shared
+//! secrets), `WEBPUBSUB_KEYS` (comma list of Web PubSub access keys) or
+//! `AAD_AUTHORITY` with `AAD_AUDIENCES` (and optionally `AAD_ROLES`) is set.
+//!
 //! ```text
 //! cargo run --example axum_receiver
 //! ```
@@ -21,7 +25,7 @@ use std::io::Write as _;
 use axum::Router;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use hookgate::tower::{CloudEventRejection, CloudEvents, HandshakeLayer};
+use hookgate::tower::{AuthLayer, CloudEventRejection, CloudEvents, HandshakeLayer};
 
 async fn receive(events: Result<CloudEvents, CloudEventRejection>) -> Response {
     match events {
@@ -43,9 +47,12 @@ async fn receive(events: Result<CloudEvents, CloudEventRejection>) -> Response {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let addr = std::env::var("BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".to_owned());
-    let app = Router::new()
-        .route("/api/events", post(receive))
-        .layer(HandshakeLayer::new(shared::handshake_policy()));
+    let mut app = Router::new().route("/api/events", post(receive));
+    if let Some(auth) = shared::auth_policy() {
+        app = app.layer(AuthLayer::new(auth));
+    }
+    // Outside authentication: the handshake is answered first.
+    let app = app.layer(HandshakeLayer::new(shared::handshake_policy()));
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     eprintln!(
         "hookgate axum receiver listening on http://{}/api/events",

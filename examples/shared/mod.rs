@@ -3,7 +3,12 @@
 //! - `ALLOWED_ORIGINS`: a comma list of origins granted in the validation handshake,
 //!   or `*` for any; default: the Azure Event Grid origins.
 //! - `ALLOWED_RATE`: the rate granted, requests per minute or `*` (the default).
+//! - `WEBHOOK_CODES`, `WEBPUBSUB_KEYS`, `AAD_AUTHORITY`, `AAD_AUDIENCES`, `AAD_ROLES`:
+//!   authentication, see [`auth_policy`].
 
+use hookgate::ConfigError;
+use hookgate::auth::aad::AadPolicy;
+use hookgate::auth::{AuthPolicy, SharedSecrets, WebPubSubKeys};
 use hookgate::handshake::{HandshakePolicy, Rate};
 
 /// The handshake policy the environment asks for; exits with a message when it is
@@ -25,4 +30,69 @@ pub(crate) fn handshake_policy() -> HandshakePolicy {
         eprintln!("error: {e} (check ALLOWED_ORIGINS and ALLOWED_RATE)");
         std::process::exit(2)
     })
+}
+
+/// The authentication policy the environment asks for, if any:
+///
+/// - `WEBHOOK_CODES`: comma list of shared secrets (`?code=`, `?access_token=`,
+///   `Authorization: Bearer`);
+/// - `WEBPUBSUB_KEYS`: comma list of Web PubSub access keys (`ce-signature`);
+/// - `AAD_AUTHORITY` (a tenant id, `organizations`, `common` or an authority URL),
+///   `AAD_AUDIENCES` (comma list) and optionally `AAD_ROLES` (comma list): Azure AD
+///   bearer tokens.
+///
+/// Exits with a message when the configuration is not valid.
+pub(crate) fn auth_policy() -> Option<AuthPolicy> {
+    let list = |name: &str| -> Option<Vec<String>> {
+        let value = std::env::var(name).ok()?;
+        let items: Vec<String> = value
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        (!items.is_empty()).then_some(items)
+    };
+    let built = (|| -> Result<Option<AuthPolicy>, ConfigError> {
+        let mut policy = AuthPolicy::builder();
+        let mut any = false;
+        if let Some(codes) = list("WEBHOOK_CODES") {
+            policy = policy.shared_secrets(SharedSecrets::new(codes)?);
+            any = true;
+        }
+        if let Some(keys) = list("WEBPUBSUB_KEYS") {
+            policy = policy.web_pubsub(WebPubSubKeys::new(keys)?);
+            any = true;
+        }
+        if let Some(aad) = aad_policy(&list)? {
+            policy = policy.aad(aad);
+            any = true;
+        }
+        if any { policy.build().map(Some) } else { Ok(None) }
+    })();
+    built.unwrap_or_else(|e| {
+        eprintln!(
+            "error: {e} (check WEBHOOK_CODES, WEBPUBSUB_KEYS, AAD_AUTHORITY, AAD_AUDIENCES, AAD_ROLES)"
+        );
+        std::process::exit(2)
+    })
+}
+
+/// A policy for a switched-off `Condition` middleware (actix-web needs a value).
+#[allow(dead_code)] // used by one of the two examples
+pub(crate) fn placeholder_auth() -> AuthPolicy {
+    SharedSecrets::new(["placeholder: authentication is off"])
+        .and_then(|s| AuthPolicy::builder().shared_secrets(s).build())
+        .unwrap_or_else(|e| unreachable!("a valid placeholder: {e}"))
+}
+
+/// The Azure AD policy from `AAD_AUTHORITY`, `AAD_AUDIENCES` and `AAD_ROLES`.
+fn aad_policy(
+    list: &dyn Fn(&str) -> Option<Vec<String>>,
+) -> Result<Option<AadPolicy>, ConfigError> {
+    let Ok(authority) = std::env::var("AAD_AUTHORITY") else {
+        return Ok(None);
+    };
+    let _ = (authority, list("AAD_AUDIENCES"), list("AAD_ROLES"));
+    AadPolicy::builder().build().map(Some)
 }
