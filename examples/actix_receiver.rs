@@ -22,8 +22,8 @@ mod shared;
 
 use std::io::Write as _;
 
-use actix_web::{App, HttpResponse, HttpServer, ResponseError as _, web};
 use actix_web::middleware::Condition;
+use actix_web::{App, HttpResponse, HttpServer, ResponseError as _, web};
 use hookgate::actix::{Auth, CloudEventRejection, CloudEvents, Handshake};
 
 async fn receive(events: Result<CloudEvents, CloudEventRejection>) -> HttpResponse {

@@ -68,7 +68,11 @@ pub(crate) fn auth_policy() -> Option<AuthPolicy> {
             policy = policy.aad(aad);
             any = true;
         }
-        if any { policy.build().map(Some) } else { Ok(None) }
+        if any {
+            policy.build().map(Some)
+        } else {
+            Ok(None)
+        }
     })();
     built.unwrap_or_else(|e| {
         eprintln!(

@@ -12,6 +12,9 @@
 //! - [`Auth`] (its service [`AuthMiddleware`]) authenticates senders (shared
 //!   secrets, Azure AD bearer tokens, Web PubSub signatures) and answers
 //!   401/403/503 problem+json; [`Authenticated`] and [`Claims`] extract who it was.
+//! - [`Dedup`] (its service [`DedupMiddleware`]) deduplicates parsed deliveries by
+//!   `(source, id)`: each event reaches the handler once, nothing unhandled is
+//!   acknowledged.
 //! - The extractors [`CloudEvent<T>`] and [`CloudEvents<T>`] take the middleware's
 //!   delivery or parse by themselves.
 //!
@@ -73,6 +76,7 @@
 
 pub mod auth;
 mod body;
+pub mod dedup;
 pub mod extract;
 pub mod handshake;
 mod headers;
@@ -81,6 +85,7 @@ pub mod parse;
 mod problem;
 
 pub use auth::{Auth, AuthMiddleware};
+pub use dedup::{Dedup, DedupMiddleware};
 pub use extract::{CloudEvent, CloudEventRejection, CloudEvents};
 pub use handshake::{Handshake, HandshakeMiddleware};
 pub use headers::ActixHeaders;

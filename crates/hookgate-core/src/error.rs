@@ -87,14 +87,19 @@ pub enum ErrorKind {
     /// The signing keys needed to check the credentials cannot be had right now
     /// (503, with `Retry-After`); the sender's retry will do.
     KeysUnavailable,
+    /// An event of the delivery is being handled by another request (429, with
+    /// `Retry-After`).
+    DuplicateInFlight,
+    /// The deduplication store cannot be reached (503, with `Retry-After`).
+    StoreUnavailable,
 }
 
 impl ErrorKind {
     /// The HTTP status code of this kind.
     ///
     /// 400, 403, 413 and 415 are for input that a retry cannot repair (Azure Event
-    /// Grid does not retry them), 401 for missing or wrong credentials, 503 only for
-    /// [`KeysUnavailable`](Self::KeysUnavailable), which a retry can repair.
+    /// Grid does not retry them), 401 for missing or wrong credentials; 429 and 503 only
+    /// for what a retry repairs: an event in flight, keys or a store unavailable.
     #[must_use]
     pub const fn status(self) -> u16 {
         match self {
@@ -102,7 +107,8 @@ impl ErrorKind {
             Self::PayloadTooLarge => 413,
             Self::OriginNotAllowed | Self::CallbackRefused | Self::Forbidden => 403,
             Self::MissingCredentials | Self::InvalidCredentials => 401,
-            Self::KeysUnavailable => 503,
+            Self::KeysUnavailable | Self::StoreUnavailable => 503,
+            Self::DuplicateInFlight => 429,
             Self::BodyRead
             | Self::MalformedJson
             | Self::NotAnObject
@@ -151,6 +157,8 @@ impl ErrorKind {
             Self::InvalidCredentials => "invalid-credentials",
             Self::Forbidden => "forbidden",
             Self::KeysUnavailable => "keys-unavailable",
+            Self::DuplicateInFlight => "duplicate-in-flight",
+            Self::StoreUnavailable => "dedup-store-unavailable",
         }
     }
 
@@ -183,6 +191,8 @@ impl ErrorKind {
             Self::InvalidCredentials => "The credentials are not valid",
             Self::Forbidden => "The caller is not allowed",
             Self::KeysUnavailable => "Signing keys are unavailable",
+            Self::DuplicateInFlight => "The event is being handled",
+            Self::StoreUnavailable => "The deduplication store is unavailable",
         }
     }
 }

@@ -41,6 +41,7 @@
 pub mod auth;
 pub mod binding;
 pub mod client;
+pub mod dedup;
 pub mod encode;
 pub mod error;
 pub mod event;

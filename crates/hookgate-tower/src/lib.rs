@@ -9,6 +9,8 @@
 //!   `WebHook-Request-Origin`) and passes everything else on.
 //! - [`AuthLayer`] authenticates senders (shared secrets, Azure AD bearer tokens,
 //!   Web PubSub signatures) and answers 401/403/503 problem+json.
+//! - [`DedupLayer`] deduplicates parsed deliveries by `(source, id)`: each event
+//!   reaches the handler once, and nothing unhandled is acknowledged.
 //! - With the `axum` feature (on by default): the extractors [`CloudEvent<T>`] and
 //!   [`CloudEvents<T>`], which take the layer's delivery or parse by themselves, and
 //!   [`Authenticated`] and [`Claims`] for who the sender is.
@@ -65,6 +67,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod dedup;
 #[cfg(feature = "axum")]
 pub mod extract;
 pub mod handshake;
@@ -75,6 +78,7 @@ pub mod parse;
 mod problem;
 
 pub use auth::{Auth, AuthLayer};
+pub use dedup::{Dedup, DedupLayer};
 #[cfg(feature = "axum")]
 pub use extract::{CloudEvent, CloudEventRejection, CloudEvents};
 pub use handshake::{Handshake, HandshakeLayer};

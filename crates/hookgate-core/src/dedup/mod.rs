@@ -1,0 +1,335 @@
+//! Deduplication by `(source, id)`: each event reaches the handler once, and no
+//! event that was not handled is acknowledged.
+//!
+//! Senders deliver at least once (Azure Event Grid retries for up to 24 hours). A
+//! [`DedupPolicy`] claims every event of a parsed [`Delivery`] in a [`DedupStore`]
+//! before the handler runs ([`DedupPolicy::begin`]):
+//!
+//! | claims | what happens |
+//! |---|---|
+//! | all `New` | the handler runs; a 2xx answer marks them done for the remember window (default 24 h), anything else — an error status, a panic, a dropped or cancelled request — releases them so the sender's retry is handled |
+//! | some `Done` (a batch) | the delivery is filtered: the handler sees only the new events |
+//! | all `Done` | 200 without calling the handler |
+//! | any `InFlight` | what this request claimed is released, 429 with `Retry-After` (the sender retries; Event Grid treats a batch as all or none) |
+//! | the store fails | 503 with `Retry-After` (fail closed, the default), or the handler runs without deduplication when [`fail_open`](DedupPolicyBuilder::fail_open) is set (with a warning in the logs) |
+//!
+//! Members of one batch with the same `(source, id)` count once. Outcomes are
+//! `tracing` events (target `hookgate::dedup`) with `source`, `id` and `outcome`.
+//! The adapters (`DedupLayer` in hookgate-tower, `Dedup` in hookgate-actix) run
+//! this behind the parse layer, which puts the delivery into the request extensions.
+//!
+//! ```
+//! use hookgate_core::dedup::{Begin, DedupPolicy};
+//! use hookgate_core::{parse, HeaderList, ParseConfig};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let policy = DedupPolicy::builder().build()?; // in memory
+//! let headers = HeaderList::new([
+//!     ("ce-specversion", "1.0"), ("ce-id", "1"), ("ce-source", "/s"), ("ce-type", "t"),
+//! ]);
+//! let mut delivery = parse(&headers, "".into(), &ParseConfig::default())?;
+//! let Begin::Handle(guard) = policy.begin(&mut delivery).await? else { panic!() };
+//! // ... the handler runs and answers 2xx:
+//! guard.finish(true).await;
+//!
+//! let mut again = parse(&headers, "".into(), &ParseConfig::default())?;
+//! assert!(matches!(policy.begin(&mut again).await?, Begin::AllDone));
+//! # Ok(()) }
+//! ```
+
+mod memory;
+mod store;
+
+pub use memory::MemoryStore;
+pub use store::{Claim, ClaimToken, DedupKey, DedupStore, StoreError};
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::binding::Delivery;
+use crate::error::{ConfigError, Error, ErrorKind};
+
+#[derive(Debug)]
+struct Inner {
+    store: Arc<dyn DedupStore>,
+    lease: Duration,
+    remember: Duration,
+    in_flight_retry_after: u32,
+    unavailable_retry_after: u32,
+    fail_open: bool,
+}
+
+/// How a receiver deduplicates; see the [module docs](self). Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct DedupPolicy(Arc<Inner>);
+
+/// Builder of a [`DedupPolicy`].
+#[derive(Debug)]
+#[must_use]
+pub struct DedupPolicyBuilder {
+    store: Option<Arc<dyn DedupStore>>,
+    lease: Duration,
+    remember: Duration,
+    in_flight_retry_after: u32,
+    unavailable_retry_after: u32,
+    fail_open: bool,
+}
+
+impl DedupPolicyBuilder {
+    /// The store (default: a [`MemoryStore`] of 1,000,000 entries).
+    pub fn store(mut self, store: Arc<dyn DedupStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// How long a claim holds without being completed or released (default 5
+    /// minutes): the longest a handler may take. A claim whose holder crashed
+    /// is given to a retry after this.
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    /// How long a handled event is remembered (default 24 hours, Event Grid's
+    /// retry window).
+    pub fn remember(mut self, remember: Duration) -> Self {
+        self.remember = remember;
+        self
+    }
+
+    /// The `Retry-After` seconds of a 429 for an event in flight (default 5).
+    pub fn in_flight_retry_after(mut self, seconds: u32) -> Self {
+        self.in_flight_retry_after = seconds;
+        self
+    }
+
+    /// The `Retry-After` seconds of a 503 when the store fails (default 10).
+    pub fn unavailable_retry_after(mut self, seconds: u32) -> Self {
+        self.unavailable_retry_after = seconds;
+        self
+    }
+
+    /// When the store fails, run the handler without deduplication (a warning is
+    /// logged) instead of answering 503. Off by default: fail closed.
+    pub fn fail_open(mut self, yes: bool) -> Self {
+        self.fail_open = yes;
+        self
+    }
+
+    /// Checks the configuration and builds the policy.
+    ///
+    /// # Errors
+    /// [`ConfigError`] for a zero lease, a remember window shorter than the lease,
+    /// or a zero `Retry-After`.
+    pub fn build(self) -> Result<DedupPolicy, ConfigError> {
+        if self.lease.is_zero() {
+            return Err(ConfigError("the dedup lease must not be zero".into()));
+        }
+        if self.remember < self.lease {
+            return Err(ConfigError(
+                "the dedup remember window must not be shorter than the lease".into(),
+            ));
+        }
+        if self.in_flight_retry_after == 0 || self.unavailable_retry_after == 0 {
+            return Err(ConfigError(
+                "a Retry-After must be at least 1 second".into(),
+            ));
+        }
+        let store = match self.store {
+            Some(store) => store,
+            None => Arc::new(MemoryStore::default()),
+        };
+        Ok(DedupPolicy(Arc::new(Inner {
+            store,
+            lease: self.lease,
+            remember: self.remember,
+            in_flight_retry_after: self.in_flight_retry_after,
+            unavailable_retry_after: self.unavailable_retry_after,
+            fail_open: self.fail_open,
+        })))
+    }
+}
+
+/// What to do after the claims; see [`DedupPolicy::begin`].
+#[derive(Debug)]
+#[must_use]
+#[non_exhaustive]
+pub enum Begin {
+    /// Run the handler on the (filtered) delivery, then [`DedupGuard::finish`].
+    Handle(DedupGuard),
+    /// Every event was handled before: answer 200 without calling the handler.
+    AllDone,
+}
+
+impl DedupPolicy {
+    /// A builder: in memory, 5 minute lease, 24 hour remember window, fail closed.
+    pub fn builder() -> DedupPolicyBuilder {
+        DedupPolicyBuilder {
+            store: None,
+            lease: Duration::from_secs(300),
+            remember: Duration::from_secs(24 * 3600),
+            in_flight_retry_after: 5,
+            unavailable_retry_after: 10,
+            fail_open: false,
+        }
+    }
+
+    /// The store.
+    #[must_use]
+    pub fn store(&self) -> &Arc<dyn DedupStore> {
+        &self.0.store
+    }
+
+    /// Claims the events of `delivery` and leaves in it only those this request
+    /// must handle; see the [module docs](self).
+    ///
+    /// # Errors
+    /// 429 [`ErrorKind::DuplicateInFlight`] when an event is in flight elsewhere,
+    /// 503 [`ErrorKind::StoreUnavailable`] when the store fails (unless fail-open);
+    /// both with `Retry-After`.
+    pub async fn begin(&self, delivery: &mut Delivery) -> Result<Begin, Error> {
+        let p = &self.0;
+        // One claim per distinct (source, id); later repeats in a batch are dropped.
+        let mut seen = HashSet::with_capacity(delivery.len());
+        let mut keep = Vec::with_capacity(delivery.len());
+        let mut keys = Vec::with_capacity(delivery.len());
+        for event in delivery.events() {
+            let key = DedupKey::new(event.source(), event.id());
+            let first = seen.insert(key);
+            keep.push(first);
+            if first {
+                keys.push(key);
+            } else {
+                trace(event.source(), event.id(), "repeated in the batch");
+            }
+        }
+        let claims = match p.store.claim_all(keys.clone(), p.lease).await {
+            Ok(claims) if claims.len() == keys.len() => claims,
+            Ok(_) => return self.store_failed(StoreError("wrong number of claims".into())),
+            Err(error) => return self.store_failed(error),
+        };
+        let mut guard = DedupGuard::new(self.clone());
+        let mut in_flight = false;
+        let mut claimed = keys.iter().zip(&claims);
+        for (event, keep) in delivery.events().iter().zip(&mut keep) {
+            if !*keep {
+                continue;
+            }
+            match claimed.next() {
+                Some((key, Claim::New(token))) => guard.claims.push((*key, *token)),
+                Some((_, Claim::Done)) => {
+                    trace(event.source(), event.id(), "duplicate");
+                    *keep = false;
+                }
+                _ => {
+                    trace(event.source(), event.id(), "in flight");
+                    in_flight = true;
+                    *keep = false;
+                }
+            }
+        }
+        if in_flight {
+            guard.finish(false).await;
+            return Err(Error::new(
+                ErrorKind::DuplicateInFlight,
+                "an event of this delivery is being handled by another request; retry later",
+            )
+            .with_retry_after(p.in_flight_retry_after));
+        }
+        if guard.claims.is_empty() {
+            return Ok(Begin::AllDone);
+        }
+        let mut keep = keep.into_iter();
+        delivery
+            .events_mut()
+            .retain(|_| keep.next().unwrap_or(false));
+        for event in delivery.events() {
+            trace(event.source(), event.id(), "new");
+        }
+        Ok(Begin::Handle(guard))
+    }
+
+    fn store_failed(&self, error: StoreError) -> Result<Begin, Error> {
+        if self.0.fail_open {
+            tracing::warn!(
+                target: "hookgate::dedup",
+                %error,
+                "dedup store failed; handling the delivery without deduplication (fail-open)"
+            );
+            return Ok(Begin::Handle(DedupGuard::new(self.clone())));
+        }
+        tracing::error!(target: "hookgate::dedup", %error, "dedup store failed; answering 503");
+        Err(Error::new(
+            ErrorKind::StoreUnavailable,
+            "the deduplication store is unavailable; retry later",
+        )
+        .with_retry_after(self.0.unavailable_retry_after))
+    }
+}
+
+fn trace(source: &str, id: &str, outcome: &str) {
+    tracing::info!(target: "hookgate::dedup", source, id, outcome, "dedup");
+}
+
+/// The claims of a request being handled. [`finish`](Self::finish) it with the
+/// outcome; dropped unfinished (a panic, a cancelled request) it releases the claims
+/// in the background, so the sender's retry is handled (on a tokio runtime; without
+/// one the claims end with their lease).
+#[derive(Debug)]
+#[must_use]
+pub struct DedupGuard {
+    policy: DedupPolicy,
+    claims: Vec<(DedupKey, ClaimToken)>,
+}
+
+impl DedupGuard {
+    fn new(policy: DedupPolicy) -> Self {
+        Self {
+            policy,
+            claims: Vec::new(),
+        }
+    }
+
+    /// Completes the claims when the handler succeeded (a 2xx), else releases them.
+    /// A store failure here is logged: the answer stands (the events were handled,
+    /// or will be retried).
+    pub async fn finish(mut self, success: bool) {
+        let claims = std::mem::take(&mut self.claims);
+        if claims.is_empty() {
+            return;
+        }
+        let p = &self.policy.0;
+        let (outcome, result) = if success {
+            ("completed", p.store.complete_all(claims, p.remember).await)
+        } else {
+            ("released", p.store.release_all(claims).await)
+        };
+        match result {
+            Ok(()) => tracing::debug!(target: "hookgate::dedup", outcome, "claims finished"),
+            Err(error) => tracing::error!(
+                target: "hookgate::dedup", outcome, %error,
+                "dedup store failed to finish the claims; they end with their lease"
+            ),
+        }
+    }
+}
+
+impl Drop for DedupGuard {
+    fn drop(&mut self) {
+        let claims = std::mem::take(&mut self.claims);
+        if claims.is_empty() {
+            return;
+        }
+        tracing::warn!(
+            target: "hookgate::dedup",
+            events = claims.len(),
+            "request dropped before it finished; releasing its claims"
+        );
+        let release = self.policy.0.store.release_all(claims);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(release);
+        }
+    }
+}
