@@ -14,6 +14,9 @@
 //! secrets), `WEBPUBSUB_KEYS` (comma list of Web PubSub access keys) or
 //! `AAD_AUTHORITY` with `AAD_AUDIENCES` (and optionally `AAD_ROLES`) is set.
 //!
+//! It deduplicates by `(source, id)`: in memory by default, on Redis when `REDIS_URL`
+//! is set. A duplicate is answered 200 and not printed again.
+//!
 //! ```text
 //! cargo run --example axum_receiver
 //! ```
@@ -23,36 +26,49 @@ mod shared;
 use std::io::Write as _;
 
 use axum::Router;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::post;
-use hookgate::tower::{AuthLayer, CloudEventRejection, CloudEvents, HandshakeLayer};
+use hookgate::Problem;
+use hookgate::tower::{AuthLayer, CloudEvents, DedupLayer, HandshakeLayer, ParseCloudEventsLayer};
 
-async fn receive(events: Result<CloudEvents, CloudEventRejection>) -> Response {
-    match events {
-        Ok(CloudEvents(events)) => {
-            let mut out = std::io::stdout().lock();
-            for event in &events {
-                // A closed stdout must not take the receiver down with it.
-                let _ = writeln!(out, "{}", event.to_json()).and_then(|()| out.flush());
-            }
-            axum::http::StatusCode::OK.into_response()
-        }
-        Err(rejection) => {
-            eprintln!("warning: rejected request: {rejection}");
-            rejection.into_response()
-        }
+async fn receive(CloudEvents(events): CloudEvents) -> axum::http::StatusCode {
+    let mut out = std::io::stdout().lock();
+    for event in &events {
+        // A closed stdout must not take the receiver down with it.
+        let _ = writeln!(out, "{}", event.to_json()).and_then(|()| out.flush());
     }
+    axum::http::StatusCode::OK
+}
+
+/// One line on stderr for every request hookgate refused: its rejections carry the
+/// problem in the response extensions.
+async fn warn_rejections(response: Response) -> Response {
+    if let Some(problem) = response.extensions().get::<Problem>() {
+        eprintln!(
+            "warning: rejected request: {} {}: {}",
+            problem.status(),
+            problem.title(),
+            problem.detail()
+        );
+    }
+    response
 }
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let addr = std::env::var("BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".to_owned());
-    let mut app = Router::new().route("/api/events", post(receive));
+    // Layers run from the last added to the first: warn, handshake, authentication,
+    // parsing, deduplication, then the handler.
+    let mut app = Router::new()
+        .route("/api/events", post(receive))
+        .layer(DedupLayer::new(shared::dedup_policy().await))
+        .layer(ParseCloudEventsLayer::default());
     if let Some(auth) = shared::auth_policy() {
         app = app.layer(AuthLayer::new(auth));
     }
-    // Outside authentication: the handshake is answered first.
-    let app = app.layer(HandshakeLayer::new(shared::handshake_policy()));
+    let app = app
+        .layer(HandshakeLayer::new(shared::handshake_policy()))
+        .layer(axum::middleware::map_response(warn_rejections));
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     eprintln!(
         "hookgate axum receiver listening on http://{}/api/events",

@@ -5,15 +5,17 @@
 //! Skype for Business Trusted Application API or any CloudEvents 1.0 sender calls
 //! wraps its router with hookgate and gets the CloudEvents HTTP binding done once,
 //! right: binary, structured and batch content modes parsed into typed extractors,
-//! with clear `application/problem+json` rejections and bounded bodies, and the webhook
-//! validation handshake answered before your handler.
+//! with clear `application/problem+json` rejections and bounded bodies, the webhook
+//! validation handshake, sender authentication and deduplication by `(source, id)`.
 //!
 //! | module | what |
 //! |---|---|
 //! | the crate root | the framework-free core: [`parse`], [`CloudEvent<T>`], [`Delivery`], [`Error`] |
 //! | [`handshake`] | the webhook validation handshake: [`handshake::HandshakePolicy`] |
-//! | [`tower`] (features `tower`, `axum`) | [`tower::ParseCloudEventsLayer`], [`tower::HandshakeLayer`], axum extractors [`tower::CloudEvent`], [`tower::CloudEvents`] |
-//! | [`actix`] (feature `actix`) | [`actix::ParseCloudEvents`] and [`actix::Handshake`] middleware, extractors [`actix::CloudEvent`], [`actix::CloudEvents`] |
+//! | [`auth`] | sender authentication: [`auth::AuthPolicy`] (shared secrets, Azure AD, Web PubSub) |
+//! | [`dedup`] | deduplication by `(source, id)`: [`dedup::DedupPolicy`], [`dedup::MemoryStore`] |
+//! | [`tower`] (features `tower`, `axum`) | [`tower::ParseCloudEventsLayer`], [`tower::HandshakeLayer`], [`tower::AuthLayer`], [`tower::DedupLayer`], axum extractors [`tower::CloudEvent`], [`tower::CloudEvents`], [`tower::Authenticated`], [`tower::Claims`] |
+//! | [`actix`] (feature `actix`) | [`actix::ParseCloudEvents`], [`actix::Handshake`], [`actix::Auth`] and [`actix::Dedup`] middleware, extractors [`actix::CloudEvent`], [`actix::CloudEvents`], [`actix::Authenticated`], [`actix::Claims`] |
 //!
 //! The same names and the same behaviour in both adapters: moving a receiver from
 //! one framework to the other changes the imports and the app wiring, not the logic.
@@ -113,6 +115,15 @@
 //! - The validation handshake grants exactly the configured origins (case-insensitive,
 //!   never a prefix), always answers the rate, passes a CORS preflight on, and guards
 //!   callbacks against request forgery. See [`handshake`].
+//! - Authentication answers 401 with `WWW-Authenticate`, 403 for a missing role or
+//!   tenant, 503 with `Retry-After` when keys cannot be had; secrets are compared in
+//!   constant time and never echoed. See [`auth`].
+//! - Deduplication never acknowledges an event that was not handled: claims are
+//!   released on an error, a panic or a dropped request; a failing store answers 503.
+//!   See [`dedup`].
+//!
+//! The order of the layers, from the outside in: handshake, authentication, parsing,
+//! deduplication, the handler.
 
 pub use hookgate_core::*;
 
@@ -126,6 +137,13 @@ pub mod tower {
 #[cfg(feature = "actix")]
 pub mod actix {
     pub use hookgate_actix::*;
+}
+
+/// The Redis deduplication store, shared by the replicas of a receiver (the
+/// `hookgate-redis` crate; feature `redis`).
+#[cfg(feature = "redis")]
+pub mod redis {
+    pub use hookgate_redis::*;
 }
 
 /// The README's code blocks, compiled as doc tests so that they stay true.

@@ -5,10 +5,12 @@
 //! - `ALLOWED_RATE`: the rate granted, requests per minute or `*` (the default).
 //! - `WEBHOOK_CODES`, `WEBPUBSUB_KEYS`, `AAD_AUTHORITY`, `AAD_AUDIENCES`, `AAD_ROLES`:
 //!   authentication, see [`auth_policy`].
+//! - `REDIS_URL`: deduplicate on Redis instead of in memory.
 
 use hookgate::ConfigError;
 use hookgate::auth::aad::AadPolicy;
 use hookgate::auth::{AuthPolicy, SharedSecrets, WebPubSubKeys};
+use hookgate::dedup::DedupPolicy;
 use hookgate::handshake::{HandshakePolicy, Rate};
 
 /// The handshake policy the environment asks for; exits with a message when it is
@@ -99,4 +101,21 @@ fn aad_policy(
     };
     let _ = (authority, list("AAD_AUDIENCES"), list("AAD_ROLES"));
     AadPolicy::builder().build().map(Some)
+}
+
+/// The deduplication policy: in memory (this process only) by default, on Redis when
+/// `REDIS_URL` is set. Exits with a message when Redis cannot be reached.
+pub(crate) async fn dedup_policy() -> DedupPolicy {
+    let policy = DedupPolicy::builder();
+    let policy = match std::env::var("REDIS_URL") {
+        Ok(url) => {
+            let _ = url;
+            policy
+        }
+        Err(_) => policy,
+    };
+    policy.build().unwrap_or_else(|e| {
+        eprintln!("error: {e}");
+        std::process::exit(2)
+    })
 }

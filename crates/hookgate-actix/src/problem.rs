@@ -6,7 +6,9 @@ use actix_web::http::StatusCode;
 use hookgate_core::{Problem, Reply};
 
 /// The response for a core [`Reply`]: its status, its headers, and its body with
-/// its `Content-Type`.
+/// its `Content-Type`. A rejection's [`Problem`] goes into the response extensions,
+/// so that a logging middleware outside can say why a request was refused without
+/// reading the body.
 #[must_use]
 pub fn reply_response(reply: &Reply) -> HttpResponse {
     let status = StatusCode::from_u16(reply.status()).unwrap_or(StatusCode::BAD_REQUEST);
@@ -17,11 +19,15 @@ pub fn reply_response(reply: &Reply) -> HttpResponse {
     for (name, value) in reply.headers() {
         builder.append_header((*name, value.as_str()));
     }
-    builder.body(reply.body())
+    let mut response = builder.body(reply.body());
+    if let Some(problem) = reply.problem() {
+        response.extensions_mut().insert(problem.clone());
+    }
+    response
 }
 
 /// The response for `problem`: its status, `Content-Type: application/problem+json`,
-/// its extra headers, and the JSON body.
+/// its extra headers, and the JSON body; the [`Problem`] in the extensions.
 #[must_use]
 pub fn problem_response(problem: &Problem) -> HttpResponse {
     reply_response(&Reply::from(problem))

@@ -25,6 +25,7 @@ pub struct Reply {
     status: u16,
     headers: Vec<(&'static str, String)>,
     body: Option<(&'static str, Bytes)>,
+    problem: Option<Box<Problem>>,
 }
 
 impl Reply {
@@ -35,6 +36,7 @@ impl Reply {
             status,
             headers: Vec::new(),
             body: None,
+            problem: None,
         }
     }
 
@@ -70,6 +72,14 @@ impl Reply {
         self.body.as_ref().map(|(ct, _)| *ct)
     }
 
+    /// The problem this reply renders, when it is a rejection. Adapters put it into
+    /// the response extensions, so that a logging layer can say why a request was
+    /// refused without reading the body.
+    #[must_use]
+    pub fn problem(&self) -> Option<&Problem> {
+        self.problem.as_deref()
+    }
+
     /// The body (empty when there is none).
     #[must_use]
     pub fn body(&self) -> Bytes {
@@ -86,12 +96,18 @@ impl From<&Problem> for Reply {
             status: problem.status(),
             headers: problem.headers().to_vec(),
             body: Some((problem::CONTENT_TYPE, problem.to_json().into())),
+            problem: Some(Box::new(problem.clone())),
         }
     }
 }
 
 impl From<Problem> for Reply {
     fn from(problem: Problem) -> Self {
-        Self::from(&problem)
+        Self {
+            status: problem.status(),
+            headers: problem.headers().to_vec(),
+            body: Some((problem::CONTENT_TYPE, problem.to_json().into())),
+            problem: Some(Box::new(problem)),
+        }
     }
 }

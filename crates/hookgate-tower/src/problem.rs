@@ -7,7 +7,9 @@ use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use http::{Response, StatusCode};
 
 /// The response for a core [`Reply`]: its status, its headers, and its body with
-/// its `Content-Type`.
+/// its `Content-Type`. A rejection's [`Problem`] goes into the response extensions,
+/// so that a logging layer outside can say why a request was refused without
+/// reading the body.
 #[must_use]
 pub fn reply_response(reply: &Reply) -> Response<Bytes> {
     let mut response = Response::new(reply.body());
@@ -25,11 +27,14 @@ pub fn reply_response(reply: &Reply) -> Response<Bytes> {
             headers.append(name, value);
         }
     }
+    if let Some(problem) = reply.problem() {
+        response.extensions_mut().insert(problem.clone());
+    }
     response
 }
 
 /// The response for `problem`: its status, `Content-Type: application/problem+json`,
-/// its extra headers, and the JSON body.
+/// its extra headers, and the JSON body; the [`Problem`] in the extensions.
 #[must_use]
 pub fn problem_response(problem: &Problem) -> Response<Bytes> {
     reply_response(&Reply::from(problem))

@@ -77,19 +77,28 @@ fn attribute_of(header: &str) -> Option<&str> {
 /// of percent-decoding is applied, and the result must be UTF-8.
 pub(super) fn decode_value(raw: &[u8]) -> Result<ByteString, Error> {
     let raw = raw.trim_ascii();
-    let unquoted: Cow<'_, [u8]> = match raw.first() {
-        Some(b'"') => Cow::Owned(unquote(raw)?),
-        _ => Cow::Borrowed(raw),
-    };
-    let decoded = percent_decode(&unquoted).decode_utf8().map_err(|_| {
+    let not_utf8 = |bytes: &[u8]| {
         Error::new(
             ErrorKind::InvalidHeader,
             format!(
                 "the value `{}` is not UTF-8 after percent-decoding",
-                excerpt(&String::from_utf8_lossy(&unquoted))
+                excerpt(&String::from_utf8_lossy(bytes))
             ),
         )
-    })?;
+    };
+    // The usual case: nothing to unquote or percent-decode.
+    if raw.first() != Some(&b'"') && !raw.contains(&b'%') {
+        return std::str::from_utf8(raw)
+            .map(ByteString::from)
+            .map_err(|_| not_utf8(raw));
+    }
+    let unquoted: Cow<'_, [u8]> = match raw.first() {
+        Some(b'"') => Cow::Owned(unquote(raw)?),
+        _ => Cow::Borrowed(raw),
+    };
+    let decoded = percent_decode(&unquoted)
+        .decode_utf8()
+        .map_err(|_| not_utf8(&unquoted))?;
     Ok(match decoded {
         Cow::Borrowed(s) => ByteString::from(s),
         Cow::Owned(s) => ByteString::from(s),
