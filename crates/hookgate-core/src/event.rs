@@ -1,7 +1,8 @@
 //! The event model: [`CloudEvent<T>`], its attributes, extensions and data.
 //!
-//! A parsed event keeps its string attributes as [`ByteString`]s that share the
-//! request body's buffer when they need no unescaping, so parsing allocates little.
+//! A parsed event keeps its string attributes as ranges of the request body when
+//! they need no unescaping (one shared reference to the body per event), so parsing
+//! allocates little.
 //! `CloudEvent` (that is, `CloudEvent<Data>`) is the untyped form: [`Data`] holds the
 //! raw JSON text or the raw bytes. [`CloudEvent::into_typed`] deserializes the data
 //! into your own type, straight from those bytes.
@@ -274,19 +275,122 @@ impl Time {
     }
 }
 
+/// A string attribute: a range of the event's shared text (the request body, when
+/// the value needed no unescaping), or a string of its own.
+///
+/// Ranges keep a parsed event to one reference on the body's buffer instead of one
+/// per attribute: each reference is an atomic increment when built and a decrement
+/// when dropped.
+#[derive(Clone, Debug)]
+pub(crate) enum Str {
+    Range(u32, u32),
+    Own(ByteString),
+}
+
+impl Str {
+    /// The range of `part` within `text`, when `part` is a slice of it.
+    pub(crate) fn of(text: &str, part: &str) -> Self {
+        let start = (part.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
+        let range = start
+            .checked_add(part.len())
+            .filter(|end| text.get(start..*end) == Some(part))
+            .and_then(|end| Some((u32::try_from(start).ok()?, u32::try_from(end).ok()?)));
+        match range {
+            Some((a, b)) => Self::Range(a, b),
+            None => Self::Own(part.into()),
+        }
+    }
+
+    pub(crate) fn resolve<'a>(&'a self, text: &'a ByteString) -> &'a str {
+        match self {
+            Self::Range(a, b) => text.get(*a as usize..*b as usize).unwrap_or_default(),
+            Self::Own(s) => s,
+        }
+    }
+
+    /// The value as a `ByteString` of its own (sharing `text`'s buffer for a range).
+    pub(crate) fn to_byte_string(&self, text: &ByteString) -> ByteString {
+        match self {
+            Self::Range(..) => text.slice_ref(self.resolve(text)),
+            Self::Own(s) => s.clone(),
+        }
+    }
+}
+
+impl From<ByteString> for Str {
+    fn from(value: ByteString) -> Self {
+        Self::Own(value)
+    }
+}
+
 /// The context attributes of an event: the required ones, the optional ones
-/// and the extensions.
-#[derive(Clone, PartialEq, Eq, Hash)]
+/// and the extensions. String attributes are [`Str`]s over `text`.
+#[derive(Clone)]
 pub(crate) struct Attributes {
+    pub(crate) text: ByteString,
     pub(crate) specversion: SpecVersion,
-    pub(crate) id: ByteString,
-    pub(crate) source: ByteString,
-    pub(crate) ty: ByteString,
-    pub(crate) datacontenttype: Option<ByteString>,
-    pub(crate) dataschema: Option<ByteString>,
-    pub(crate) subject: Option<ByteString>,
+    pub(crate) id: Str,
+    pub(crate) source: Str,
+    pub(crate) ty: Str,
+    pub(crate) datacontenttype: Option<Str>,
+    pub(crate) dataschema: Option<Str>,
+    pub(crate) subject: Option<Str>,
     pub(crate) time: Option<Time>,
-    pub(crate) extensions: Vec<(ByteString, ExtensionValue)>,
+    pub(crate) extensions: Vec<(Str, ExtensionValue)>,
+}
+
+/// The attributes as plain values, for comparing and hashing.
+type AttributesKey<'a> = (
+    SpecVersion,
+    [&'a str; 3],
+    [Option<&'a str>; 3],
+    Option<&'a Time>,
+    Vec<(&'a str, &'a ExtensionValue)>,
+);
+
+impl Attributes {
+    pub(crate) fn get<'a>(&'a self, s: &'a Str) -> &'a str {
+        s.resolve(&self.text)
+    }
+
+    pub(crate) fn get_opt<'a>(&'a self, s: Option<&'a Str>) -> Option<&'a str> {
+        s.map(|s| self.get(s))
+    }
+
+    fn key(&self) -> AttributesKey<'_> {
+        (
+            self.specversion,
+            [
+                self.get(&self.id),
+                self.get(&self.source),
+                self.get(&self.ty),
+            ],
+            [
+                self.get_opt(self.datacontenttype.as_ref()),
+                self.get_opt(self.dataschema.as_ref()),
+                self.get_opt(self.subject.as_ref()),
+            ],
+            self.time.as_ref(),
+            self.extensions
+                .iter()
+                .map(|(n, v)| (self.get(n), v))
+                .collect(),
+        )
+    }
+}
+
+impl PartialEq for Attributes {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for Attributes {}
+
+impl std::hash::Hash for Attributes {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.key().hash(state);
+    }
 }
 
 /// A reference to the value of any attribute, as returned by [`CloudEvent::attribute`].
@@ -326,10 +430,11 @@ impl CloudEvent<Data> {
     ) -> Self {
         Self {
             attrs: Attributes {
+                text: ByteString::new(),
                 specversion: SpecVersion::V1_0,
-                id: id.into(),
-                source: source.into(),
-                ty: ty.into(),
+                id: Str::Own(id.into()),
+                source: Str::Own(source.into()),
+                ty: Str::Own(ty.into()),
                 datacontenttype: None,
                 dataschema: None,
                 subject: None,
@@ -344,7 +449,8 @@ impl CloudEvent<Data> {
     ///
     /// See [`EventData`] for the rules.
     pub fn into_typed<T: EventData>(self) -> Result<CloudEvent<T>, Error> {
-        let data = T::from_data(self.data, self.attrs.datacontenttype.as_deref())?;
+        let content_type = self.attrs.get_opt(self.attrs.datacontenttype.as_ref());
+        let data = T::from_data(self.data, content_type)?;
         Ok(CloudEvent {
             attrs: self.attrs,
             data,
@@ -366,37 +472,37 @@ impl<T> CloudEvent<T> {
     /// The `id`.
     #[must_use]
     pub fn id(&self) -> &str {
-        &self.attrs.id
+        self.attrs.get(&self.attrs.id)
     }
 
     /// The `source` (a URI-reference, as sent).
     #[must_use]
     pub fn source(&self) -> &str {
-        &self.attrs.source
+        self.attrs.get(&self.attrs.source)
     }
 
     /// The `type`.
     #[must_use]
     pub fn ty(&self) -> &str {
-        &self.attrs.ty
+        self.attrs.get(&self.attrs.ty)
     }
 
     /// The `datacontenttype`, as sent (parameters included).
     #[must_use]
     pub fn datacontenttype(&self) -> Option<&str> {
-        self.attrs.datacontenttype.as_deref()
+        self.attrs.get_opt(self.attrs.datacontenttype.as_ref())
     }
 
     /// The `dataschema`, as sent (relative references such as `#` are kept).
     #[must_use]
     pub fn dataschema(&self) -> Option<&str> {
-        self.attrs.dataschema.as_deref()
+        self.attrs.get_opt(self.attrs.dataschema.as_ref())
     }
 
     /// The `subject`.
     #[must_use]
     pub fn subject(&self) -> Option<&str> {
-        self.attrs.subject.as_deref()
+        self.attrs.get_opt(self.attrs.subject.as_ref())
     }
 
     /// The `time`, parsed.
@@ -417,7 +523,7 @@ impl<T> CloudEvent<T> {
         self.attrs
             .extensions
             .iter()
-            .find(|(n, _)| n == name)
+            .find(|(n, _)| self.attrs.get(n) == name)
             .map(|(_, v)| v)
     }
 
@@ -425,25 +531,25 @@ impl<T> CloudEvent<T> {
     /// mode, in name order for binary mode (header order is not kept by every HTTP
     /// stack).
     pub fn extensions(&self) -> impl ExactSizeIterator<Item = (&str, &ExtensionValue)> {
-        self.attrs.extensions.iter().map(|(n, v)| (&**n, v))
+        self.attrs
+            .extensions
+            .iter()
+            .map(|(n, v)| (self.attrs.get(n), v))
     }
 
     /// Any attribute by name: the core ones and the extensions.
     #[must_use]
     pub fn attribute(&self, name: &str) -> Option<AttributeValue<'_>> {
-        fn s(v: &ByteString) -> AttributeValue<'_> {
-            AttributeValue::String(v)
-        }
-        let a = &self.attrs;
+        let s = AttributeValue::String;
         match name {
-            "specversion" => Some(AttributeValue::String(a.specversion.as_str())),
-            "id" => Some(s(&a.id)),
-            "source" => Some(s(&a.source)),
-            "type" => Some(s(&a.ty)),
-            "datacontenttype" => a.datacontenttype.as_ref().map(s),
-            "dataschema" => a.dataschema.as_ref().map(s),
-            "subject" => a.subject.as_ref().map(s),
-            "time" => a.time.as_ref().map(|t| s(&t.text)),
+            "specversion" => Some(s(self.specversion().as_str())),
+            "id" => Some(s(self.id())),
+            "source" => Some(s(self.source())),
+            "type" => Some(s(self.ty())),
+            "datacontenttype" => self.datacontenttype().map(s),
+            "dataschema" => self.dataschema().map(s),
+            "subject" => self.subject().map(s),
+            "time" => self.time_str().map(s),
             _ => self.extension(name).map(|v| match v {
                 ExtensionValue::String(v) => AttributeValue::String(v),
                 ExtensionValue::Boolean(b) => AttributeValue::Boolean(*b),
@@ -473,21 +579,21 @@ impl<T> CloudEvent<T> {
     /// Sets `datacontenttype`.
     #[must_use]
     pub fn with_datacontenttype(mut self, value: impl Into<ByteString>) -> Self {
-        self.attrs.datacontenttype = Some(value.into());
+        self.attrs.datacontenttype = Some(Str::Own(value.into()));
         self
     }
 
     /// Sets `dataschema`.
     #[must_use]
     pub fn with_dataschema(mut self, value: impl Into<ByteString>) -> Self {
-        self.attrs.dataschema = Some(value.into());
+        self.attrs.dataschema = Some(Str::Own(value.into()));
         self
     }
 
     /// Sets `subject`.
     #[must_use]
     pub fn with_subject(mut self, value: impl Into<ByteString>) -> Self {
-        self.attrs.subject = Some(value.into());
+        self.attrs.subject = Some(Str::Own(value.into()));
         self
     }
 
@@ -507,9 +613,14 @@ impl<T> CloudEvent<T> {
         let name = name.into();
         check_extension_name(&name)?;
         let value = value.into();
-        match self.attrs.extensions.iter_mut().find(|(n, _)| *n == name) {
-            Some(slot) => slot.1 = value,
-            None => self.attrs.extensions.push((name, value)),
+        let a = &mut self.attrs;
+        match a
+            .extensions
+            .iter()
+            .position(|(n, _)| n.resolve(&a.text) == &*name)
+        {
+            Some(i) => a.extensions[i].1 = value,
+            None => a.extensions.push((Str::Own(name), value)),
         }
         Ok(self)
     }
@@ -572,25 +683,24 @@ pub fn is_json_media_type(media_type: &str) -> bool {
 
 impl<T: fmt::Debug> fmt::Debug for CloudEvent<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let a = &self.attrs;
         let mut d = f.debug_struct("CloudEvent");
-        d.field("specversion", &a.specversion.as_str())
-            .field("id", &&*a.id)
-            .field("source", &&*a.source)
-            .field("type", &&*a.ty);
-        if let Some(v) = &a.datacontenttype {
-            d.field("datacontenttype", &&**v);
+        d.field("specversion", &self.specversion().as_str())
+            .field("id", &self.id())
+            .field("source", &self.source())
+            .field("type", &self.ty());
+        if let Some(v) = self.datacontenttype() {
+            d.field("datacontenttype", &v);
         }
-        if let Some(v) = &a.dataschema {
-            d.field("dataschema", &&**v);
+        if let Some(v) = self.dataschema() {
+            d.field("dataschema", &v);
         }
-        if let Some(v) = &a.subject {
-            d.field("subject", &&**v);
+        if let Some(v) = self.subject() {
+            d.field("subject", &v);
         }
-        if let Some(v) = &a.time {
-            d.field("time", &&*v.text);
+        if let Some(v) = self.time_str() {
+            d.field("time", &v);
         }
-        for (n, v) in &a.extensions {
+        for (n, v) in self.extensions() {
             d.field(n, v);
         }
         d.field("data", &self.data).finish()
@@ -601,26 +711,25 @@ impl<T: fmt::Debug> fmt::Debug for CloudEvent<T> {
 /// `data_base64`.
 impl Serialize for CloudEvent<Data> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let a = &self.attrs;
         let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("specversion", a.specversion.as_str())?;
-        map.serialize_entry("id", &*a.id)?;
-        map.serialize_entry("source", &*a.source)?;
-        map.serialize_entry("type", &*a.ty)?;
-        if let Some(v) = &a.datacontenttype {
-            map.serialize_entry("datacontenttype", &**v)?;
+        map.serialize_entry("specversion", self.specversion().as_str())?;
+        map.serialize_entry("id", self.id())?;
+        map.serialize_entry("source", self.source())?;
+        map.serialize_entry("type", self.ty())?;
+        if let Some(v) = self.datacontenttype() {
+            map.serialize_entry("datacontenttype", v)?;
         }
-        if let Some(v) = &a.dataschema {
-            map.serialize_entry("dataschema", &**v)?;
+        if let Some(v) = self.dataschema() {
+            map.serialize_entry("dataschema", v)?;
         }
-        if let Some(v) = &a.subject {
-            map.serialize_entry("subject", &**v)?;
+        if let Some(v) = self.subject() {
+            map.serialize_entry("subject", v)?;
         }
-        if let Some(v) = &a.time {
-            map.serialize_entry("time", &*v.text)?;
+        if let Some(v) = self.time_str() {
+            map.serialize_entry("time", v)?;
         }
-        for (n, v) in &a.extensions {
-            map.serialize_entry(&**n, v)?;
+        for (n, v) in self.extensions() {
+            map.serialize_entry(n, v)?;
         }
         match &self.data {
             Data::Empty => {}

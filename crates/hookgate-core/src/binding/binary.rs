@@ -8,7 +8,7 @@ use percent_encoding::percent_decode;
 
 use super::draft::{Draft, is_core};
 use crate::error::{Error, ErrorKind, excerpt};
-use crate::event::{CloudEvent, Data, ExtensionValue, RawJson, is_json_media_type};
+use crate::event::{CloudEvent, Data, ExtensionValue, RawJson, Str, is_json_media_type};
 use crate::headers::HeaderSource;
 
 pub(super) fn parse(headers: &impl HeaderSource, body: Bytes) -> Result<CloudEvent, Error> {
@@ -31,9 +31,10 @@ pub(super) fn parse(headers: &impl HeaderSource, body: Bytes) -> Result<CloudEve
         let decoded =
             decode_value(value).map_err(|e| e.context(format_args!("header `{name}`")))?;
         if is_core(&attr) {
-            draft.set_core(&attr, decoded)?;
+            draft.set_core(&attr, decoded.into())?;
         } else {
-            draft.set_extension(attr.into_owned().into(), ExtensionValue::String(decoded))?;
+            let name = Str::Own(attr.into_owned().into());
+            draft.set_extension(name, ExtensionValue::String(decoded))?;
         }
     }
     if let Some(ct) = headers.get("content-type") {
@@ -43,7 +44,7 @@ pub(super) fn parse(headers: &impl HeaderSource, body: Bytes) -> Result<CloudEve
                 "header `Content-Type` is not valid UTF-8",
             )
         })?;
-        draft.set_core("datacontenttype", ct.trim().into())?;
+        draft.set_core("datacontenttype", Str::Own(ct.trim().into()))?;
     }
     draft.sort_extensions();
     let data = if body.is_empty() {

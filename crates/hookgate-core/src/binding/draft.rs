@@ -3,21 +3,25 @@
 use bytestring::ByteString;
 
 use crate::error::{Error, ErrorKind, excerpt};
-use crate::event::{Attributes, ExtensionValue, SpecVersion, Time, check_attribute_name};
+use crate::event::{Attributes, ExtensionValue, SpecVersion, Str, Time, check_attribute_name};
 
 /// The attributes of an event under construction. `origin` names where attribute
 /// `name` was found, for error details (`header ce-id`, `member "id"`).
+///
+/// Values are [`Str`]s: ranges of `text` (the body, in structured and batch mode)
+/// or strings of their own (binary mode, unescaped values).
 #[derive(Default)]
 pub(super) struct Draft {
-    specversion: Option<ByteString>,
-    id: Option<ByteString>,
-    source: Option<ByteString>,
-    ty: Option<ByteString>,
-    datacontenttype: Option<ByteString>,
-    dataschema: Option<ByteString>,
-    subject: Option<ByteString>,
-    time: Option<ByteString>,
-    extensions: Vec<(ByteString, ExtensionValue)>,
+    text: ByteString,
+    specversion: Option<Str>,
+    id: Option<Str>,
+    source: Option<Str>,
+    ty: Option<Str>,
+    datacontenttype: Option<Str>,
+    dataschema: Option<Str>,
+    subject: Option<Str>,
+    time: Option<Str>,
+    extensions: Vec<(Str, ExtensionValue)>,
 }
 
 /// Whether `name` is a core attribute that must be a string.
@@ -36,8 +40,20 @@ pub(super) fn is_core(name: &str) -> bool {
 }
 
 impl Draft {
+    /// A draft whose [`Str`] ranges are ranges of `text`.
+    pub(super) fn over(text: ByteString) -> Self {
+        Self {
+            text,
+            ..Self::default()
+        }
+    }
+
+    fn get<'a>(&'a self, s: &'a Str) -> &'a str {
+        s.resolve(&self.text)
+    }
+
     /// Sets core attribute `name` (one for which [`is_core`] holds).
-    pub(super) fn set_core(&mut self, name: &str, value: ByteString) -> Result<(), Error> {
+    pub(super) fn set_core(&mut self, name: &str, value: Str) -> Result<(), Error> {
         let slot = match name {
             "specversion" => &mut self.specversion,
             "id" => &mut self.id,
@@ -56,20 +72,17 @@ impl Draft {
     }
 
     /// Adds extension `name`, checking its name.
-    pub(super) fn set_extension(
-        &mut self,
-        name: ByteString,
-        value: ExtensionValue,
-    ) -> Result<(), Error> {
-        check_attribute_name(&name)?;
-        if name == "data" {
+    pub(super) fn set_extension(&mut self, name: Str, value: ExtensionValue) -> Result<(), Error> {
+        let text = self.get(&name);
+        check_attribute_name(text)?;
+        if text == "data" {
             return Err(Error::new(
                 ErrorKind::InvalidAttributeName,
                 "`data` is not an attribute: in binary mode the data is the body",
             ));
         }
-        if self.extensions.iter().any(|(n, _)| *n == name) {
-            return Err(duplicate(&name));
+        if self.extensions.iter().any(|(n, _)| self.get(n) == text) {
+            return Err(duplicate(text));
         }
         self.extensions.push((name, value));
         Ok(())
@@ -79,17 +92,19 @@ impl Draft {
     /// lines is not kept by every HTTP stack (actix-web's header map is unordered), so
     /// that one request gives the same event on every framework.
     pub(super) fn sort_extensions(&mut self) {
-        self.extensions.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
+        let text = &self.text;
+        self.extensions
+            .sort_unstable_by(|(a, _), (b, _)| a.resolve(text).cmp(b.resolve(text)));
     }
 
     /// Whether `datacontenttype` was set.
     pub(super) fn datacontenttype(&self) -> Option<&str> {
-        self.datacontenttype.as_deref()
+        self.datacontenttype.as_ref().map(|s| self.get(s))
     }
 
     /// Checks the required attributes and the formats, and builds the attributes.
     pub(super) fn finish(self) -> Result<Attributes, Error> {
-        let specversion = match self.specversion.as_deref() {
+        let specversion = match self.specversion.as_ref().map(|s| self.get(s)) {
             Some("1.0") => SpecVersion::V1_0,
             Some(other) => {
                 return Err(Error::new(
@@ -102,20 +117,36 @@ impl Draft {
             }
             None => return Err(missing("specversion")),
         };
-        let id = required(self.id, "id")?;
-        let source = required(self.source, "source")?;
-        let ty = required(self.ty, "type")?;
+        let empty_or = |value: &Option<Str>| value.as_ref().map(|s| self.get(s).is_empty());
+        for (name, value) in [
+            ("id", &self.id),
+            ("source", &self.source),
+            ("type", &self.ty),
+        ] {
+            match empty_or(value) {
+                None => return Err(missing(name)),
+                Some(true) => return Err(empty(name)),
+                Some(false) => {}
+            }
+        }
         for (name, value) in [
             ("dataschema", &self.dataschema),
             ("datacontenttype", &self.datacontenttype),
             ("subject", &self.subject),
         ] {
-            if value.as_ref().is_some_and(|v| v.is_empty()) {
+            if empty_or(value) == Some(true) {
                 return Err(empty(name));
             }
         }
-        let time = self.time.map(Time::parse).transpose()?;
+        let time = match &self.time {
+            Some(s) => Some(Time::parse(s.to_byte_string(&self.text))?),
+            None => None,
+        };
+        let (Some(id), Some(source), Some(ty)) = (self.id, self.source, self.ty) else {
+            return Err(missing("id"));
+        };
         Ok(Attributes {
+            text: self.text,
             specversion,
             id,
             source,
@@ -126,14 +157,6 @@ impl Draft {
             time,
             extensions: self.extensions,
         })
-    }
-}
-
-fn required(value: Option<ByteString>, name: &str) -> Result<ByteString, Error> {
-    match value {
-        Some(v) if !v.is_empty() => Ok(v),
-        Some(_) => Err(empty(name)),
-        None => Err(missing(name)),
     }
 }
 
