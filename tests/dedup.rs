@@ -361,6 +361,19 @@ fn a_stale_holder_cannot_release_or_complete_a_newer_claim() {
 }
 
 #[test]
+fn a_late_completion_is_remembered_when_nobody_claimed_since() {
+    let store = MemoryStore::default();
+    let key = DedupKey::new("/s", "late");
+    let Claim::New(slow) = store.claim_now(key, Duration::from_millis(30)) else {
+        panic!()
+    };
+    std::thread::sleep(Duration::from_millis(60));
+    // The handler finished after its lease; nobody claimed the event meanwhile.
+    store.complete_now(key, slow, Duration::from_secs(60));
+    assert_eq!(store.claim_now(key, Duration::from_secs(60)), Claim::Done);
+}
+
+#[test]
 fn the_memory_store_stays_within_its_bound() {
     let store = MemoryStore::with_capacity(1000).unwrap();
     for i in 0..10_000 {

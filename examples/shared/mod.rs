@@ -7,11 +7,14 @@
 //!   authentication, see [`auth_policy`].
 //! - `REDIS_URL`: deduplicate on Redis instead of in memory.
 
+use std::sync::Arc;
+
 use hookgate::ConfigError;
 use hookgate::auth::aad::AadPolicy;
 use hookgate::auth::{AuthPolicy, SharedSecrets, WebPubSubKeys};
 use hookgate::dedup::DedupPolicy;
 use hookgate::handshake::{HandshakePolicy, Rate};
+use hookgate_redis::RedisStore;
 
 /// The handshake policy the environment asks for; exits with a message when it is
 /// not valid.
@@ -99,21 +102,27 @@ fn aad_policy(
     let Ok(authority) = std::env::var("AAD_AUTHORITY") else {
         return Ok(None);
     };
-    let _ = (authority, list("AAD_AUDIENCES"), list("AAD_ROLES"));
-    AadPolicy::builder().build().map(Some)
+    AadPolicy::builder()
+        .authority(authority)
+        .audiences(list("AAD_AUDIENCES").unwrap_or_default())
+        .required_roles(list("AAD_ROLES").unwrap_or_default())
+        .build()
+        .map(Some)
 }
 
 /// The deduplication policy: in memory (this process only) by default, on Redis when
 /// `REDIS_URL` is set. Exits with a message when Redis cannot be reached.
 pub(crate) async fn dedup_policy() -> DedupPolicy {
-    let policy = DedupPolicy::builder();
-    let policy = match std::env::var("REDIS_URL") {
-        Ok(url) => {
-            let _ = url;
-            policy
+    let mut policy = DedupPolicy::builder();
+    if let Ok(url) = std::env::var("REDIS_URL") {
+        match RedisStore::connect(&url).await {
+            Ok(store) => policy = policy.store(Arc::new(store)),
+            Err(e) => {
+                eprintln!("error: cannot use REDIS_URL: {e}");
+                std::process::exit(2)
+            }
         }
-        Err(_) => policy,
-    };
+    }
     policy.build().unwrap_or_else(|e| {
         eprintln!("error: {e}");
         std::process::exit(2)

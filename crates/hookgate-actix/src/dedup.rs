@@ -1,6 +1,6 @@
 //! Deduplication by `(source, id)` as actix-web middleware.
 //!
-//! [`Dedup`] takes the [`Delivery`](hookgate_core::Delivery) that
+//! [`Dedup`] takes the [`Delivery`] that
 //! [`ParseCloudEvents`](crate::ParseCloudEvents) put into the request extensions and
 //! runs [`DedupPolicy::begin`](hookgate_core::dedup::DedupPolicy::begin): the handler
 //! sees each event once (a batch is filtered to its new events, which the

@@ -138,17 +138,24 @@ impl MemoryStore {
         Claim::New(token)
     }
 
-    /// Completes synchronously.
+    /// Completes synchronously: while `token` holds the claim, or when its lease ran
+    /// out and nobody claimed the key since (the event was handled all the same).
     pub fn complete_now(&self, key: DedupKey, token: ClaimToken, remember: Duration) {
         let now = self.now();
         let mut shard = self.shard(key);
-        if let Some(slot) = shard.slots.get_mut(&key.as_u128())
-            && slot.token == low_bits(token)
-        {
-            *slot = Slot {
-                until: now.saturating_add(millis(remember)),
-                token: 0,
-            };
+        let k = key.as_u128();
+        let done = Slot {
+            until: now.saturating_add(millis(remember)),
+            token: 0,
+        };
+        match shard.slots.get_mut(&k) {
+            Some(slot) if slot.token == low_bits(token) || slot.until <= now => *slot = done,
+            Some(_) => {}
+            None => {
+                shard.slots.insert(k, done);
+                shard.order.push_back(k);
+                shard.evict(self.0.per_shard, now);
+            }
         }
     }
 

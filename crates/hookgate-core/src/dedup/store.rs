@@ -111,14 +111,16 @@ pub struct StoreError(pub String);
 /// or shared by several replicas (Redis, in `hookgate-redis`).
 ///
 /// Implementations must make [`claim`](Self::claim) atomic: of concurrent claims of
-/// one key, exactly one is `New`. `complete` and `release` act only when `token`
-/// still holds the claim, so a holder whose lease ran out and was re-claimed by
-/// another delivery cannot undo the new claim.
+/// one key, exactly one is `New`. `release` acts only when `token` still holds the
+/// claim, and `complete` only when it does or when the key is free (the lease ran
+/// out and nobody claimed it since), so a holder whose lease ran out and was
+/// re-claimed by another delivery cannot undo the new claim.
 pub trait DedupStore: fmt::Debug + Send + Sync + 'static {
     /// Claims `key` for `lease`.
     fn claim(&self, key: DedupKey, lease: Duration) -> BoxFuture<Result<Claim, StoreError>>;
 
-    /// Marks `key` as done for `remember`, if `token` holds its claim.
+    /// Marks `key` as done for `remember`, if `token` holds its claim or the key is
+    /// free.
     fn complete(
         &self,
         key: DedupKey,
