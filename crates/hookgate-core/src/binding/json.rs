@@ -11,9 +11,7 @@ use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use bytes::Bytes;
 use bytestring::ByteString;
-use serde::de::{
-    self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
-};
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::draft::{Draft, is_core};
@@ -55,145 +53,27 @@ pub(super) fn parse(mode: Mode, body: Bytes) -> Result<Delivery, Error> {
                     "a `application/cloudevents-batch+json` body must be a JSON array of events",
                 ));
             }
-            let events = deserialize(&text, BatchSeed { body: &text }).map_err(malformed)??;
+            let members: Vec<Member<'_>> = serde_json::from_str(&text).map_err(malformed)?;
+            let events = members
+                .into_iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    build(m, &text).map_err(|e| e.context(format_args!("batch member {i}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
             Ok(Delivery::new(Mode::Batch, events))
         }
         _ => {
-            let event = deserialize(&text, EventSeed { body: &text }).map_err(malformed)??;
-            Ok(Delivery::new(Mode::Structured, vec![event]))
+            let member: Member<'_> = serde_json::from_str(&text).map_err(malformed)?;
+            Ok(Delivery::new(Mode::Structured, vec![build(member, &text)?]))
         }
     }
 }
 
-/// Runs `seed` over the whole of `text` (trailing characters are an error).
-fn deserialize<'de, S: DeserializeSeed<'de>>(
-    text: &'de str,
-    seed: S,
-) -> Result<S::Value, serde_json::Error> {
-    let mut deserializer = serde_json::Deserializer::from_str(text);
-    let value = seed.deserialize(&mut deserializer)?;
-    deserializer.end()?;
-    Ok(value)
-}
-
-/// Builds one event while serde walks its JSON object: no list of members is
-/// collected first. A JSON error wins over an event error (the rest of the value is
-/// still read, so that malformed JSON is reported as such).
-struct EventSeed<'b> {
-    body: &'b ByteString,
-}
-
-impl<'de> DeserializeSeed<'de> for EventSeed<'_> {
-    type Value = Result<CloudEvent, Error>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_any(EventVisitor { body: self.body })
-    }
-}
-
-/// A batch: the events, or the first member's error (with its index).
-struct BatchSeed<'b> {
-    body: &'b ByteString,
-}
-
-impl<'de> DeserializeSeed<'de> for BatchSeed<'_> {
-    type Value = Result<Vec<CloudEvent>, Error>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for BatchSeed<'_> {
-    type Value = Result<Vec<CloudEvent>, Error>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON array of CloudEvents")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut events = Vec::with_capacity(seq.size_hint().unwrap_or(16));
-        let mut failed = None;
-        let mut index = 0_usize;
-        while let Some(event) = seq.next_element_seed(EventSeed { body: self.body })? {
-            match event {
-                Ok(event) if failed.is_none() => events.push(event),
-                Ok(_) => {}
-                Err(e) => {
-                    failed.get_or_insert_with(|| e.context(format_args!("batch member {index}")));
-                }
-            }
-            index += 1;
-        }
-        Ok(failed.map_or(Ok(events), Err))
-    }
-}
-
-struct EventVisitor<'b> {
-    body: &'b ByteString,
-}
-
-impl EventVisitor<'_> {
-    fn not_an_object(what: &str) -> Result<CloudEvent, Error> {
-        Err(Error::new(
-            ErrorKind::NotAnObject,
-            format!("expected a CloudEvent JSON object, got {what}"),
-        ))
-    }
-}
-
-impl<'de> Visitor<'de> for EventVisitor<'_> {
-    type Value = Result<CloudEvent, Error>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a CloudEvent JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut builder = Builder::new(self.body);
-        let mut failed = None;
-        while let Some(Key(name)) = map.next_key::<Key<'de>>()? {
-            let raw = map.next_value::<&'de RawValue>()?;
-            if failed.is_none()
-                && let Err(e) = builder.member(name, raw)
-            {
-                failed = Some(e);
-            }
-        }
-        Ok(match failed {
-            Some(e) => Err(e),
-            None => builder.finish(),
-        })
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Self::not_an_object("an array"))
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Self::not_an_object("a boolean"))
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Self::not_an_object("a number"))
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Self::not_an_object("a number"))
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Self::not_an_object("a number"))
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(Self::not_an_object("a string"))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Self::not_an_object("null"))
-    }
+/// One JSON value where an event is expected: its members, or what it was instead.
+enum Member<'de> {
+    Object(Vec<(Key<'de>, &'de RawValue)>),
+    Other(&'static str),
 }
 
 /// A member name, borrowed from the body unless it had escapes.
@@ -215,6 +95,59 @@ impl<'de> Deserialize<'de> for Key<'de> {
             }
         }
         deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Member<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(MemberVisitor)
+    }
+}
+
+struct MemberVisitor;
+
+impl<'de> Visitor<'de> for MemberVisitor {
+    type Value = Member<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a CloudEvent JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut members = Vec::with_capacity(map.size_hint().unwrap_or(12));
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            members.push((key, map.next_value::<&'de RawValue>()?));
+        }
+        Ok(Member::Object(members))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Member::Other("an array"))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Member::Other("a boolean"))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Member::Other("a number"))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Member::Other("a number"))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Member::Other("a number"))
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Member::Other("a string"))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Member::Other("null"))
     }
 }
 
@@ -250,8 +183,6 @@ fn type_name(value: &Value<'_>) -> &'static str {
     }
 }
 
-/// The content of a JSON string literal as a range of the body, or as a string of
-/// its own when it had escapes.
 fn unescape_str(body: &ByteString, quoted: &str) -> Str {
     let inner = &quoted[1..quoted.len() - 1];
     if inner.contains('\\') {
@@ -274,31 +205,24 @@ fn unescape(body: &ByteString, quoted: &str) -> ByteString {
     }
 }
 
-/// An event under construction from its JSON members.
-struct Builder<'b, 'de> {
-    body: &'b ByteString,
-    draft: Draft,
-    data: Option<&'de RawValue>,
-    data_base64: Option<&'de RawValue>,
-}
-
-impl<'b, 'de> Builder<'b, 'de> {
-    fn new(body: &'b ByteString) -> Self {
-        Self {
-            body,
-            draft: Draft::over(body.clone()),
-            data: None,
-            data_base64: None,
+fn build(member: Member<'_>, body: &ByteString) -> Result<CloudEvent, Error> {
+    let members = match member {
+        Member::Object(members) => members,
+        Member::Other(what) => {
+            return Err(Error::new(
+                ErrorKind::NotAnObject,
+                format!("expected a CloudEvent JSON object, got {what}"),
+            ));
         }
-    }
-
-    /// Takes member `name` with value `raw`.
-    fn member(&mut self, name: Cow<'de, str>, raw: &'de RawValue) -> Result<(), Error> {
-        let body = self.body;
+    };
+    let mut draft = Draft::over(body.clone());
+    let mut data = None;
+    let mut data_base64 = None;
+    for (Key(name), raw) in members {
         let value = classify(raw);
         let slot = match &*name {
-            "data" => Some(&mut self.data),
-            "data_base64" => Some(&mut self.data_base64),
+            "data" => Some(&mut data),
+            "data_base64" => Some(&mut data_base64),
             _ => None,
         };
         if let Some(slot) = slot {
@@ -311,24 +235,30 @@ impl<'b, 'de> Builder<'b, 'de> {
             if !matches!(value, Value::Null) {
                 *slot = Some(raw);
             }
-            return Ok(());
+            continue;
         }
         if is_core(&name) {
-            return match value {
-                Value::Null => Ok(()),
-                Value::String(s) => self.draft.set_core(&name, unescape_str(body, s)),
-                other => Err(Error::new(
-                    ErrorKind::InvalidAttribute,
-                    format!(
-                        "attribute `{name}` must be a string, got {}",
-                        type_name(&other)
-                    ),
-                )),
-            };
+            match value {
+                Value::Null => {}
+                Value::String(s) => draft.set_core(&name, unescape_str(body, s))?,
+                other => {
+                    return Err(Error::new(
+                        ErrorKind::InvalidAttribute,
+                        format!(
+                            "attribute `{name}` must be a string, got {}",
+                            type_name(&other)
+                        ),
+                    ));
+                }
+            }
+            continue;
         }
         let ext = match value {
             // A null member means "absent", but its name must still be a valid one.
-            Value::Null => return check_attribute_name(&name),
+            Value::Null => {
+                check_attribute_name(&name)?;
+                continue;
+            }
             Value::String(s) => ExtensionValue::String(unescape(body, s)),
             Value::Bool(b) => ExtensionValue::Boolean(b),
             Value::Number(n) => match n.parse::<i64>() {
@@ -341,35 +271,30 @@ impl<'b, 'de> Builder<'b, 'de> {
             Cow::Borrowed(n) => Str::of(body, n),
             Cow::Owned(n) => Str::Own(n.into()),
         };
-        self.draft.set_extension(name, ext)
+        draft.set_extension(name, ext)?;
     }
-
-    fn finish(self) -> Result<CloudEvent, Error> {
-        let body = self.body;
-        let data = match (self.data, self.data_base64) {
-            (Some(_), Some(_)) => {
-                return Err(Error::new(
-                    ErrorKind::ConflictingData,
-                    "`data` and `data_base64` are both present; an event carries one of them",
-                ));
+    let data = match (data, data_base64) {
+        (Some(_), Some(_)) => {
+            return Err(Error::new(
+                ErrorKind::ConflictingData,
+                "`data` and `data_base64` are both present; an event carries one of them",
+            ));
+        }
+        (None, None) => Data::Empty,
+        (None, Some(raw)) => decode_base64(body, classify(raw))?,
+        (Some(raw), None) => match classify(raw) {
+            // Under a non-JSON content type a JSON string is the data's text.
+            Value::String(s)
+                if draft
+                    .datacontenttype()
+                    .is_some_and(|ct| !is_json_media_type(ct)) =>
+            {
+                Data::Binary(unescape(body, s).into_bytes())
             }
-            (None, None) => Data::Empty,
-            (None, Some(raw)) => decode_base64(body, classify(raw))?,
-            (Some(raw), None) => match classify(raw) {
-                // Under a non-JSON content type a JSON string is the data's text.
-                Value::String(s)
-                    if self
-                        .draft
-                        .datacontenttype()
-                        .is_some_and(|ct| !is_json_media_type(ct)) =>
-                {
-                    Data::Binary(unescape(body, s).into_bytes())
-                }
-                _ => Data::Json(RawJson::trusted(body.slice_ref(raw.get()))),
-            },
-        };
-        Ok(CloudEvent::from_parts(self.draft.finish()?, data))
-    }
+            _ => Data::Json(RawJson::trusted(body.slice_ref(raw.get()))),
+        },
+    };
+    Ok(CloudEvent::from_parts(draft.finish()?, data))
 }
 
 fn decode_base64(body: &ByteString, value: Value<'_>) -> Result<Data, Error> {
