@@ -97,7 +97,8 @@ pub(crate) fn read_error(config: &ParseConfig, err: &(dyn std::error::Error + 's
     }
 }
 
-/// Reads a body of at most `config.body_limit()` bytes.
+/// Reads a body of at most `config.body_limit()` bytes (for the extractors).
+#[cfg(feature = "axum")]
 pub(crate) async fn read_bounded<B>(body: B, config: &ParseConfig) -> Result<Bytes, Error>
 where
     B: http_body::Body<Data = Bytes>,
