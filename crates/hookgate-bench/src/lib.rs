@@ -293,7 +293,7 @@ pub mod hookgate {
 
     use crate::{Order, Request};
 
-    /// The tower adapter's view of an http 1 [`HeaderMap`], as a tower/axum
+    /// The tower adapter's view of an http 1 [`HeaderMap`](http::HeaderMap), as a tower/axum
     /// receiver reads headers.
     pub use hookgate_tower::HttpHeaders;
 
