@@ -69,9 +69,10 @@
 //! lost or refused is retried once on the new one.
 //!
 //! A call that timed out, or whose connection broke, may still have been carried
-//! out by Redis: a claim that landed but whose answer was lost holds the event as
-//! in flight (429 to its retries) until its lease ends; then a retry is handled.
-//! An event that was not handled is never marked done.
+//! out by Redis. A claim retried after a lost connection finds its own token and is
+//! `New` again; a claim whose request gave up instead holds the event as in flight
+//! (429 to its retries) until its lease ends, and then a retry is handled. An event
+//! that was not handled is never marked done.
 //!
 //! Configure Redis with `maxmemory-policy noeviction` (or give it enough memory):
 //! evicting a claim or a completion lets a duplicate through, while a refused

@@ -18,7 +18,12 @@ const CLAIM_LUA: &str = r"-- hookgate claim: KEYS[1] key, ARGV[1] token, ARGV[2]
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return 0
 end
-if redis.call('GET', KEYS[1]) == 'done' then
+local current = redis.call('GET', KEYS[1])
+if current == ARGV[1] then
+  -- Our own claim: a retry of a claim whose answer was lost.
+  return 0
+end
+if current == 'done' then
   return 2
 end
 return 1
