@@ -246,21 +246,23 @@ impl Data {
 }
 
 /// An event's `time`: the text as sent and its parsed value.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug)]
 pub(crate) struct Time {
-    text: ByteString,
+    /// The text, over the attributes' text (see [`Str`]).
+    text: Str,
     value: OffsetDateTime,
 }
 
 impl Time {
-    pub(crate) fn parse(text: ByteString) -> Result<Self, Error> {
+    /// Parses `text`, which is `stored` resolved.
+    pub(crate) fn parse(stored: Str, text: &str) -> Result<Self, Error> {
         let invalid = |why: &dyn fmt::Display| {
             Error::new(
                 ErrorKind::InvalidAttribute,
                 format!(
                     "attribute `time` must be an RFC 3339 timestamp such as \
                      2026-01-31T12:00:00Z, got `{}` ({why})",
-                    excerpt(&text)
+                    excerpt(text)
                 ),
             )
         };
@@ -269,9 +271,12 @@ impl Time {
         if !matches!(text.as_bytes().get(10), Some(b'T' | b't')) {
             return Err(invalid(&"the date and the time must be separated by `T`"));
         }
-        let value = OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339)
+        let value = OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
             .map_err(|e| invalid(&e))?;
-        Ok(Self { text, value })
+        Ok(Self {
+            text: stored,
+            value,
+        })
     }
 }
 
@@ -284,20 +289,21 @@ impl Time {
 #[derive(Clone, Debug)]
 pub(crate) enum Str {
     Range(u32, u32),
-    Own(ByteString),
+    Own(Box<str>),
 }
 
 impl Str {
-    /// The range of `part` within `text`, when `part` is a slice of it.
+    /// The range of `part` within `text`, when `part` is a slice of it (it lies in
+    /// `text`'s memory); a copy otherwise.
     pub(crate) fn of(text: &str, part: &str) -> Self {
         let start = (part.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
         let range = start
             .checked_add(part.len())
-            .filter(|end| text.get(start..*end) == Some(part))
+            .filter(|end| text.get(start..*end).is_some())
             .and_then(|end| Some((u32::try_from(start).ok()?, u32::try_from(end).ok()?)));
         match range {
             Some((a, b)) => Self::Range(a, b),
-            None => Self::Own(part.into()),
+            None => Self::from(part),
         }
     }
 
@@ -307,19 +313,11 @@ impl Str {
             Self::Own(s) => s,
         }
     }
-
-    /// The value as a `ByteString` of its own (sharing `text`'s buffer for a range).
-    pub(crate) fn to_byte_string(&self, text: &ByteString) -> ByteString {
-        match self {
-            Self::Range(..) => text.slice_ref(self.resolve(text)),
-            Self::Own(s) => s.clone(),
-        }
-    }
 }
 
-impl From<ByteString> for Str {
-    fn from(value: ByteString) -> Self {
-        Self::Own(value)
+impl From<&str> for Str {
+    fn from(value: &str) -> Self {
+        Self::Own(value.into())
     }
 }
 
@@ -344,7 +342,7 @@ type AttributesKey<'a> = (
     SpecVersion,
     [&'a str; 3],
     [Option<&'a str>; 3],
-    Option<&'a Time>,
+    Option<&'a str>,
     Vec<(&'a str, &'a ExtensionValue)>,
 );
 
@@ -370,7 +368,7 @@ impl Attributes {
                 self.get_opt(self.dataschema.as_ref()),
                 self.get_opt(self.subject.as_ref()),
             ],
-            self.time.as_ref(),
+            self.time.as_ref().map(|t| self.get(&t.text)),
             self.extensions
                 .iter()
                 .map(|(n, v)| (self.get(n), v))
@@ -432,9 +430,9 @@ impl CloudEvent<Data> {
             attrs: Attributes {
                 text: ByteString::new(),
                 specversion: SpecVersion::V1_0,
-                id: Str::Own(id.into()),
-                source: Str::Own(source.into()),
-                ty: Str::Own(ty.into()),
+                id: Str::from(&*id.into()),
+                source: Str::from(&*source.into()),
+                ty: Str::from(&*ty.into()),
                 datacontenttype: None,
                 dataschema: None,
                 subject: None,
@@ -514,7 +512,7 @@ impl<T> CloudEvent<T> {
     /// The `time` as it was sent.
     #[must_use]
     pub fn time_str(&self) -> Option<&str> {
-        self.attrs.time.as_ref().map(|t| &*t.text)
+        self.attrs.time.as_ref().map(|t| self.attrs.get(&t.text))
     }
 
     /// The value of extension `name`.
@@ -579,27 +577,28 @@ impl<T> CloudEvent<T> {
     /// Sets `datacontenttype`.
     #[must_use]
     pub fn with_datacontenttype(mut self, value: impl Into<ByteString>) -> Self {
-        self.attrs.datacontenttype = Some(Str::Own(value.into()));
+        self.attrs.datacontenttype = Some(Str::from(&*value.into()));
         self
     }
 
     /// Sets `dataschema`.
     #[must_use]
     pub fn with_dataschema(mut self, value: impl Into<ByteString>) -> Self {
-        self.attrs.dataschema = Some(Str::Own(value.into()));
+        self.attrs.dataschema = Some(Str::from(&*value.into()));
         self
     }
 
     /// Sets `subject`.
     #[must_use]
     pub fn with_subject(mut self, value: impl Into<ByteString>) -> Self {
-        self.attrs.subject = Some(Str::Own(value.into()));
+        self.attrs.subject = Some(Str::from(&*value.into()));
         self
     }
 
     /// Sets `time`; fails unless `value` is an RFC 3339 timestamp.
     pub fn with_time(mut self, value: impl Into<ByteString>) -> Result<Self, Error> {
-        self.attrs.time = Some(Time::parse(value.into())?);
+        let value: ByteString = value.into();
+        self.attrs.time = Some(Time::parse(Str::from(&*value), &value)?);
         Ok(self)
     }
 
@@ -620,7 +619,7 @@ impl<T> CloudEvent<T> {
             .position(|(n, _)| n.resolve(&a.text) == &*name)
         {
             Some(i) => a.extensions[i].1 = value,
-            None => a.extensions.push((Str::Own(name), value)),
+            None => a.extensions.push((Str::from(&*name), value)),
         }
         Ok(self)
     }

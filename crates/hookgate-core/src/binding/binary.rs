@@ -6,7 +6,7 @@ use bytes::Bytes;
 use bytestring::ByteString;
 use percent_encoding::percent_decode;
 
-use super::draft::{Draft, is_core};
+use super::draft::{Core, Draft};
 use crate::error::{Error, ErrorKind, excerpt};
 use crate::event::{CloudEvent, Data, ExtensionValue, RawJson, Str, is_json_media_type};
 use crate::headers::HeaderSource;
@@ -30,11 +30,11 @@ pub(super) fn parse(headers: &impl HeaderSource, body: Bytes) -> Result<CloudEve
         }
         let decoded =
             decode_value(value).map_err(|e| e.context(format_args!("header `{name}`")))?;
-        if is_core(&attr) {
-            draft.set_core(&attr, decoded.into())?;
+        if let Some(core) = Core::of(&attr) {
+            draft.set_core(core, Str::from(&*decoded))?;
         } else {
-            let name = Str::Own(attr.into_owned().into());
-            draft.set_extension(name, ExtensionValue::String(decoded))?;
+            let value = ByteString::from(decoded.into_owned());
+            draft.set_extension(Str::from(&*attr), ExtensionValue::String(value))?;
         }
     }
     if let Some(ct) = headers.get("content-type") {
@@ -44,7 +44,7 @@ pub(super) fn parse(headers: &impl HeaderSource, body: Bytes) -> Result<CloudEve
                 "header `Content-Type` is not valid UTF-8",
             )
         })?;
-        draft.set_core("datacontenttype", Str::Own(ct.trim().into()))?;
+        draft.set_core(Core::DataContentType, Str::from(ct.trim()))?;
     }
     draft.sort_extensions();
     let data = if body.is_empty() {
@@ -76,7 +76,7 @@ fn attribute_of(header: &str) -> Option<&str> {
 
 /// Decodes a header value: an RFC 7230 quoted-string is unquoted, then one round
 /// of percent-decoding is applied, and the result must be UTF-8.
-pub(super) fn decode_value(raw: &[u8]) -> Result<ByteString, Error> {
+pub(super) fn decode_value(raw: &[u8]) -> Result<Cow<'_, str>, Error> {
     let raw = raw.trim_ascii();
     let not_utf8 = |bytes: &[u8]| {
         Error::new(
@@ -90,7 +90,7 @@ pub(super) fn decode_value(raw: &[u8]) -> Result<ByteString, Error> {
     // The usual case: nothing to unquote or percent-decode.
     if raw.first() != Some(&b'"') && !raw.contains(&b'%') {
         return std::str::from_utf8(raw)
-            .map(ByteString::from)
+            .map(Cow::Borrowed)
             .map_err(|_| not_utf8(raw));
     }
     let unquoted: Cow<'_, [u8]> = match raw.first() {
@@ -100,10 +100,8 @@ pub(super) fn decode_value(raw: &[u8]) -> Result<ByteString, Error> {
     let decoded = percent_decode(&unquoted)
         .decode_utf8()
         .map_err(|_| not_utf8(&unquoted))?;
-    Ok(match decoded {
-        Cow::Borrowed(s) => ByteString::from(s),
-        Cow::Owned(s) => ByteString::from(s),
-    })
+    // Owned either way: a borrowed result would borrow `unquoted`.
+    Ok(Cow::Owned(decoded.into_owned()))
 }
 
 /// Removes the quotes of a quoted-string and its backslash escapes.

@@ -24,19 +24,47 @@ pub(super) struct Draft {
     extensions: Vec<(Str, ExtensionValue)>,
 }
 
-/// Whether `name` is a core attribute that must be a string.
-pub(super) fn is_core(name: &str) -> bool {
-    matches!(
-        name,
-        "specversion"
-            | "id"
-            | "source"
-            | "type"
-            | "datacontenttype"
-            | "dataschema"
-            | "subject"
-            | "time"
-    )
+/// A core attribute: one that must be a string when present.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Core {
+    SpecVersion,
+    Id,
+    Source,
+    Type,
+    DataContentType,
+    DataSchema,
+    Subject,
+    Time,
+}
+
+impl Core {
+    /// The core attribute called `name`, if it is one.
+    pub(super) fn of(name: &str) -> Option<Self> {
+        Some(match name {
+            "specversion" => Self::SpecVersion,
+            "id" => Self::Id,
+            "source" => Self::Source,
+            "type" => Self::Type,
+            "datacontenttype" => Self::DataContentType,
+            "dataschema" => Self::DataSchema,
+            "subject" => Self::Subject,
+            "time" => Self::Time,
+            _ => return None,
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::SpecVersion => "specversion",
+            Self::Id => "id",
+            Self::Source => "source",
+            Self::Type => "type",
+            Self::DataContentType => "datacontenttype",
+            Self::DataSchema => "dataschema",
+            Self::Subject => "subject",
+            Self::Time => "time",
+        }
+    }
 }
 
 impl Draft {
@@ -52,20 +80,20 @@ impl Draft {
         s.resolve(&self.text)
     }
 
-    /// Sets core attribute `name` (one for which [`is_core`] holds).
-    pub(super) fn set_core(&mut self, name: &str, value: Str) -> Result<(), Error> {
-        let slot = match name {
-            "specversion" => &mut self.specversion,
-            "id" => &mut self.id,
-            "source" => &mut self.source,
-            "type" => &mut self.ty,
-            "datacontenttype" => &mut self.datacontenttype,
-            "dataschema" => &mut self.dataschema,
-            "subject" => &mut self.subject,
-            _ => &mut self.time,
+    /// Sets core attribute `attr`.
+    pub(super) fn set_core(&mut self, attr: Core, value: Str) -> Result<(), Error> {
+        let slot = match attr {
+            Core::SpecVersion => &mut self.specversion,
+            Core::Id => &mut self.id,
+            Core::Source => &mut self.source,
+            Core::Type => &mut self.ty,
+            Core::DataContentType => &mut self.datacontenttype,
+            Core::DataSchema => &mut self.dataschema,
+            Core::Subject => &mut self.subject,
+            Core::Time => &mut self.time,
         };
         if slot.is_some() {
-            return Err(duplicate(name));
+            return Err(duplicate(attr.name()));
         }
         *slot = Some(value);
         Ok(())
@@ -139,7 +167,7 @@ impl Draft {
             }
         }
         let time = match &self.time {
-            Some(s) => Some(Time::parse(s.to_byte_string(&self.text))?),
+            Some(s) => Some(Time::parse(s.clone(), self.get(s))?),
             None => None,
         };
         let (Some(id), Some(source), Some(ty)) = (self.id, self.source, self.ty) else {

@@ -14,7 +14,7 @@ use bytestring::ByteString;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::draft::{Draft, is_core};
+use super::draft::{Core, Draft};
 use super::{Delivery, Mode};
 use crate::error::{Error, ErrorKind, excerpt};
 use crate::event::{
@@ -186,7 +186,12 @@ fn type_name(value: &Value<'_>) -> &'static str {
 fn unescape_str(body: &ByteString, quoted: &str) -> Str {
     let inner = &quoted[1..quoted.len() - 1];
     if inner.contains('\\') {
-        Str::Own(unescape(body, quoted))
+        // serde_json already checked the literal; decoding it again cannot fail.
+        Str::Own(
+            serde_json::from_str::<String>(quoted)
+                .unwrap_or_default()
+                .into_boxed_str(),
+        )
     } else {
         Str::of(body, inner)
     }
@@ -220,10 +225,29 @@ fn build(member: Member<'_>, body: &ByteString) -> Result<CloudEvent, Error> {
     let mut data_base64 = None;
     for (Key(name), raw) in members {
         let value = classify(raw);
+        // One match on the name decides where the member goes.
         let slot = match &*name {
             "data" => Some(&mut data),
             "data_base64" => Some(&mut data_base64),
-            _ => None,
+            other => match Core::of(other) {
+                Some(core) => {
+                    match value {
+                        Value::Null => {}
+                        Value::String(s) => draft.set_core(core, unescape_str(body, s))?,
+                        other => {
+                            return Err(Error::new(
+                                ErrorKind::InvalidAttribute,
+                                format!(
+                                    "attribute `{name}` must be a string, got {}",
+                                    type_name(&other)
+                                ),
+                            ));
+                        }
+                    }
+                    continue;
+                }
+                None => None,
+            },
         };
         if let Some(slot) = slot {
             if slot.is_some() {
@@ -234,22 +258,6 @@ fn build(member: Member<'_>, body: &ByteString) -> Result<CloudEvent, Error> {
             }
             if !matches!(value, Value::Null) {
                 *slot = Some(raw);
-            }
-            continue;
-        }
-        if is_core(&name) {
-            match value {
-                Value::Null => {}
-                Value::String(s) => draft.set_core(&name, unescape_str(body, s))?,
-                other => {
-                    return Err(Error::new(
-                        ErrorKind::InvalidAttribute,
-                        format!(
-                            "attribute `{name}` must be a string, got {}",
-                            type_name(&other)
-                        ),
-                    ));
-                }
             }
             continue;
         }
@@ -269,7 +277,7 @@ fn build(member: Member<'_>, body: &ByteString) -> Result<CloudEvent, Error> {
         };
         let name = match name {
             Cow::Borrowed(n) => Str::of(body, n),
-            Cow::Owned(n) => Str::Own(n.into()),
+            Cow::Owned(n) => Str::Own(n.into_boxed_str()),
         };
         draft.set_extension(name, ext)?;
     }
