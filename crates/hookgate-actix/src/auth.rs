@@ -42,11 +42,10 @@
 //! # Ok(()) }
 //! ```
 
-use std::future::{Ready, ready};
 use std::rc::Rc;
 
 use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, forward_ready};
 use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
 use actix_web::{Error as ActixError, HttpMessage as _};
 use futures_util::future::LocalBoxFuture;
@@ -69,38 +68,7 @@ impl Auth {
     }
 }
 
-/// The service of [`Auth`].
-#[derive(Debug)]
-pub struct AuthMiddleware<S> {
-    service: Rc<S>,
-    policy: AuthPolicy,
-}
-
-impl<S> AuthMiddleware<S> {
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.service
-    }
-}
-
-impl<S, B> Transform<S, ServiceRequest> for Auth
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = ActixError> + 'static,
-    B: MessageBody + 'static,
-{
-    type Response = ServiceResponse<EitherBody<B>>;
-    type Error = ActixError;
-    type Transform = AuthMiddleware<S>;
-    type InitError = ();
-    type Future = Ready<Result<Self::Transform, Self::InitError>>;
-
-    fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(AuthMiddleware {
-            service: Rc::new(service),
-            policy: self.policy.clone(),
-        }))
-    }
-}
+middleware!(Auth => AuthMiddleware { policy: AuthPolicy });
 
 impl<S, B> Service<ServiceRequest> for AuthMiddleware<S>
 where

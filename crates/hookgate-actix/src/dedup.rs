@@ -43,11 +43,10 @@
 //! # Ok(()) }
 //! ```
 
-use std::future::{Ready, ready};
 use std::rc::Rc;
 
 use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, forward_ready};
 use actix_web::{Error as ActixError, HttpMessage as _};
 use futures_util::future::LocalBoxFuture;
 use hookgate_core::dedup::{Begin, DedupPolicy};
@@ -70,38 +69,7 @@ impl Dedup {
     }
 }
 
-/// The service of [`Dedup`].
-#[derive(Debug)]
-pub struct DedupMiddleware<S> {
-    service: Rc<S>,
-    policy: DedupPolicy,
-}
-
-impl<S> DedupMiddleware<S> {
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.service
-    }
-}
-
-impl<S, B> Transform<S, ServiceRequest> for Dedup
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = ActixError> + 'static,
-    B: MessageBody + 'static,
-{
-    type Response = ServiceResponse<EitherBody<B>>;
-    type Error = ActixError;
-    type Transform = DedupMiddleware<S>;
-    type InitError = ();
-    type Future = Ready<Result<Self::Transform, Self::InitError>>;
-
-    fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(DedupMiddleware {
-            service: Rc::new(service),
-            policy: self.policy.clone(),
-        }))
-    }
-}
+middleware!(Dedup => DedupMiddleware { policy: DedupPolicy });
 
 impl<S, B> Service<ServiceRequest> for DedupMiddleware<S>
 where

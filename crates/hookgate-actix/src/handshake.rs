@@ -38,11 +38,11 @@
 //! # }
 //! ```
 
-use std::future::{Ready, ready};
+use std::future::ready;
 use std::rc::Rc;
 
 use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, forward_ready};
 use actix_web::{Error as ActixError, HttpMessage as _};
 use futures_util::future::LocalBoxFuture;
 use hookgate_core::handshake::{
@@ -69,38 +69,7 @@ impl Handshake {
     }
 }
 
-/// The service of [`Handshake`].
-#[derive(Debug)]
-pub struct HandshakeMiddleware<S> {
-    service: Rc<S>,
-    policy: HandshakePolicy,
-}
-
-impl<S> HandshakeMiddleware<S> {
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.service
-    }
-}
-
-impl<S, B> Transform<S, ServiceRequest> for Handshake
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = ActixError> + 'static,
-    B: MessageBody + 'static,
-{
-    type Response = ServiceResponse<EitherBody<B>>;
-    type Error = ActixError;
-    type Transform = HandshakeMiddleware<S>;
-    type InitError = ();
-    type Future = Ready<Result<Self::Transform, Self::InitError>>;
-
-    fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(HandshakeMiddleware {
-            service: Rc::new(service),
-            policy: self.policy.clone(),
-        }))
-    }
-}
+middleware!(Handshake => HandshakeMiddleware { policy: HandshakePolicy });
 
 /// Reads the validation request's body (bounded) and answers it.
 async fn event_grid(policy: &HandshakePolicy, req: &mut ServiceRequest) -> Reply {

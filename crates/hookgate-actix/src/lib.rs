@@ -74,6 +74,9 @@
 //! # }
 //! ```
 
+#[macro_use]
+mod middleware;
+
 pub mod auth;
 mod body;
 pub mod dedup;

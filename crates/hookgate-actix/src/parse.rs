@@ -27,11 +27,10 @@
 //!     .route("/api/events", web::post().to(handle));
 //! ```
 
-use std::future::{Ready, ready};
 use std::rc::Rc;
 
 use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, forward_ready};
 use actix_web::http::Method;
 use actix_web::{Error as ActixError, HttpMessage as _};
 use futures_util::future::LocalBoxFuture;
@@ -55,38 +54,7 @@ impl ParseCloudEvents {
     }
 }
 
-/// The service of [`ParseCloudEvents`].
-#[derive(Debug)]
-pub struct ParseCloudEventsMiddleware<S> {
-    service: Rc<S>,
-    config: ParseConfig,
-}
-
-impl<S> ParseCloudEventsMiddleware<S> {
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.service
-    }
-}
-
-impl<S, B> Transform<S, ServiceRequest> for ParseCloudEvents
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = ActixError> + 'static,
-    B: MessageBody + 'static,
-{
-    type Response = ServiceResponse<EitherBody<B>>;
-    type Error = ActixError;
-    type Transform = ParseCloudEventsMiddleware<S>;
-    type InitError = ();
-    type Future = Ready<Result<Self::Transform, Self::InitError>>;
-
-    fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(ParseCloudEventsMiddleware {
-            service: Rc::new(service),
-            config: self.config.clone(),
-        }))
-    }
-}
+middleware!(ParseCloudEvents => ParseCloudEventsMiddleware { config: ParseConfig });
 
 /// Whether requests of `method` carry events.
 fn carries_events(method: &Method) -> bool {
