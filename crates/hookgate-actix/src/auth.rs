@@ -6,13 +6,13 @@
 //! runs. A failure is answered with its problem+json (401 with `WWW-Authenticate`,
 //! 403, or 503 with `Retry-After`) and the inner service is not called; on success
 //! the [`Identity`](hookgate_core::auth::Identity) goes into the request extensions,
-//! where the [`Authenticated`](crate::Authenticated) and [`Claims`](crate::Claims)
-//! extractors find it. A response to a request authenticated by a secret in the URL
+//! where the [`Authenticated`](crate::Authenticated) and `AadCaller` extractors
+//! find it. A response to a request authenticated by a secret in the URL
 //! gets `Cache-Control: private`. This mirrors `AuthLayer` of `hookgate-tower`.
 //!
 //! It does not need CloudEvents: wrap any route or scope. With the handshake, wrap
 //! `Handshake` after it (the last `wrap` runs first), so that the handshake is
-//! answered before authentication.
+//! answered before authentication — or use the one [`Webhook`](crate::Webhook).
 //!
 //! ```
 //! use actix_web::{App, HttpResponse, test, web};
@@ -44,14 +44,14 @@
 
 use std::rc::Rc;
 
-use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{Service, ServiceRequest, ServiceResponse, forward_ready};
-use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
-use actix_web::{Error as ActixError, HttpMessage as _};
-use futures_util::future::LocalBoxFuture;
+use actix_web::HttpMessage as _;
+use actix_web::body::EitherBody;
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use hookgate_core::auth::AuthPolicy;
+use hookgate_core::webhook::identity_headers;
 
-use crate::headers::ActixHeaders;
+use crate::headers::{ActixHeaders, set_headers};
+use crate::middleware::answer;
 use crate::problem::problem_response;
 
 /// Middleware factory that authenticates senders; see the [module docs](self).
@@ -68,42 +68,24 @@ impl Auth {
     }
 }
 
-middleware!(Auth => AuthMiddleware { policy: AuthPolicy });
+middleware!(Auth => AuthMiddleware { policy: AuthPolicy }, call);
 
-impl<S, B> Service<ServiceRequest> for AuthMiddleware<S>
+async fn call<S, B>(
+    policy: AuthPolicy,
+    service: Rc<S>,
+    request: ServiceRequest,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error>
 where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = ActixError> + 'static,
-    B: MessageBody + 'static,
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
 {
-    type Response = ServiceResponse<EitherBody<B>>;
-    type Error = ActixError;
-    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
-
-    forward_ready!(service);
-
-    fn call(&self, req: ServiceRequest) -> Self::Future {
-        let check = self
-            .policy
-            .authenticate(req.uri().query(), &ActixHeaders(req.headers()));
-        let service = Rc::clone(&self.service);
-        Box::pin(async move {
-            match check.await {
-                Ok(identity) => {
-                    let private = identity.from_query();
-                    req.extensions_mut().insert(identity);
-                    let mut response = service.call(req).await?;
-                    if private {
-                        // Credentials in the URL: no shared cache may keep the answer.
-                        response
-                            .headers_mut()
-                            .insert(CACHE_CONTROL, HeaderValue::from_static("private"));
-                    }
-                    Ok(response.map_into_left_body())
-                }
-                Err(error) => Ok(req
-                    .into_response(problem_response(&error.problem()))
-                    .map_into_right_body()),
-            }
-        })
-    }
+    let check = policy.authenticate(request.uri().query(), &ActixHeaders(request.headers()));
+    let identity = match check.await {
+        Ok(identity) => identity,
+        Err(error) => return answer(request, problem_response(&error.problem())),
+    };
+    let headers = identity_headers(&identity);
+    request.extensions_mut().insert(identity);
+    let mut response = service.call(request).await?;
+    set_headers(response.headers_mut(), headers);
+    Ok(response.map_into_left_body())
 }

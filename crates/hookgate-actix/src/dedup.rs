@@ -2,7 +2,7 @@
 //!
 //! [`Dedup`] takes the [`Delivery`] that
 //! [`ParseCloudEvents`](crate::ParseCloudEvents) put into the request extensions and
-//! runs [`DedupPolicy::begin`](hookgate_core::dedup::DedupPolicy::begin): the handler
+//! claims its events ([`DedupPolicy::claim`](hookgate_core::dedup::DedupPolicy::claim)): the handler
 //! sees each event once (a batch is filtered to its new events, which the
 //! `CloudEvents` extractor then takes); all duplicates are answered 200 without the
 //! handler; an event in flight elsewhere is answered 429 with `Retry-After`; a failed
@@ -11,8 +11,11 @@
 //! handled. See [`hookgate_core::dedup`]. This mirrors `DedupLayer` of
 //! `hookgate-tower`.
 //!
-//! Wrap it before `ParseCloudEvents` (the last `wrap` runs first). A request without
-//! a parsed delivery passes through.
+//! Wrap it before `ParseCloudEvents` (the last `wrap` runs first), or use the one
+//! [`Webhook`](crate::Webhook), which cannot be misordered. A CloudEvents request
+//! that arrives without a parsed delivery is passed on, not deduplicated, with a
+//! warning logged once
+//! ([`DedupPolicy::unparsed`](hookgate_core::dedup::DedupPolicy::unparsed)).
 //!
 //! ```
 //! use actix_web::{App, test, web};
@@ -45,13 +48,14 @@
 
 use std::rc::Rc;
 
-use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{Service, ServiceRequest, ServiceResponse, forward_ready};
-use actix_web::{Error as ActixError, HttpMessage as _};
-use futures_util::future::LocalBoxFuture;
-use hookgate_core::dedup::{Begin, DedupPolicy};
+use actix_web::HttpMessage as _;
+use actix_web::body::EitherBody;
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
+use hookgate_core::dedup::{ClaimOutcome, DedupPolicy};
 use hookgate_core::{Delivery, Reply};
 
+use crate::headers::ActixHeaders;
+use crate::middleware::{answer, forward};
 use crate::problem::{problem_response, reply_response};
 
 /// Middleware factory that deduplicates parsed deliveries; see the
@@ -69,44 +73,30 @@ impl Dedup {
     }
 }
 
-middleware!(Dedup => DedupMiddleware { policy: DedupPolicy });
+middleware!(Dedup => DedupMiddleware { policy: DedupPolicy }, call);
 
-impl<S, B> Service<ServiceRequest> for DedupMiddleware<S>
+async fn call<S, B>(
+    policy: DedupPolicy,
+    service: Rc<S>,
+    request: ServiceRequest,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error>
 where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = ActixError> + 'static,
-    B: MessageBody + 'static,
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
 {
-    type Response = ServiceResponse<EitherBody<B>>;
-    type Error = ActixError;
-    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
-
-    forward_ready!(service);
-
-    fn call(&self, req: ServiceRequest) -> Self::Future {
-        let service = Rc::clone(&self.service);
-        let policy = self.policy.clone();
-        Box::pin(async move {
-            // No parsed delivery (not a CloudEvents request, or no parse middleware in
-            // front): nothing to deduplicate.
-            let delivery = req.extensions_mut().remove::<Delivery>();
-            let Some(mut delivery) = delivery else {
-                return Ok(service.call(req).await?.map_into_left_body());
-            };
-            match policy.begin(&mut delivery).await {
-                Err(error) => Ok(req
-                    .into_response(problem_response(&error.problem()))
-                    .map_into_right_body()),
-                Ok(Begin::Handle(guard)) => {
-                    req.extensions_mut().insert(delivery);
-                    // An error, a panic or a drop here drops the guard: released.
-                    let response = service.call(req).await?;
-                    guard.finish(response.status().is_success()).await;
-                    Ok(response.map_into_left_body())
-                }
-                Ok(_) => Ok(req
-                    .into_response(reply_response(&Reply::new(200)))
-                    .map_into_right_body()),
-            }
-        })
+    let parsed = request.extensions_mut().remove::<Delivery>();
+    let Some(mut delivery) = parsed else {
+        policy.unparsed(request.method().as_str(), &ActixHeaders(request.headers()));
+        return forward(&*service, request).await;
+    };
+    match policy.claim(&mut delivery).await {
+        Err(error) => answer(request, problem_response(&error.problem())),
+        Ok(ClaimOutcome::AllDuplicates) => answer(request, reply_response(&Reply::new(200))),
+        Ok(ClaimOutcome::Handle(guard)) => {
+            request.extensions_mut().insert(delivery);
+            // An error, a panic or a drop here drops the guard: released.
+            let response = service.call(request).await?;
+            guard.finish(response.status().as_u16()).await;
+            Ok(response.map_into_left_body())
+        }
     }
 }

@@ -52,9 +52,10 @@ use hookgate_core::{Data, Delivery, Error, EventData, ParseConfig};
 #[cfg(doc)]
 use hookgate_core::ErrorKind;
 
-use crate::body::read_bounded;
-use crate::headers::ActixHeaders;
+use hookgate_core::binding::read_delivery;
+
 use crate::problem::problem_response;
+use crate::request::ActixRequest;
 
 /// Extracts exactly one CloudEvent whose data is a `T`; see the [module docs](self).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,24 +122,22 @@ impl ResponseError for CloudEventRejection {
     }
 }
 
-/// The delivery of a request: the one the middleware parsed, or parsed here.
+/// The delivery of a request: the one a middleware parsed, or parsed here.
 fn delivery(
     req: &HttpRequest,
     payload: &mut Payload,
 ) -> impl Future<Output = Result<Delivery, Error>> + 'static {
     let parsed = req.extensions_mut().remove::<Delivery>();
     let req = req.clone();
-    let payload = payload.take();
+    let mut payload = payload.take();
     async move {
         if let Some(delivery) = parsed {
             return Ok(delivery);
         }
         let config = req.app_data::<ParseConfig>().cloned().unwrap_or_default();
-        let headers = ActixHeaders(req.headers());
-        let mode = hookgate_core::detect_mode(&headers)?;
-        config.check_content_length(&headers)?;
-        let bytes = read_bounded(payload, &config).await?;
-        hookgate_core::parse_with_mode(mode, &ActixHeaders(req.headers()), bytes, &config)
+        let (delivery, _) =
+            read_delivery(&mut ActixRequest::new(&req, &mut payload), &config).await?;
+        Ok(delivery)
     }
 }
 

@@ -4,13 +4,15 @@
 //! `WebHook-Request-Origin`) as a [`HandshakePolicy`] decides — a grant, a 403
 //! refusal, a grant by callback, Event Grid's `SubscriptionValidation` POST when
 //! enabled — and passes everything else, a CORS preflight included, to the inner
-//! service. See [`hookgate_core::handshake`] for the decisions. This mirrors
-//! `HandshakeLayer` of `hookgate-tower`.
+//! service. The core carries the decision out
+//! ([`HandshakePolicy::respond`]); this middleware turns its reply into a response.
+//! This mirrors `HandshakeLayer` of `hookgate-tower`.
 //!
-//! Wrap the app (or the scope) with it, *after* an authentication middleware so that
-//! it runs first: the handshake is answered before authentication, as senders do not
-//! all authenticate it. A callback confirmation is sent from a task spawned on the
-//! actix runtime.
+//! Alone, wrap the app (or the scope) with it *after* an authentication middleware so
+//! that it runs first: the handshake is answered before authentication, as senders do
+//! not all authenticate it. Or use the one [`Webhook`](crate::Webhook), which orders
+//! the parts itself. A callback confirmation is sent from a task spawned on the
+//! runtime.
 //!
 //! ```
 //! use actix_web::{App, HttpResponse, test, web};
@@ -38,21 +40,15 @@
 //! # }
 //! ```
 
-use std::future::ready;
 use std::rc::Rc;
 
-use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{Service, ServiceRequest, ServiceResponse, forward_ready};
-use actix_web::{Error as ActixError, HttpMessage as _};
-use futures_util::future::LocalBoxFuture;
-use hookgate_core::handshake::{
-    Decision, HandshakePolicy, VALIDATION_BODY_LIMIT, unreadable_validation_body,
-};
-use hookgate_core::{ParseConfig, Reply};
+use actix_web::body::EitherBody;
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
+use hookgate_core::handshake::HandshakePolicy;
 
-use crate::body::read_bounded;
-use crate::headers::ActixHeaders;
+use crate::middleware::{answer, forward};
 use crate::problem::reply_response;
+use crate::request::ActixRequest;
 
 /// Middleware factory that answers the webhook validation handshake; see the
 /// [module docs](self).
@@ -69,64 +65,22 @@ impl Handshake {
     }
 }
 
-middleware!(Handshake => HandshakeMiddleware { policy: HandshakePolicy });
+middleware!(Handshake => HandshakeMiddleware { policy: HandshakePolicy }, call);
 
-/// Reads the validation request's body (bounded) and answers it.
-async fn event_grid(policy: &HandshakePolicy, req: &mut ServiceRequest) -> Reply {
-    let limit = ParseConfig::builder()
-        .body_limit(VALIDATION_BODY_LIMIT)
-        .build()
-        .unwrap_or_default();
-    let answer = match read_bounded(req.take_payload(), &limit).await {
-        Ok(body) => policy.event_grid_validation(&body),
-        Err(_) => Err(unreadable_validation_body()),
-    };
-    answer.unwrap_or_else(|error| Reply::from(error.problem()))
-}
-
-impl<S, B> Service<ServiceRequest> for HandshakeMiddleware<S>
+async fn call<S, B>(
+    policy: HandshakePolicy,
+    service: Rc<S>,
+    mut request: ServiceRequest,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error>
 where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = ActixError> + 'static,
-    B: MessageBody + 'static,
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
 {
-    type Response = ServiceResponse<EitherBody<B>>;
-    type Error = ActixError;
-    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
-
-    forward_ready!(service);
-
-    fn call(&self, mut req: ServiceRequest) -> Self::Future {
-        let decision = self
-            .policy
-            .decide(req.method().as_str(), &ActixHeaders(req.headers()));
-        let answer = |req: ServiceRequest, reply: &Reply| {
-            Ok(req
-                .into_response(reply_response(reply))
-                .map_into_right_body())
-        };
-        match decision {
-            Decision::Reply(reply) => Box::pin(ready(answer(req, &reply))),
-            Decision::Callback(pending) => Box::pin(async move {
-                let (reply, confirmation) = pending.answer().await;
-                if let Some(confirmation) = confirmation {
-                    actix_web::rt::spawn(async move {
-                        // The outcome is traced by `run`; nobody waits for it.
-                        let _ = confirmation.run().await;
-                    });
-                }
-                answer(req, &reply)
-            }),
-            Decision::EventGridValidation => {
-                let policy = self.policy.clone();
-                Box::pin(async move {
-                    let reply = event_grid(&policy, &mut req).await;
-                    answer(req, &reply)
-                })
-            }
-            _ => {
-                let service = Rc::clone(&self.service);
-                Box::pin(async move { Ok(service.call(req).await?.map_into_left_body()) })
-            }
-        }
+    let reply = {
+        let (head, payload) = request.parts_mut();
+        policy.respond(&mut ActixRequest::new(head, payload)).await
+    };
+    match reply {
+        Some(reply) => answer(request, reply_response(&reply)),
+        None => forward(&*service, request).await,
     }
 }

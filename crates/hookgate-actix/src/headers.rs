@@ -27,3 +27,15 @@ impl HeaderSource for ActixHeaders<'_> {
             .map(actix_web::http::header::HeaderValue::as_bytes)
     }
 }
+
+/// Sets `headers` on a response (core-decided header names and values), replacing
+/// any of the same name.
+pub(crate) fn set_headers(map: &mut HeaderMap, headers: &[(&'static str, &'static str)]) {
+    use actix_web::http::header::{HeaderName, HeaderValue};
+    for (name, value) in headers {
+        map.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
+}

@@ -78,7 +78,6 @@
 mod middleware;
 
 pub mod auth;
-mod body;
 pub mod dedup;
 pub mod extract;
 pub mod handshake;
@@ -86,6 +85,8 @@ mod headers;
 pub mod identity;
 pub mod parse;
 mod problem;
+mod request;
+pub mod webhook;
 
 pub use auth::{Auth, AuthMiddleware};
 pub use dedup::{Dedup, DedupMiddleware};
@@ -95,3 +96,4 @@ pub use headers::ActixHeaders;
 pub use identity::{AuthRejection, Authenticated, Claims};
 pub use parse::{ParseCloudEvents, ParseCloudEventsMiddleware};
 pub use problem::{problem_response, reply_response};
+pub use webhook::{Webhook, WebhookMiddleware};

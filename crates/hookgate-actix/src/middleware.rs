@@ -1,11 +1,13 @@
-//! What every middleware of this crate shares: its service type and its
-//! `Transform`.
+//! What every middleware of this crate shares: its service type, its `Transform`,
+//! and its `Service` impl around one async function.
 
 /// Declares `$service`, the service of middleware factory `$factory` (the inner
-/// service in an `Rc` and a clone of the factory's `$field`), and the `Transform`
-/// that builds it. The factory's own `Service` impl stays with the factory.
+/// service in an `Rc` and a clone of the factory's `$field`), the `Transform` that
+/// builds it, and its `Service` impl, whose `call` is
+/// `$call(field_clone, Rc<inner>, request)`, an async function answering
+/// `Result<ServiceResponse<EitherBody<B>>, actix_web::Error>`.
 macro_rules! middleware {
-    ($factory:ident => $service:ident { $field:ident: $ty:ty }) => {
+    ($factory:ident => $service:ident { $field:ident: $ty:ty }, $call:path) => {
         #[doc = concat!("The service of [`", stringify!($factory), "`].")]
         #[derive(Debug)]
         pub struct $service<S> {
@@ -42,5 +44,56 @@ macro_rules! middleware {
                 }))
             }
         }
+
+        impl<S, B> ::actix_web::dev::Service<::actix_web::dev::ServiceRequest> for $service<S>
+        where
+            S: ::actix_web::dev::Service<
+                    ::actix_web::dev::ServiceRequest,
+                    Response = ::actix_web::dev::ServiceResponse<B>,
+                    Error = ::actix_web::Error,
+                > + 'static,
+            B: ::actix_web::body::MessageBody + 'static,
+        {
+            type Response = ::actix_web::dev::ServiceResponse<::actix_web::body::EitherBody<B>>;
+            type Error = ::actix_web::Error;
+            type Future = ::futures_util::future::LocalBoxFuture<
+                'static,
+                Result<Self::Response, Self::Error>,
+            >;
+
+            ::actix_web::dev::forward_ready!(service);
+
+            fn call(&self, request: ::actix_web::dev::ServiceRequest) -> Self::Future {
+                Box::pin($call(
+                    self.$field.clone(),
+                    ::std::rc::Rc::clone(&self.service),
+                    request,
+                ))
+            }
+        }
     };
+}
+
+/// Answers `request` with `response` (a hookgate reply) instead of calling the inner
+/// service.
+pub(crate) fn answer<B>(
+    request: actix_web::dev::ServiceRequest,
+    response: actix_web::HttpResponse,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::EitherBody<B>>, actix_web::Error> {
+    Ok(request.into_response(response).map_into_right_body())
+}
+
+/// Calls the inner service, its body as the left one.
+pub(crate) async fn forward<S, B>(
+    service: &S,
+    request: actix_web::dev::ServiceRequest,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::EitherBody<B>>, actix_web::Error>
+where
+    S: actix_web::dev::Service<
+            actix_web::dev::ServiceRequest,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+{
+    Ok(service.call(request).await?.map_into_left_body())
 }

@@ -11,7 +11,9 @@
 //!   service is not called.
 //!
 //! Other methods (`GET`, `OPTIONS` for the validation handshake, …) pass through
-//! untouched. This mirrors `ParseCloudEventsLayer` of `hookgate-tower`.
+//! untouched. The sequence (mode, `Content-Length`, bounded read, parse) is the
+//! core's [`read_delivery`]. This mirrors `ParseCloudEventsLayer` of
+//! `hookgate-tower`.
 //!
 //! ```
 //! use actix_web::{App, HttpResponse, web};
@@ -29,16 +31,15 @@
 
 use std::rc::Rc;
 
-use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{Service, ServiceRequest, ServiceResponse, forward_ready};
-use actix_web::http::Method;
-use actix_web::{Error as ActixError, HttpMessage as _};
-use futures_util::future::LocalBoxFuture;
-use hookgate_core::{Delivery, Error, ParseConfig};
+use actix_web::HttpMessage as _;
+use actix_web::body::EitherBody;
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
+use hookgate_core::ParseConfig;
+use hookgate_core::binding::{carries_events, read_delivery};
 
-use crate::body::read_bounded;
-use crate::headers::ActixHeaders;
+use crate::middleware::{answer, forward};
 use crate::problem::problem_response;
+use crate::request::ActixRequest;
 
 /// Middleware factory that parses CloudEvents once; see the [module docs](self).
 #[derive(Clone, Debug, Default)]
@@ -54,53 +55,29 @@ impl ParseCloudEvents {
     }
 }
 
-middleware!(ParseCloudEvents => ParseCloudEventsMiddleware { config: ParseConfig });
+middleware!(ParseCloudEvents => ParseCloudEventsMiddleware { config: ParseConfig }, call);
 
-/// Whether requests of `method` carry events.
-fn carries_events(method: &Method) -> bool {
-    matches!(*method, Method::POST | Method::PUT | Method::PATCH)
-}
-
-/// Reads and parses the request's payload; the bytes go back into the request.
-async fn parse_request(req: &mut ServiceRequest, config: &ParseConfig) -> Result<Delivery, Error> {
-    let mode = {
-        let headers = ActixHeaders(req.headers());
-        let mode = hookgate_core::detect_mode(&headers)?;
-        config.check_content_length(&headers)?;
-        mode
-    };
-    let bytes = read_bounded(req.take_payload(), config).await?;
-    req.set_payload(bytes.clone().into());
-    hookgate_core::parse_with_mode(mode, &ActixHeaders(req.headers()), bytes, config)
-}
-
-impl<S, B> Service<ServiceRequest> for ParseCloudEventsMiddleware<S>
+async fn call<S, B>(
+    config: ParseConfig,
+    service: Rc<S>,
+    mut request: ServiceRequest,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error>
 where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = ActixError> + 'static,
-    B: MessageBody + 'static,
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
 {
-    type Response = ServiceResponse<EitherBody<B>>;
-    type Error = ActixError;
-    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
-
-    forward_ready!(service);
-
-    fn call(&self, mut req: ServiceRequest) -> Self::Future {
-        let service = Rc::clone(&self.service);
-        if !carries_events(req.method()) {
-            return Box::pin(async move { Ok(service.call(req).await?.map_into_left_body()) });
+    if !carries_events(request.method().as_str()) {
+        return forward(&*service, request).await;
+    }
+    let read = {
+        let (head, payload) = request.parts_mut();
+        read_delivery(&mut ActixRequest::new(head, payload), &config).await
+    };
+    match read {
+        Ok((delivery, body)) => {
+            request.extensions_mut().insert(delivery);
+            request.set_payload(body.into());
+            forward(&*service, request).await
         }
-        let config = self.config.clone();
-        Box::pin(async move {
-            match parse_request(&mut req, &config).await {
-                Ok(delivery) => {
-                    req.extensions_mut().insert(delivery);
-                    Ok(service.call(req).await?.map_into_left_body())
-                }
-                Err(error) => Ok(req
-                    .into_response(problem_response(&error.problem()))
-                    .map_into_right_body()),
-            }
-        })
+        Err(error) => answer(request, problem_response(&error.problem())),
     }
 }

@@ -49,6 +49,8 @@ pub mod handshake;
 pub mod headers;
 pub mod problem;
 pub mod reply;
+pub mod request;
+pub mod webhook;
 
 pub use binding::{
     Delivery, Mode, ParseConfig, ParseConfigBuilder, detect_mode, parse, parse_with_mode,
@@ -60,3 +62,4 @@ pub use event::{
 pub use headers::{HeaderList, HeaderSource};
 pub use problem::Problem;
 pub use reply::Reply;
+pub use webhook::{WebhookPolicy, WebhookPolicyBuilder};

@@ -5,9 +5,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use hookgate_core::{Error, ErrorKind, ParseConfig};
 use http_body::{Frame, SizeHint};
-use http_body_util::LengthLimitError;
 use pin_project_lite::pin_project;
 
 pin_project! {
@@ -83,31 +81,3 @@ where
 
 /// The error type bodies are converted into.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// Turns the error of a body limited to `config`'s limit into the core error: 413
-/// when the limit was hit, 400 when the body could not be read.
-pub(crate) fn read_error(config: &ParseConfig, err: &(dyn std::error::Error + 'static)) -> Error {
-    if err.downcast_ref::<LengthLimitError>().is_some() {
-        config.too_large(None)
-    } else {
-        Error::new(
-            ErrorKind::BodyRead,
-            format!("the request body could not be read: {err}"),
-        )
-    }
-}
-
-/// Reads a body of at most `config.body_limit()` bytes (for the extractors).
-#[cfg(feature = "axum")]
-pub(crate) async fn read_bounded<B>(body: B, config: &ParseConfig) -> Result<Bytes, Error>
-where
-    B: http_body::Body<Data = Bytes>,
-    B::Error: Into<BoxError>,
-{
-    use http_body_util::BodyExt as _;
-    http_body_util::Limited::new(body, config.body_limit())
-        .collect()
-        .await
-        .map(http_body_util::Collected::to_bytes)
-        .map_err(|e| read_error(config, &*e))
-}

@@ -43,9 +43,10 @@ use axum_core::extract::{FromRequest, OptionalFromRequest, Request};
 use axum_core::response::{IntoResponse, Response};
 use hookgate_core::{Data, Delivery, Error, ErrorKind, EventData, ParseConfig};
 
-use crate::body::read_bounded;
-use crate::headers::HttpHeaders;
+use hookgate_core::binding::read_delivery;
+
 use crate::problem::problem_response;
+use crate::request::TowerRequest;
 
 /// Extracts exactly one CloudEvent whose data is a `T`; see the [module docs](self).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,7 +109,7 @@ impl IntoResponse for CloudEventRejection {
     }
 }
 
-/// The delivery of a request: the one the layer parsed, or parsed here.
+/// The delivery of a request: the one a layer parsed, or parsed here.
 async fn delivery(mut req: Request) -> Result<Delivery, Error> {
     if let Some(delivery) = req.extensions_mut().remove::<Delivery>() {
         return Ok(delivery);
@@ -118,12 +119,8 @@ async fn delivery(mut req: Request) -> Result<Delivery, Error> {
         .get::<ParseConfig>()
         .cloned()
         .unwrap_or_default();
-    let headers = HttpHeaders(req.headers());
-    let mode = hookgate_core::detect_mode(&headers)?;
-    config.check_content_length(&headers)?;
-    let (parts, body) = req.into_parts();
-    let bytes = read_bounded(body, &config).await?;
-    hookgate_core::parse_with_mode(mode, &HttpHeaders(&parts.headers), bytes, &config)
+    let (delivery, _) = read_delivery(&mut TowerRequest::new(req), &config).await?;
+    Ok(delivery)
 }
 
 /// For the optional extractors: a request that is not a CloudEvent is `None`.

@@ -25,3 +25,14 @@ impl HeaderSource for HttpHeaders<'_> {
         self.0.get(name).map(http::HeaderValue::as_bytes)
     }
 }
+
+/// Sets `headers` on a response (core-decided header names and values), replacing
+/// any of the same name.
+pub(crate) fn set_headers(map: &mut HeaderMap, headers: &[(&'static str, &'static str)]) {
+    for (name, value) in headers {
+        map.insert(
+            http::HeaderName::from_static(name),
+            http::HeaderValue::from_static(value),
+        );
+    }
+}

@@ -65,25 +65,33 @@
 //! # }
 //! ```
 
+#[macro_use]
+mod macros;
+
 pub mod auth;
 pub mod body;
 pub mod dedup;
 #[cfg(feature = "axum")]
 pub mod extract;
+mod future;
 pub mod handshake;
 mod headers;
 #[cfg(feature = "axum")]
 pub mod identity;
 pub mod parse;
 mod problem;
+mod request;
+pub mod webhook;
 
 pub use auth::{Auth, AuthLayer};
 pub use dedup::{Dedup, DedupLayer};
 #[cfg(feature = "axum")]
 pub use extract::{CloudEvent, CloudEventRejection, CloudEvents};
+pub use future::ResponseFuture;
 pub use handshake::{Handshake, HandshakeLayer};
 pub use headers::HttpHeaders;
 #[cfg(feature = "axum")]
 pub use identity::{AuthRejection, Authenticated, Claims};
 pub use parse::{ParseCloudEvents, ParseCloudEventsLayer};
 pub use problem::{problem_response, reply_response};
+pub use webhook::{Webhook, WebhookLayer};

@@ -49,6 +49,7 @@ use bytes::Bytes;
 use crate::error::{ConfigError, Error, ErrorKind, excerpt};
 use crate::event::{CloudEvent, EventData};
 use crate::headers::HeaderSource;
+use crate::request::{Incoming, ReadError, read_body};
 
 /// How the event(s) travelled in the request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -293,6 +294,47 @@ pub fn detect_mode(headers: &impl HeaderSource) -> Result<Mode, Error> {
              `{STRUCTURED_MEDIA_TYPE}` / `{BATCH_MEDIA_TYPE}`; got {got} and no `ce-specversion`"
         ),
     ))
+}
+
+/// Whether requests of `method` carry events: `POST`, `PUT` and `PATCH`. Other
+/// methods (`GET`, `OPTIONS` for the validation handshake, …) are passed on
+/// untouched by every layer that parses.
+#[must_use]
+pub fn carries_events(method: &str) -> bool {
+    matches!(method, "POST" | "PUT" | "PATCH")
+}
+
+/// Reads and parses a request: the mode from the headers (415 before the body is
+/// read), `Content-Length` against the limit (413 before the body is read), the body
+/// within the limit (413 as soon as it is over), then [`parse_with_mode`]. Gives the
+/// delivery and the body bytes, which the caller hands on to the handler.
+///
+/// This is the one sequence every layer, middleware and extractor runs; see
+/// [`request`](crate::request) for an example.
+///
+/// # Errors
+/// The [`Error`] to answer with.
+pub async fn read_delivery<R: Incoming>(
+    request: &mut R,
+    config: &ParseConfig,
+) -> Result<(Delivery, Bytes), Error> {
+    let mode = {
+        let headers = request.headers();
+        let mode = detect_mode(&headers)?;
+        config.check_content_length(&headers)?;
+        mode
+    };
+    let body = read_body(request.take_body(), config.body_limit())
+        .await
+        .map_err(|e| match e {
+            ReadError::TooLarge => config.too_large(None),
+            ReadError::Body(e) => Error::new(
+                ErrorKind::BodyRead,
+                format!("the request body could not be read: {e}"),
+            ),
+        })?;
+    let delivery = parse_with_mode(mode, &request.headers(), body.clone(), config)?;
+    Ok((delivery, body))
 }
 
 /// Parses a request into a [`Delivery`].

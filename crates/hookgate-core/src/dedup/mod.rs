@@ -3,7 +3,8 @@
 //!
 //! Senders deliver at least once (Azure Event Grid retries for up to 24 hours). A
 //! [`DedupPolicy`] claims every event of a parsed [`Delivery`] in a [`DedupStore`]
-//! before the handler runs ([`DedupPolicy::begin`]):
+//! before the handler runs ([`DedupPolicy::claim`]), and the [`DedupGuard`] it gives
+//! finishes the claims with the handler's status ([`DedupGuard::finish`]):
 //!
 //! | claims | what happens |
 //! |---|---|
@@ -16,10 +17,14 @@
 //! Members of one batch with the same `(source, id)` count once. Outcomes are
 //! `tracing` events (target `hookgate::dedup`) with `source`, `id` and `outcome`.
 //! The adapters (`DedupLayer` in hookgate-tower, `Dedup` in hookgate-actix) run
-//! this behind the parse layer, which puts the delivery into the request extensions.
+//! this behind the parse layer, which puts the delivery into the request extensions;
+//! the whole-stack `WebhookLayer` / `Webhook` runs it right after parsing. A dedup
+//! layer that finds no parsed delivery on a request that carries CloudEvents (it was
+//! put outside the parse layer, or without one) passes the request on and logs a
+//! warning, once per policy: see [`DedupPolicy::unparsed`].
 //!
 //! ```
-//! use hookgate_core::dedup::{Begin, DedupPolicy};
+//! use hookgate_core::dedup::{ClaimOutcome, DedupPolicy};
 //! use hookgate_core::{parse, HeaderList, ParseConfig};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -29,12 +34,12 @@
 //!     ("ce-specversion", "1.0"), ("ce-id", "1"), ("ce-source", "/s"), ("ce-type", "t"),
 //! ]);
 //! let mut delivery = parse(&headers, "".into(), &ParseConfig::default())?;
-//! let Begin::Handle(guard) = policy.begin(&mut delivery).await? else { panic!() };
-//! // ... the handler runs and answers 2xx:
-//! guard.finish(true).await;
+//! let ClaimOutcome::Handle(guard) = policy.claim(&mut delivery).await? else { panic!() };
+//! // ... the handler runs and answers 200:
+//! guard.finish(200).await;
 //!
 //! let mut again = parse(&headers, "".into(), &ParseConfig::default())?;
-//! assert!(matches!(policy.begin(&mut again).await?, Begin::AllDone));
+//! assert!(matches!(policy.claim(&mut again).await?, ClaimOutcome::AllDuplicates));
 //! # Ok(()) }
 //! ```
 
@@ -46,10 +51,12 @@ pub use store::{Claim, ClaimToken, DedupKey, DedupStore, StoreError};
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::binding::Delivery;
 use crate::error::{ConfigError, Error, ErrorKind};
+use crate::headers::HeaderSource;
 
 #[derive(Debug)]
 struct Inner {
@@ -59,6 +66,8 @@ struct Inner {
     in_flight_retry_after: u32,
     unavailable_retry_after: u32,
     fail_open: bool,
+    /// Whether the misplaced-layer warning was logged.
+    warned_unparsed: AtomicBool,
 }
 
 /// How a receiver deduplicates; see the [module docs](self). Cheap to clone.
@@ -148,19 +157,20 @@ impl DedupPolicyBuilder {
             in_flight_retry_after: self.in_flight_retry_after,
             unavailable_retry_after: self.unavailable_retry_after,
             fail_open: self.fail_open,
+            warned_unparsed: AtomicBool::new(false),
         })))
     }
 }
 
-/// What to do after the claims; see [`DedupPolicy::begin`].
+/// What to do after the claims; see [`DedupPolicy::claim`].
 #[derive(Debug)]
 #[must_use]
-#[non_exhaustive]
-pub enum Begin {
-    /// Run the handler on the (filtered) delivery, then [`DedupGuard::finish`].
+pub enum ClaimOutcome {
+    /// Run the handler on the (filtered) delivery, then [`DedupGuard::finish`] with
+    /// its status.
     Handle(DedupGuard),
     /// Every event was handled before: answer 200 without calling the handler.
-    AllDone,
+    AllDuplicates,
 }
 
 impl DedupPolicy {
@@ -189,7 +199,7 @@ impl DedupPolicy {
     /// 429 [`ErrorKind::DuplicateInFlight`] when an event is in flight elsewhere,
     /// 503 [`ErrorKind::StoreUnavailable`] when the store fails (unless fail-open);
     /// both with `Retry-After`.
-    pub async fn begin(&self, delivery: &mut Delivery) -> Result<Begin, Error> {
+    pub async fn claim(&self, delivery: &mut Delivery) -> Result<ClaimOutcome, Error> {
         let p = &self.0;
         // One claim per distinct (source, id); later repeats in a batch are dropped.
         let mut seen = HashSet::with_capacity(delivery.len());
@@ -231,7 +241,7 @@ impl DedupPolicy {
             }
         }
         if in_flight {
-            guard.finish(false).await;
+            guard.release().await;
             return Err(Error::new(
                 ErrorKind::DuplicateInFlight,
                 "an event of this delivery is being handled by another request; retry later",
@@ -239,7 +249,7 @@ impl DedupPolicy {
             .with_retry_after(p.in_flight_retry_after));
         }
         if guard.claims.is_empty() {
-            return Ok(Begin::AllDone);
+            return Ok(ClaimOutcome::AllDuplicates);
         }
         let mut keep = keep.into_iter();
         delivery
@@ -248,17 +258,37 @@ impl DedupPolicy {
         for event in delivery.events() {
             trace(event.source(), event.id(), "new");
         }
-        Ok(Begin::Handle(guard))
+        Ok(ClaimOutcome::Handle(guard))
     }
 
-    fn store_failed(&self, error: StoreError) -> Result<Begin, Error> {
+    /// For a dedup layer that found no parsed delivery on a request: when the request
+    /// carries CloudEvents (the layer sits outside the parse layer, or has none in
+    /// front), logs a warning, the first time for this policy, that duplicates are not
+    /// being filtered. Returns whether it was such a request. The request is passed
+    /// on either way: nothing is lost, but nothing is deduplicated either.
+    pub fn unparsed(&self, method: &str, headers: &impl HeaderSource) -> bool {
+        let events =
+            crate::binding::carries_events(method) && crate::binding::detect_mode(headers).is_ok();
+        if events && !self.0.warned_unparsed.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                target: "hookgate::dedup",
+                "a CloudEvents request reached the dedup layer unparsed, so it is NOT \
+                 deduplicated: put the dedup layer inside the parse layer (axum: add \
+                 DedupLayer before ParseCloudEventsLayer; actix-web: wrap Dedup before \
+                 ParseCloudEvents), or use the one WebhookLayer / Webhook"
+            );
+        }
+        events
+    }
+
+    fn store_failed(&self, error: StoreError) -> Result<ClaimOutcome, Error> {
         if self.0.fail_open {
             tracing::warn!(
                 target: "hookgate::dedup",
                 %error,
                 "dedup store failed; handling the delivery without deduplication (fail-open)"
             );
-            return Ok(Begin::Handle(DedupGuard::new(self.clone())));
+            return Ok(ClaimOutcome::Handle(DedupGuard::new(self.clone())));
         }
         tracing::error!(target: "hookgate::dedup", %error, "dedup store failed; answering 503");
         Err(Error::new(
@@ -274,7 +304,7 @@ fn trace(source: &str, id: &str, outcome: &str) {
 }
 
 /// The claims of a request being handled. [`finish`](Self::finish) it with the
-/// outcome; dropped unfinished (a panic, a cancelled request) it releases the claims
+/// handler's status; dropped unfinished (a panic, a cancelled request) it releases the claims
 /// in the background, so the sender's retry is handled (on a tokio runtime; without
 /// one the claims end with their lease).
 #[derive(Debug)]
@@ -292,10 +322,20 @@ impl DedupGuard {
         }
     }
 
-    /// Completes the claims when the handler succeeded (a 2xx), else releases them.
-    /// A store failure here is logged: the answer stands (the events were handled,
-    /// or will be retried).
-    pub async fn finish(mut self, success: bool) {
+    /// Finishes the claims with the handler's HTTP `status`: a 2xx completes them
+    /// (the events are remembered as done), anything else releases them (the
+    /// sender's retry is handled). A store failure here is logged: the answer stands
+    /// (the events were handled, or will be retried).
+    pub async fn finish(self, status: u16) {
+        self.settle((200..300).contains(&status)).await;
+    }
+
+    /// Releases the claims without an answer from the handler.
+    pub async fn release(self) {
+        self.settle(false).await;
+    }
+
+    async fn settle(mut self, success: bool) {
         let claims = std::mem::take(&mut self.claims);
         if claims.is_empty() {
             return;

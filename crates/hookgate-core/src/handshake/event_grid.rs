@@ -40,9 +40,8 @@ struct Answer<'a> {
 }
 
 /// The error for a validation request body that is over [`VALIDATION_BODY_LIMIT`]
-/// or cannot be read (the same on every adapter).
-#[must_use]
-pub fn unreadable_validation_body() -> Error {
+/// or cannot be read.
+pub(super) fn unreadable_validation_body() -> Error {
     invalid(format!(
         "the validation request body is over {VALIDATION_BODY_LIMIT} bytes or could not be read"
     ))

@@ -18,9 +18,14 @@
 //! | `POST` with `aeg-event-type: SubscriptionValidation`, when [`event_grid_schema`](HandshakePolicyBuilder::event_grid_schema) is on | [`Decision::EventGridValidation`]: read the body, answer with [`HandshakePolicy::event_grid_validation`] |
 //! | anything else | [`Decision::Pass`] |
 //!
-//! The adapters (`HandshakeLayer` in hookgate-tower, `Handshake` in hookgate-actix)
-//! carry these decisions out. Put them outside authentication: senders do not all
-//! authenticate the handshake.
+//! [`HandshakePolicy::respond`] carries a decision out over any [`Incoming`] request:
+//! it answers a grant or a refusal, checks a callback URL and spawns the confirmation
+//! on the tokio runtime, reads an Event Grid validation body (at most
+//! [`VALIDATION_BODY_LIMIT`] bytes) and answers it, or says the request is not a
+//! handshake. The adapters (`HandshakeLayer` in hookgate-tower, `Handshake` in
+//! hookgate-actix, and the whole-stack `WebhookLayer` / `Webhook`) only turn its
+//! [`Reply`] into their framework's response. The handshake is answered before
+//! authentication: senders do not all authenticate it.
 //!
 //! ```
 //! use hookgate_core::handshake::{Decision, HandshakePolicy, Rate};
@@ -51,15 +56,13 @@ mod policy;
 pub use callback::{
     CallbackPolicy, CallbackPolicyBuilder, ConfirmError, Confirmation, PendingCallback,
 };
-pub use event_grid::{
-    SUBSCRIPTION_VALIDATION, VALIDATION_BODY_LIMIT, VALIDATION_EVENT_TYPE,
-    unreadable_validation_body,
-};
+pub use event_grid::{SUBSCRIPTION_VALIDATION, VALIDATION_BODY_LIMIT, VALIDATION_EVENT_TYPE};
 pub use policy::{AZURE_EVENT_GRID_ORIGINS, HandshakePolicy, HandshakePolicyBuilder, Rate};
 
 use crate::error::{Error, ErrorKind, excerpt};
 use crate::headers::HeaderSource;
 use crate::reply::Reply;
+use crate::request::{Incoming, read_body};
 
 /// The request header that asks for permission.
 pub const REQUEST_ORIGIN: &str = "webhook-request-origin";
@@ -73,9 +76,9 @@ pub const ALLOWED_ORIGIN: &str = "webhook-allowed-origin";
 pub const ALLOWED_RATE: &str = "webhook-allowed-rate";
 
 /// What to do with a request; see the [module docs](self).
+/// [`HandshakePolicy::respond`] carries it out.
 #[derive(Debug)]
 #[must_use]
-#[non_exhaustive]
 pub enum Decision {
     /// Not a handshake: pass the request on.
     Pass,
@@ -145,6 +148,38 @@ impl HandshakePolicy {
                 }
             }
             _ => Decision::Pass,
+        }
+    }
+
+    /// Answers `request` when it is a handshake: decides, then carries the decision
+    /// out (see the [module docs](self)). `None` when the request is not a handshake
+    /// and goes on to the inner service, untouched (its body not read).
+    pub async fn respond<R: Incoming>(&self, request: &mut R) -> Option<Reply> {
+        let decision = self.decide(request.method(), &request.headers());
+        match decision {
+            Decision::Pass => None,
+            Decision::Reply(reply) => Some(reply),
+            Decision::Callback(pending) => {
+                let (reply, confirmation) = pending.answer().await;
+                if let Some(confirmation) = confirmation {
+                    match tokio::runtime::Handle::try_current() {
+                        // The outcome is traced by `run`; nobody waits for it.
+                        Ok(runtime) => drop(runtime.spawn(confirmation.run())),
+                        Err(_) => tracing::error!(
+                            target: "hookgate::handshake",
+                            "no tokio runtime to send the callback confirmation from"
+                        ),
+                    }
+                }
+                Some(reply)
+            }
+            Decision::EventGridValidation => {
+                let answer = match read_body(request.take_body(), VALIDATION_BODY_LIMIT).await {
+                    Ok(body) => self.event_grid_validation(&body),
+                    Err(_) => Err(event_grid::unreadable_validation_body()),
+                };
+                Some(answer.unwrap_or_else(|error| Reply::from(error.problem())))
+            }
         }
     }
 

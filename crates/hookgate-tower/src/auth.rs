@@ -6,13 +6,14 @@
 //! runs. A failure is answered with its problem+json (401 with `WWW-Authenticate`,
 //! 403, or 503 with `Retry-After`) and the inner service is not called; on success
 //! the [`Identity`](hookgate_core::auth::Identity) goes into the request extensions,
-//! where the `Authenticated` and `Claims` extractors (feature `axum`) find it. A
+//! where the `Authenticated` and `AadCaller` extractors (feature `axum`) find it. A
 //! response to a request authenticated by a secret in the URL gets
 //! `Cache-Control: private`.
 //!
 //! It does not need CloudEvents: put it on any route (the Trusted Application API
 //! posts plain JSON with a bearer token). With the handshake, add `HandshakeLayer`
-//! after it (outside), so that the handshake is answered before authentication.
+//! after it (outside), so that the handshake is answered before authentication — or
+//! use the one [`WebhookLayer`](crate::WebhookLayer).
 //!
 //! ```
 //! use axum::{Router, body::Body, routing::post};
@@ -41,10 +42,43 @@
 //! # Ok(()) }
 //! ```
 
-mod future;
-mod layer;
-mod service;
+use hookgate_core::auth::AuthPolicy;
+use hookgate_core::webhook::identity_headers;
+use http::{Request, Response};
+use tower_service::Service;
 
-pub use future::ResponseFuture;
-pub use layer::AuthLayer;
-pub use service::Auth;
+use crate::body::Body;
+use crate::headers::{HttpHeaders, set_headers};
+use crate::problem::problem_response;
+
+pub use crate::future::ResponseFuture;
+
+layer! {
+    /// Applies [`Auth`] to a service; see the [module docs](self).
+    AuthLayer,
+    /// Middleware that authenticates the sender before the inner service runs; see
+    /// the [module docs](self).
+    Auth { policy: AuthPolicy }
+}
+
+service!(Auth, policy, call);
+
+async fn call<S, B, ResBody>(
+    policy: AuthPolicy,
+    mut inner: S,
+    mut request: Request<B>,
+) -> Result<Response<Body<ResBody>>, S::Error>
+where
+    S: Service<Request<Body<B>>, Response = Response<ResBody>>,
+{
+    let check = policy.authenticate(request.uri().query(), &HttpHeaders(request.headers()));
+    let identity = match check.await {
+        Ok(identity) => identity,
+        Err(error) => return Ok(problem_response(&error.problem()).map(Body::full)),
+    };
+    let headers = identity_headers(&identity);
+    request.extensions_mut().insert(identity);
+    let mut response = inner.call(request.map(Body::inner)).await?;
+    set_headers(response.headers_mut(), headers);
+    Ok(response.map(Body::inner))
+}

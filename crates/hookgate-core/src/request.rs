@@ -1,0 +1,203 @@
+//! What the core needs of a request, so that every decision and every sequence of
+//! steps lives here once and the adapters only translate.
+//!
+//! An adapter implements [`Incoming`] for its framework's request (the tower adapter
+//! for `http::Request` parts and body, the actix-web adapter for `ServiceRequest`)
+//! and [`BodyStream`] for its body type. The core then runs whole steps over it:
+//! [`read_delivery`](crate::binding::read_delivery) (detect the mode, check
+//! `Content-Length`, read the body within the limit, parse),
+//! [`HandshakePolicy::respond`](crate::handshake::HandshakePolicy::respond), and the
+//! whole stack in [`WebhookPolicy::admit`](crate::webhook::WebhookPolicy::admit).
+//!
+//! ```
+//! use hookgate_core::request::{Incoming, read_body};
+//! use hookgate_core::{HeaderList, ParseConfig, binding::read_delivery};
+//!
+//! /// A request held in memory (a test double; adapters wrap their framework's type).
+//! struct Memory { headers: HeaderList, body: Option<bytes::Bytes> }
+//!
+//! impl Incoming for Memory {
+//!     type Headers<'a> = &'a HeaderList;
+//!     type Body = Option<bytes::Bytes>;
+//!     fn method(&self) -> &str { "POST" }
+//!     fn path(&self) -> &str { "/api/events" }
+//!     fn query(&self) -> Option<&str> { None }
+//!     fn headers(&self) -> &HeaderList { &self.headers }
+//!     fn take_body(&mut self) -> Option<bytes::Bytes> { self.body.take() }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), hookgate_core::Error> {
+//! let mut request = Memory {
+//!     headers: HeaderList::new([("ce-specversion", "1.0"), ("ce-id", "1"), ("ce-source", "/s"), ("ce-type", "t")]),
+//!     body: Some("hello".into()),
+//! };
+//! let (delivery, body) = read_delivery(&mut request, &ParseConfig::default()).await?;
+//! assert_eq!(delivery.events()[0].id(), "1");
+//! assert_eq!(&body[..], b"hello"); // to hand on to the handler
+//! # Ok(()) }
+//! ```
+
+use std::fmt;
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+
+use crate::headers::HeaderSource;
+
+/// A request as the core sees it: method, path, query, headers and a body that can be
+/// taken once.
+pub trait Incoming {
+    /// The header view.
+    type Headers<'a>: HeaderSource
+    where
+        Self: 'a;
+    /// The body.
+    type Body: BodyStream;
+
+    /// The method, in uppercase (`"POST"`).
+    fn method(&self) -> &str;
+    /// The path, without the query.
+    fn path(&self) -> &str;
+    /// The query string, without `?`.
+    fn query(&self) -> Option<&str>;
+    /// The headers.
+    fn headers(&self) -> Self::Headers<'_>;
+    /// Takes the body out of the request (an empty one when it was taken before).
+    fn take_body(&mut self) -> Self::Body;
+}
+
+/// A request body as a stream of chunks.
+pub trait BodyStream {
+    /// Polls for the next chunk; `None` at the end.
+    fn poll_chunk(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, BodyError>>>;
+
+    /// The body's length when it is known in advance.
+    fn exact_len(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// A body held in memory; `None` is an empty body.
+impl BodyStream for Option<Bytes> {
+    fn poll_chunk(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, BodyError>>> {
+        Poll::Ready(self.get_mut().take().map(Ok))
+    }
+
+    fn exact_len(&self) -> Option<u64> {
+        Some(self.as_ref().map_or(0, |b| b.len() as u64))
+    }
+}
+
+/// A body could not be read: the transport failed, or the client went away.
+#[derive(Debug)]
+pub struct BodyError(pub Box<dyn std::error::Error + Send + Sync>);
+
+impl fmt::Display for BodyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for BodyError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.0)
+    }
+}
+
+/// Why [`read_body`] stopped.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The body is longer than the limit; reading stopped at the first chunk past it.
+    TooLarge,
+    /// The body could not be read.
+    Body(BodyError),
+}
+
+/// Reads `body` in full, refusing it as soon as it is longer than `limit` bytes.
+///
+/// Memory stays within the limit plus one chunk, whatever the chunking: a body that
+/// arrives in one chunk is kept as it is (no copy); one in many chunks is copied once
+/// into one buffer, sized in advance when the length is known.
+///
+/// # Errors
+/// [`ReadError::TooLarge`] past `limit`, [`ReadError::Body`] when the body fails.
+pub async fn read_body<B: BodyStream>(body: B, limit: usize) -> Result<Bytes, ReadError> {
+    let mut body = std::pin::pin!(body);
+    let hint = body.exact_len().and_then(|n| usize::try_from(n).ok());
+    let mut first: Option<Bytes> = None;
+    let mut buf: Option<BytesMut> = None;
+    let mut len = 0usize;
+    while let Some(chunk) = poll_fn(|cx| body.as_mut().poll_chunk(cx)).await {
+        let chunk = chunk.map_err(ReadError::Body)?;
+        len = len.saturating_add(chunk.len());
+        if len > limit {
+            return Err(ReadError::TooLarge);
+        }
+        if chunk.is_empty() {
+            continue;
+        }
+        match (&mut buf, first.take()) {
+            (Some(buf), _) => buf.extend_from_slice(&chunk),
+            (None, None) => first = Some(chunk),
+            (None, Some(head)) => {
+                let capacity = hint.filter(|&n| n <= limit).unwrap_or(len).max(len);
+                let mut joined = BytesMut::with_capacity(capacity);
+                joined.extend_from_slice(&head);
+                joined.extend_from_slice(&chunk);
+                buf = Some(joined);
+            }
+        }
+    }
+    Ok(match buf {
+        Some(buf) => buf.freeze(),
+        None => first.unwrap_or_default(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A body in the given chunks.
+    struct Chunks(std::collections::VecDeque<Bytes>);
+
+    impl BodyStream for Chunks {
+        fn poll_chunk(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Bytes, BodyError>>> {
+            Poll::Ready(self.get_mut().0.pop_front().map(Ok))
+        }
+    }
+
+    fn chunks(parts: &[&'static str]) -> Chunks {
+        Chunks(
+            parts
+                .iter()
+                .map(|p| Bytes::from_static(p.as_bytes()))
+                .collect(),
+        )
+    }
+
+    #[tokio::test]
+    async fn one_chunk_many_chunks_and_the_limit() {
+        let one = read_body(chunks(&["hello"]), 5).await.unwrap();
+        assert_eq!(&one[..], b"hello");
+        let many = read_body(chunks(&["he", "", "l", "lo"]), 5).await.unwrap();
+        assert_eq!(&many[..], b"hello");
+        assert!(matches!(
+            read_body(chunks(&["hel", "lo!"]), 5).await,
+            Err(ReadError::TooLarge)
+        ));
+        assert!(read_body(chunks(&[]), 0).await.unwrap().is_empty());
+    }
+}

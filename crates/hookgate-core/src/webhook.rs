@@ -1,0 +1,567 @@
+//! One webhook receiver, built once: the whole stack in the only correct order.
+//!
+//! A [`WebhookPolicy`] describes a receiver: which origins the validation handshake
+//! grants ([`HandshakePolicy`]), how senders authenticate ([`AuthPolicy`], optional),
+//! how CloudEvents are parsed ([`ParseConfig`]), and how they are deduplicated
+//! ([`DedupPolicy`], optional). [`WebhookPolicyBuilder::build`] checks it all. The
+//! same value gives one tower layer (`hookgate_tower::WebhookLayer`, one
+//! `Router::layer`) and one actix-web middleware (`hookgate_actix::Webhook`, one
+//! `App::wrap`), so moving a receiver between frameworks changes one line.
+//!
+//! [`WebhookPolicy::admit`] runs the parts for one request, in this order:
+//!
+//! | step | answers without the handler |
+//! |---|---|
+//! | 1. the validation handshake | a grant, a refusal (403), a callback grant, Event Grid's validation |
+//! | 2. authentication (when configured) | 401, 403, or 503 with `Retry-After` |
+//! | 3. parsing (`POST`, `PUT`, `PATCH`) | 413, 415, 400 |
+//! | 4. deduplication (when configured) | 200 for all duplicates, 429 for an event in flight, 503 for a failed store |
+//! | 5. the handler | — |
+//!
+//! The handshake comes first because senders do not all authenticate it
+//! ([`handshake_after_auth`](WebhookPolicyBuilder::handshake_after_auth) changes that).
+//! Deduplication comes after parsing by construction, and its keys are scoped by the
+//! authenticated caller where the caller has a name of its own (an Azure AD
+//! application), so one sender cannot claim another's events. After the handler,
+//! [`Admitted::finish`] completes the claims on a 2xx and releases them on anything
+//! else, and says which headers the answer needs (`Cache-Control: private` for a
+//! request authenticated by a secret in its URL).
+//!
+//! **Observing rejections.** Every rejection (of any step, and one a handler's
+//! extractor answers with a hookgate problem) is a `tracing` event, target
+//! `hookgate::rejection` (level `warn` for 5xx, `debug` for 429, `info` for the other
+//! 4xx), and is passed to the [`on_rejection`](WebhookPolicyBuilder::on_rejection)
+//! hook, the same way on both frameworks.
+//!
+//! ```
+//! use hookgate_core::auth::{AuthPolicy, SharedSecrets};
+//! use hookgate_core::dedup::DedupPolicy;
+//! use hookgate_core::handshake::HandshakePolicy;
+//! use hookgate_core::webhook::WebhookPolicy;
+//!
+//! # fn main() -> Result<(), hookgate_core::ConfigError> {
+//! let webhook = WebhookPolicy::builder()
+//!     .handshake(HandshakePolicy::builder().azure_event_grid().build()?)
+//!     .auth(AuthPolicy::builder().shared_secrets(SharedSecrets::new(["s3cret"])?).build()?)
+//!     .dedup(DedupPolicy::builder().build()?)
+//!     .on_rejection(|rejection| eprintln!("refused {}: {}", rejection.path(), rejection.problem().detail()))
+//!     .build()?;
+//! # let _ = webhook;
+//! // axum:      Router::new().route(...).layer(hookgate_tower::WebhookLayer::new(webhook))
+//! // actix-web: App::new().wrap(hookgate_actix::Webhook::new(webhook)).route(...)
+//!
+//! // Deduplication needs parsed events:
+//! let error = WebhookPolicy::builder()
+//!     .handshake(HandshakePolicy::builder().azure_event_grid().build()?)
+//!     .without_parsing()
+//!     .dedup(DedupPolicy::builder().build()?)
+//!     .build()
+//!     .unwrap_err();
+//! assert!(error.to_string().contains("parsing"));
+//! # Ok(()) }
+//! ```
+
+use std::fmt;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::auth::{AuthPolicy, Identity};
+use crate::binding::{Delivery, ParseConfig, carries_events, read_delivery};
+use crate::dedup::{ClaimOutcome, DedupGuard, DedupPolicy};
+use crate::error::{ConfigError, Error};
+use crate::handshake::HandshakePolicy;
+use crate::problem::Problem;
+use crate::reply::Reply;
+use crate::request::Incoming;
+
+/// The step of the stack that refused a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Stage {
+    /// The validation handshake (a refused origin, a malformed header, a refused
+    /// callback, a bad Event Grid validation event).
+    Handshake,
+    /// Authentication.
+    Auth,
+    /// Reading and parsing the CloudEvents.
+    Parse,
+    /// Deduplication (an event in flight, a failed store).
+    Dedup,
+    /// The handler, through one of hookgate's extractors.
+    Handler,
+}
+
+impl Stage {
+    /// The stage's name, as in the `tracing` events: `handshake`, `auth`, `parse`,
+    /// `dedup`, `handler`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Handshake => "handshake",
+            Self::Auth => "auth",
+            Self::Parse => "parse",
+            Self::Dedup => "dedup",
+            Self::Handler => "handler",
+        }
+    }
+}
+
+/// A refused request, as the [`on_rejection`](WebhookPolicyBuilder::on_rejection) hook
+/// sees it. The query string is left out: it may hold a secret.
+#[derive(Clone, Copy, Debug)]
+pub struct Rejection<'a> {
+    problem: &'a Problem,
+    stage: Stage,
+    method: &'a str,
+    path: &'a str,
+}
+
+impl<'a> Rejection<'a> {
+    /// The problem the request was answered with (its status, type and detail).
+    #[must_use]
+    pub fn problem(&self) -> &'a Problem {
+        self.problem
+    }
+
+    /// The step that refused it.
+    #[must_use]
+    pub fn stage(&self) -> Stage {
+        self.stage
+    }
+
+    /// The request's method.
+    #[must_use]
+    pub fn method(&self) -> &'a str {
+        self.method
+    }
+
+    /// The request's path, without the query string.
+    #[must_use]
+    pub fn path(&self) -> &'a str {
+        self.path
+    }
+}
+
+type RejectionHook = Arc<dyn Fn(&Rejection<'_>) + Send + Sync>;
+type RenderRejection = Arc<dyn Fn(&Problem) -> Reply + Send + Sync>;
+
+struct Inner {
+    handshake: HandshakePolicy,
+    auth: Option<AuthPolicy>,
+    parse: Option<ParseConfig>,
+    dedup: Option<DedupPolicy>,
+    handshake_after_auth: bool,
+    on_rejection: Option<RejectionHook>,
+    render: Option<RenderRejection>,
+}
+
+impl fmt::Debug for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookPolicy")
+            .field("handshake", &self.handshake)
+            .field("auth", &self.auth)
+            .field("parse", &self.parse)
+            .field("dedup", &self.dedup)
+            .field("handshake_after_auth", &self.handshake_after_auth)
+            .field("on_rejection", &self.on_rejection.is_some())
+            .field("render_rejection", &self.render.is_some())
+            .finish()
+    }
+}
+
+/// A whole webhook receiver: handshake, authentication, parsing and deduplication,
+/// applied in the only correct order; see the [module docs](self). Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct WebhookPolicy(Arc<Inner>);
+
+/// Builder of a [`WebhookPolicy`]; [`handshake`](Self::handshake) is required.
+#[derive(Default)]
+#[must_use]
+pub struct WebhookPolicyBuilder {
+    handshake: Option<HandshakePolicy>,
+    auth: Option<AuthPolicy>,
+    parse: Option<ParseConfig>,
+    without_parsing: bool,
+    dedup: Option<DedupPolicy>,
+    handshake_after_auth: bool,
+    on_rejection: Option<RejectionHook>,
+    render: Option<RenderRejection>,
+}
+
+impl fmt::Debug for WebhookPolicyBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookPolicyBuilder")
+            .field("handshake", &self.handshake)
+            .field("auth", &self.auth)
+            .field("parse", &self.parse)
+            .field("without_parsing", &self.without_parsing)
+            .field("dedup", &self.dedup)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WebhookPolicyBuilder {
+    /// The validation handshake (required): which origins are granted, and how.
+    pub fn handshake(mut self, policy: HandshakePolicy) -> Self {
+        self.handshake = Some(policy);
+        self
+    }
+
+    /// Authenticates senders as `policy` says. Takes an `Option` too, for a receiver
+    /// whose configuration may or may not ask for authentication; `None` (the
+    /// default) authenticates nobody.
+    pub fn auth(mut self, policy: impl Into<Option<AuthPolicy>>) -> Self {
+        self.auth = policy.into();
+        self
+    }
+
+    /// The parse limits (default: [`ParseConfig::default`]).
+    pub fn parse(mut self, config: ParseConfig) -> Self {
+        self.parse = Some(config);
+        self
+    }
+
+    /// Does not parse: for routes that authenticate but carry no CloudEvents (the
+    /// Trusted Application API's plain-JSON callbacks). Deduplication then cannot be
+    /// configured.
+    pub fn without_parsing(mut self) -> Self {
+        self.without_parsing = true;
+        self
+    }
+
+    /// Deduplicates as `policy` says. Takes an `Option` too; `None` (the default)
+    /// does not deduplicate.
+    pub fn dedup(mut self, policy: impl Into<Option<DedupPolicy>>) -> Self {
+        self.dedup = policy.into();
+        self
+    }
+
+    /// Authenticates the handshake too (off by default: senders do not all
+    /// authenticate it; Azure Event Grid and Web PubSub send the `?code=` of the
+    /// webhook URL with it, so turning this on is safe with shared secrets).
+    pub fn handshake_after_auth(mut self, yes: bool) -> Self {
+        self.handshake_after_auth = yes;
+        self
+    }
+
+    /// Calls `hook` for every rejection (after its `tracing` event), on both
+    /// frameworks alike: to count rejections by [`Problem::type_uri`], or log them
+    /// your way. It runs on the request's task: keep it short.
+    pub fn on_rejection(mut self, hook: impl Fn(&Rejection<'_>) + Send + Sync + 'static) -> Self {
+        self.on_rejection = Some(Arc::new(hook));
+        self
+    }
+
+    /// Renders rejections with `render` instead of as `application/problem+json`:
+    /// for senders that pass the receiver's answer on to their own clients and expect
+    /// a plain message (Azure Web PubSub). The status should stay the problem's.
+    pub fn render_rejection(
+        mut self,
+        render: impl Fn(&Problem) -> Reply + Send + Sync + 'static,
+    ) -> Self {
+        self.render = Some(Arc::new(render));
+        self
+    }
+
+    /// Checks the configuration and builds the policy.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when no handshake policy is given, or deduplication is asked
+    /// for without parsing.
+    pub fn build(self) -> Result<WebhookPolicy, ConfigError> {
+        let Some(handshake) = self.handshake else {
+            return Err(ConfigError(
+                "the webhook has no handshake policy: call handshake(HandshakePolicy::builder()...build()?)"
+                    .into(),
+            ));
+        };
+        if self.without_parsing && self.parse.is_some() {
+            return Err(ConfigError(
+                "the webhook is given parse limits and told not to parse: drop one".into(),
+            ));
+        }
+        if self.without_parsing && self.dedup.is_some() {
+            return Err(ConfigError(
+                "deduplication needs parsing: it claims the parsed events' (source, id); \
+                 drop without_parsing() or the dedup policy"
+                    .into(),
+            ));
+        }
+        let parse = (!self.without_parsing).then(|| self.parse.unwrap_or_default());
+        Ok(WebhookPolicy(Arc::new(Inner {
+            handshake,
+            auth: self.auth,
+            parse,
+            dedup: self.dedup,
+            handshake_after_auth: self.handshake_after_auth,
+            on_rejection: self.on_rejection,
+            render: self.render,
+        })))
+    }
+}
+
+/// What to do with a request; see [`WebhookPolicy::admit`].
+#[derive(Debug)]
+#[must_use]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "returned once per request and matched at once; boxing would allocate on the hot path"
+)]
+pub enum Admission {
+    /// Answer with this reply; the handler is not called.
+    Reply(Reply),
+    /// Call the handler, with what [`Admitted`] hands over, then
+    /// [`Admitted::finish`] with its answer.
+    Forward(Admitted),
+}
+
+/// A request the stack let through. The adapter puts the identity and the delivery
+/// into the request extensions and the body bytes (when they were read) back as the
+/// body, calls the handler, and [`finish`](Self::finish)es with its answer. Dropped
+/// without finishing (a panic, a cancelled request), it releases its claims.
+#[derive(Debug)]
+#[must_use]
+pub struct Admitted {
+    policy: WebhookPolicy,
+    identity: Option<Identity>,
+    delivery: Option<Delivery>,
+    body: Option<Bytes>,
+    guard: Option<DedupGuard>,
+    private: bool,
+}
+
+impl Admitted {
+    /// Who the request was authenticated as (once; `None` without authentication).
+    pub fn take_identity(&mut self) -> Option<Identity> {
+        self.identity.take()
+    }
+
+    /// The parsed events, filtered to the new ones when deduplicating (once; `None`
+    /// for a request that carries no events).
+    pub fn take_delivery(&mut self) -> Option<Delivery> {
+        self.delivery.take()
+    }
+
+    /// The body, when the stack read it (once): hand it on as the request body.
+    /// `None` when the body was not touched.
+    pub fn take_body(&mut self) -> Option<Bytes> {
+        self.body.take()
+    }
+
+    /// Finishes with the handler's answer: completes the dedup claims on a 2xx and
+    /// releases them otherwise, reports a rejection the handler answered with, and
+    /// gives the headers the answer needs.
+    pub async fn finish(self, answer: HandlerAnswer<'_>) -> Finished {
+        let Self {
+            policy,
+            identity: _,
+            delivery: _,
+            body: _,
+            guard,
+            private,
+        } = self;
+        if let Some(guard) = guard {
+            guard.finish(answer.status).await;
+        }
+        if let Some(problem) = answer.problem {
+            policy.report(&Rejection {
+                problem,
+                stage: Stage::Handler,
+                method: answer.method,
+                path: answer.path,
+            });
+        }
+        Finished { private }
+    }
+}
+
+/// The handler's answer, for [`Admitted::finish`].
+#[derive(Clone, Copy, Debug)]
+pub struct HandlerAnswer<'a> {
+    /// The HTTP status.
+    pub status: u16,
+    /// The [`Problem`] in the response extensions, when one of hookgate's extractors
+    /// refused the request.
+    pub problem: Option<&'a Problem>,
+    /// The request's method.
+    pub method: &'a str,
+    /// The request's path, without the query string.
+    pub path: &'a str,
+}
+
+/// What the answer to an admitted request needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct Finished {
+    private: bool,
+}
+
+impl Finished {
+    /// Headers to set on the answer (replacing any of the same name).
+    #[must_use]
+    pub fn headers(&self) -> &'static [(&'static str, &'static str)] {
+        answer_headers(self.private)
+    }
+}
+
+/// The headers an answer to an authenticated request needs: `Cache-Control: private`
+/// when the credentials came in the URL (`?code=`), so that no shared cache keeps it.
+#[must_use]
+pub fn identity_headers(identity: &Identity) -> &'static [(&'static str, &'static str)] {
+    answer_headers(identity.from_query())
+}
+
+fn answer_headers(private: bool) -> &'static [(&'static str, &'static str)] {
+    if private {
+        &[("cache-control", "private")]
+    } else {
+        &[]
+    }
+}
+
+impl WebhookPolicy {
+    /// A builder; [`handshake`](WebhookPolicyBuilder::handshake) is required.
+    pub fn builder() -> WebhookPolicyBuilder {
+        WebhookPolicyBuilder::default()
+    }
+
+    /// The handshake policy.
+    #[must_use]
+    pub fn handshake(&self) -> &HandshakePolicy {
+        &self.0.handshake
+    }
+
+    /// The authentication policy, when there is one.
+    #[must_use]
+    pub fn auth(&self) -> Option<&AuthPolicy> {
+        self.0.auth.as_ref()
+    }
+
+    /// The parse limits; `None` when the webhook does not parse.
+    #[must_use]
+    pub fn parse(&self) -> Option<&ParseConfig> {
+        self.0.parse.as_ref()
+    }
+
+    /// The deduplication policy, when there is one.
+    #[must_use]
+    pub fn dedup(&self) -> Option<&DedupPolicy> {
+        self.0.dedup.as_ref()
+    }
+
+    /// Runs the stack on `request` up to the handler; see the [module docs](self).
+    pub async fn admit<R: Incoming>(&self, request: &mut R) -> Admission {
+        let p = &*self.0;
+        if !p.handshake_after_auth
+            && let Some(reply) = p.handshake.respond(request).await
+        {
+            return Admission::Reply(self.replied(Stage::Handshake, reply, request));
+        }
+        let mut identity = None;
+        if let Some(auth) = &p.auth {
+            let check = auth.authenticate(request.query(), &request.headers());
+            match check.await {
+                Ok(who) => identity = Some(who),
+                Err(error) => return self.reject(Stage::Auth, &error, request),
+            }
+        }
+        if p.handshake_after_auth
+            && let Some(reply) = p.handshake.respond(request).await
+        {
+            return Admission::Reply(self.replied(Stage::Handshake, reply, request));
+        }
+        let mut admitted = Admitted {
+            policy: self.clone(),
+            private: identity.as_ref().is_some_and(Identity::from_query),
+            identity,
+            delivery: None,
+            body: None,
+            guard: None,
+        };
+        let Some(config) = &p.parse else {
+            return Admission::Forward(admitted);
+        };
+        if !carries_events(request.method()) {
+            return Admission::Forward(admitted);
+        }
+        let (mut delivery, body) = match read_delivery(request, config).await {
+            Ok(read) => read,
+            Err(error) => return self.reject(Stage::Parse, &error, request),
+        };
+        if let Some(dedup) = &p.dedup {
+            match dedup.claim(&mut delivery).await {
+                Ok(ClaimOutcome::Handle(guard)) => admitted.guard = Some(guard),
+                Ok(ClaimOutcome::AllDuplicates) => return Admission::Reply(Reply::new(200)),
+                Err(error) => return self.reject(Stage::Dedup, &error, request),
+            }
+        }
+        admitted.delivery = Some(delivery);
+        admitted.body = Some(body);
+        Admission::Forward(admitted)
+    }
+
+    fn reject<R: Incoming>(&self, stage: Stage, error: &Error, request: &R) -> Admission {
+        let problem = error.problem();
+        self.report(&Rejection {
+            problem: &problem,
+            stage,
+            method: request.method(),
+            path: request.path(),
+        });
+        Admission::Reply(match &self.0.render {
+            Some(render) => render(&problem),
+            None => Reply::from(problem),
+        })
+    }
+
+    /// A reply of a step: reported when it is a rejection.
+    fn replied<R: Incoming>(&self, stage: Stage, reply: Reply, request: &R) -> Reply {
+        let Some(problem) = reply.problem() else {
+            return reply;
+        };
+        self.report(&Rejection {
+            problem,
+            stage,
+            method: request.method(),
+            path: request.path(),
+        });
+        match &self.0.render {
+            Some(render) => render(problem),
+            None => reply,
+        }
+    }
+
+    fn report(&self, rejection: &Rejection<'_>) {
+        trace_rejection(rejection);
+        if let Some(hook) = &self.0.on_rejection {
+            hook(rejection);
+        }
+    }
+}
+
+/// The `tracing` event of a rejection: target `hookgate::rejection`, `warn` for 5xx,
+/// `debug` for 429 (a duplicate in flight, which the sender retries), `info` for the
+/// other 4xx.
+fn trace_rejection(r: &Rejection<'_>) {
+    let p = r.problem;
+    macro_rules! event {
+        ($level:expr) => {
+            tracing::event!(
+                target: "hookgate::rejection",
+                $level,
+                stage = r.stage.as_str(),
+                status = p.status(),
+                problem = p.type_uri(),
+                method = r.method,
+                path = r.path,
+                detail = p.detail(),
+                "request rejected"
+            )
+        };
+    }
+    match p.status() {
+        500.. => event!(tracing::Level::WARN),
+        429 => event!(tracing::Level::DEBUG),
+        _ => event!(tracing::Level::INFO),
+    }
+}
