@@ -411,6 +411,12 @@ pub fn identity_headers(identity: &Identity) -> &'static [(&'static str, &'stati
     answer_headers(identity.from_query())
 }
 
+fn with_headers(reply: Reply, headers: &'static [(&'static str, &'static str)]) -> Reply {
+    headers.iter().fold(reply, |reply, (name, value)| {
+        reply.with_header(name, *value)
+    })
+}
+
 fn answer_headers(private: bool) -> &'static [(&'static str, &'static str)] {
     if private {
         &[("cache-control", "private")]
@@ -462,17 +468,20 @@ impl WebhookPolicy {
             let check = auth.authenticate(request.query(), &request.headers());
             match check.await {
                 Ok(who) => identity = Some(who),
-                Err(error) => return self.reject(Stage::Auth, &error, request),
+                Err(error) => return Admission::Reply(self.reject(Stage::Auth, &error, request)),
             }
         }
+        let private = identity.as_ref().is_some_and(Identity::from_query);
+        // Every answer from here on goes to an authenticated request.
+        let answer = |reply: Reply| Admission::Reply(with_headers(reply, answer_headers(private)));
         if p.handshake_after_auth
             && let Some(reply) = p.handshake.respond(request).await
         {
-            return Admission::Reply(self.replied(Stage::Handshake, reply, request));
+            return answer(self.replied(Stage::Handshake, reply, request));
         }
         let mut admitted = Admitted {
             policy: self.clone(),
-            private: identity.as_ref().is_some_and(Identity::from_query),
+            private,
             identity,
             delivery: None,
             body: None,
@@ -486,13 +495,13 @@ impl WebhookPolicy {
         }
         let (mut delivery, body) = match read_delivery(request, config).await {
             Ok(read) => read,
-            Err(error) => return self.reject(Stage::Parse, &error, request),
+            Err(error) => return answer(self.reject(Stage::Parse, &error, request)),
         };
         if let Some(dedup) = &p.dedup {
             match dedup.claim(&mut delivery).await {
                 Ok(ClaimOutcome::Handle(guard)) => admitted.guard = Some(guard),
-                Ok(ClaimOutcome::AllDuplicates) => return Admission::Reply(Reply::new(200)),
-                Err(error) => return self.reject(Stage::Dedup, &error, request),
+                Ok(ClaimOutcome::AllDuplicates) => return answer(Reply::new(200)),
+                Err(error) => return answer(self.reject(Stage::Dedup, &error, request)),
             }
         }
         admitted.delivery = Some(delivery);
@@ -500,7 +509,7 @@ impl WebhookPolicy {
         Admission::Forward(admitted)
     }
 
-    fn reject<R: Incoming>(&self, stage: Stage, error: &Error, request: &R) -> Admission {
+    fn reject<R: Incoming>(&self, stage: Stage, error: &Error, request: &R) -> Reply {
         let problem = error.problem();
         self.report(&Rejection {
             problem: &problem,
@@ -508,10 +517,10 @@ impl WebhookPolicy {
             method: request.method(),
             path: request.path(),
         });
-        Admission::Reply(match &self.0.render {
+        match &self.0.render {
             Some(render) => render(&problem),
             None => Reply::from(problem),
-        })
+        }
     }
 
     /// A reply of a step: reported when it is a rejection.
