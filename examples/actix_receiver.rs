@@ -25,11 +25,8 @@ mod shared;
 
 use std::io::Write as _;
 
-use actix_web::dev::Service as _;
-use actix_web::middleware::Condition;
 use actix_web::{App, HttpResponse, HttpServer, web};
-use hookgate::Problem;
-use hookgate::actix::{Auth, CloudEvents, Dedup, Handshake, ParseCloudEvents};
+use hookgate::actix::{CloudEvents, Webhook};
 
 async fn receive(CloudEvents(events): CloudEvents) -> HttpResponse {
     let mut out = std::io::stdout().lock();
@@ -43,38 +40,12 @@ async fn receive(CloudEvents(events): CloudEvents) -> HttpResponse {
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     let addr = std::env::var("BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".to_owned());
-    let handshake = shared::handshake_policy();
-    let auth = shared::auth_policy();
-    let dedup = shared::dedup_policy().await;
+    let webhook = shared::webhook_policy().await;
     let server = HttpServer::new(move || {
-        // No policy in the environment: the middleware is switched off (the
-        // placeholder policy is never consulted).
-        let enabled = auth.is_some();
-        let policy_or_placeholder = auth.clone().unwrap_or_else(shared::placeholder_auth);
-        // The last `wrap` runs first: warn, handshake, authentication, parsing,
-        // deduplication, then the handler.
+        // One middleware: handshake, authentication, parsing, deduplication, in that
+        // order.
         App::new()
-            .wrap(Dedup::new(dedup.clone()))
-            .wrap(ParseCloudEvents::default())
-            .wrap(Condition::new(enabled, Auth::new(policy_or_placeholder)))
-            .wrap(Handshake::new(handshake.clone()))
-            .wrap_fn(|req, service| {
-                let response = service.call(req);
-                async move {
-                    let response = response.await?;
-                    // hookgate's rejections carry the problem in the response
-                    // extensions: one line on stderr for each.
-                    if let Some(problem) = response.response().extensions().get::<Problem>() {
-                        eprintln!(
-                            "warning: rejected request: {} {}: {}",
-                            problem.status(),
-                            problem.title(),
-                            problem.detail()
-                        );
-                    }
-                    Ok(response)
-                }
-            })
+            .wrap(Webhook::new(webhook.clone()))
             .route("/api/events", web::post().to(receive))
     })
     .workers(2)

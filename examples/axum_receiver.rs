@@ -26,10 +26,8 @@ mod shared;
 use std::io::Write as _;
 
 use axum::Router;
-use axum::response::Response;
 use axum::routing::post;
-use hookgate::Problem;
-use hookgate::tower::{AuthLayer, CloudEvents, DedupLayer, HandshakeLayer, ParseCloudEventsLayer};
+use hookgate::tower::{CloudEvents, WebhookLayer};
 
 async fn receive(CloudEvents(events): CloudEvents) -> axum::http::StatusCode {
     let mut out = std::io::stdout().lock();
@@ -40,35 +38,13 @@ async fn receive(CloudEvents(events): CloudEvents) -> axum::http::StatusCode {
     axum::http::StatusCode::OK
 }
 
-/// One line on stderr for every request hookgate refused: its rejections carry the
-/// problem in the response extensions.
-async fn warn_rejections(response: Response) -> Response {
-    if let Some(problem) = response.extensions().get::<Problem>() {
-        eprintln!(
-            "warning: rejected request: {} {}: {}",
-            problem.status(),
-            problem.title(),
-            problem.detail()
-        );
-    }
-    response
-}
-
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let addr = std::env::var("BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".to_owned());
-    // Layers run from the last added to the first: warn, handshake, authentication,
-    // parsing, deduplication, then the handler.
-    let mut app = Router::new()
+    // One layer: handshake, authentication, parsing, deduplication, in that order.
+    let app = Router::new()
         .route("/api/events", post(receive))
-        .layer(DedupLayer::new(shared::dedup_policy().await))
-        .layer(ParseCloudEventsLayer::default());
-    if let Some(auth) = shared::auth_policy() {
-        app = app.layer(AuthLayer::new(auth));
-    }
-    let app = app
-        .layer(HandshakeLayer::new(shared::handshake_policy()))
-        .layer(axum::middleware::map_response(warn_rejections));
+        .layer(WebhookLayer::new(shared::webhook_policy().await));
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     eprintln!(
         "hookgate axum receiver listening on http://{}/api/events",

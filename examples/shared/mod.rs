@@ -6,10 +6,14 @@
 //! - `WEBHOOK_CODES`, `WEBPUBSUB_KEYS`, `AAD_AUTHORITY`, `AAD_AUDIENCES`, `AAD_ROLES`:
 //!   authentication, see [`auth_policy`].
 //! - `REDIS_URL`: deduplicate on Redis instead of in memory.
+//!
+//! [`webhook_policy`] puts them together into the one value both examples wrap their
+//! app with.
 
 use std::sync::Arc;
 
 use hookgate::ConfigError;
+use hookgate::WebhookPolicy;
 use hookgate::auth::aad::AadPolicy;
 use hookgate::auth::{AuthPolicy, SharedSecrets, WebPubSubKeys};
 use hookgate::dedup::DedupPolicy;
@@ -18,7 +22,7 @@ use hookgate_redis::RedisStore;
 
 /// The handshake policy the environment asks for; exits with a message when it is
 /// not valid.
-pub(crate) fn handshake_policy() -> HandshakePolicy {
+fn handshake_policy() -> HandshakePolicy {
     let built = (|| {
         let mut policy = HandshakePolicy::builder();
         policy = match std::env::var("ALLOWED_ORIGINS") {
@@ -47,7 +51,7 @@ pub(crate) fn handshake_policy() -> HandshakePolicy {
 ///   bearer tokens.
 ///
 /// Exits with a message when the configuration is not valid.
-pub(crate) fn auth_policy() -> Option<AuthPolicy> {
+fn auth_policy() -> Option<AuthPolicy> {
     let list = |name: &str| -> Option<Vec<String>> {
         let value = std::env::var(name).ok()?;
         let items: Vec<String> = value
@@ -87,14 +91,6 @@ pub(crate) fn auth_policy() -> Option<AuthPolicy> {
     })
 }
 
-/// A policy for a switched-off `Condition` middleware (actix-web needs a value).
-#[allow(dead_code)] // used by one of the two examples
-pub(crate) fn placeholder_auth() -> AuthPolicy {
-    SharedSecrets::new(["placeholder: authentication is off"])
-        .and_then(|s| AuthPolicy::builder().shared_secrets(s).build())
-        .unwrap_or_else(|e| unreachable!("a valid placeholder: {e}"))
-}
-
 /// The Azure AD policy from `AAD_AUTHORITY`, `AAD_AUDIENCES` and `AAD_ROLES`.
 fn aad_policy(
     list: &dyn Fn(&str) -> Option<Vec<String>>,
@@ -112,7 +108,7 @@ fn aad_policy(
 
 /// The deduplication policy: in memory (this process only) by default, on Redis when
 /// `REDIS_URL` is set. Exits with a message when Redis cannot be reached.
-pub(crate) async fn dedup_policy() -> DedupPolicy {
+async fn dedup_policy() -> DedupPolicy {
     let mut policy = DedupPolicy::builder();
     if let Ok(url) = std::env::var("REDIS_URL") {
         match RedisStore::connect(&url).await {
@@ -127,4 +123,27 @@ pub(crate) async fn dedup_policy() -> DedupPolicy {
         eprintln!("error: {e}");
         std::process::exit(2)
     })
+}
+
+/// The whole receiver: handshake, authentication (when configured), parsing and
+/// deduplication, with one line on stderr for every rejected request.
+pub(crate) async fn webhook_policy() -> WebhookPolicy {
+    WebhookPolicy::builder()
+        .handshake(handshake_policy())
+        .auth(auth_policy())
+        .dedup(dedup_policy().await)
+        .on_rejection(|rejection| {
+            let problem = rejection.problem();
+            eprintln!(
+                "warning: rejected request: {} {}: {}",
+                problem.status(),
+                problem.title(),
+                problem.detail()
+            );
+        })
+        .build()
+        .unwrap_or_else(|e| {
+            eprintln!("error: {e}");
+            std::process::exit(2)
+        })
 }
