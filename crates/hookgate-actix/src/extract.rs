@@ -39,13 +39,11 @@
 //!     .route("/batch", web::post().to(many));
 //! ```
 
-use std::fmt;
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
 
 use actix_web::dev::Payload;
-use actix_web::http::StatusCode;
-use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{FromRequest, HttpMessage as _, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use hookgate_core::{Data, Delivery, Error, EventData, ParseConfig};
 
@@ -54,7 +52,6 @@ use hookgate_core::ErrorKind;
 
 use hookgate_core::binding::read_delivery;
 
-use crate::problem::problem_response;
 use crate::request::ActixRequest;
 
 /// Extracts exactly one CloudEvent whose data is a `T`; see the [module docs](self).
@@ -66,60 +63,10 @@ pub struct CloudEvent<T = Data>(pub hookgate_core::CloudEvent<T>);
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CloudEvents<T = Data>(pub Vec<hookgate_core::CloudEvent<T>>);
 
-/// The rejection of the CloudEvents extractors: a 4xx `application/problem+json`
-/// response that says what was wrong.
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct CloudEventRejection {
-    error: Error,
-}
-
-impl CloudEventRejection {
-    /// The HTTP status.
-    #[must_use]
-    pub fn status(&self) -> StatusCode {
-        StatusCode::from_u16(self.error.status()).unwrap_or(StatusCode::BAD_REQUEST)
-    }
-
-    /// What went wrong.
-    #[must_use]
-    pub fn error(&self) -> &Error {
-        &self.error
-    }
-
-    /// What went wrong, owned.
-    #[must_use]
-    pub fn into_error(self) -> Error {
-        self.error
-    }
-}
-
-impl From<Error> for CloudEventRejection {
-    fn from(error: Error) -> Self {
-        Self { error }
-    }
-}
-
-impl fmt::Display for CloudEventRejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.error.fmt(f)
-    }
-}
-
-impl std::error::Error for CloudEventRejection {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.error)
-    }
-}
-
-impl ResponseError for CloudEventRejection {
-    fn status_code(&self) -> StatusCode {
-        self.status()
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        problem_response(&self.error.problem())
-    }
+rejection! {
+    /// The rejection of the CloudEvents extractors: a 4xx `application/problem+json`
+    /// response that says what was wrong.
+    CloudEventRejection
 }
 
 /// The delivery of a request: the one a middleware parsed, or parsed here.

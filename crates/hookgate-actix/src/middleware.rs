@@ -97,3 +97,66 @@ where
 {
     Ok(service.call(request).await?.map_into_left_body())
 }
+
+/// Declares a rejection type of the extractors: a typed newtype over the core
+/// [`Error`](hookgate_core::Error) with its status, and a `ResponseError` that
+/// renders its problem+json.
+macro_rules! rejection {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        #[non_exhaustive]
+        pub struct $name {
+            error: ::hookgate_core::Error,
+        }
+
+        impl $name {
+            /// The HTTP status.
+            #[must_use]
+            pub fn status(&self) -> ::actix_web::http::StatusCode {
+                ::actix_web::http::StatusCode::from_u16(self.error.status())
+                    .unwrap_or(::actix_web::http::StatusCode::BAD_REQUEST)
+            }
+
+            /// What went wrong.
+            #[must_use]
+            pub fn error(&self) -> &::hookgate_core::Error {
+                &self.error
+            }
+
+            /// What went wrong, owned.
+            #[must_use]
+            pub fn into_error(self) -> ::hookgate_core::Error {
+                self.error
+            }
+        }
+
+        impl From<::hookgate_core::Error> for $name {
+            fn from(error: ::hookgate_core::Error) -> Self {
+                Self { error }
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                self.error.fmt(f)
+            }
+        }
+
+        impl ::std::error::Error for $name {
+            fn source(&self) -> Option<&(dyn ::std::error::Error + 'static)> {
+                Some(&self.error)
+            }
+        }
+
+        impl ::actix_web::ResponseError for $name {
+            fn status_code(&self) -> ::actix_web::http::StatusCode {
+                self.status()
+            }
+
+            fn error_response(&self) -> ::actix_web::HttpResponse {
+                $crate::problem::problem_response(&self.error.problem())
+            }
+        }
+    };
+}

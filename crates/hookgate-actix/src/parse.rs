@@ -3,7 +3,7 @@
 //! [`ParseCloudEvents`] reads the body of every `POST`, `PUT` and `PATCH` request
 //! (within [`ParseConfig::body_limit`]), parses it, and
 //!
-//! - on success puts the [`Delivery`] into the request extensions and passes the
+//! - on success puts the [`Delivery`](hookgate_core::Delivery) into the request extensions and passes the
 //!   request on with the same bytes as its payload, so the extractors (and any
 //!   middleware behind, such as deduplication) take the parsed events without parsing
 //!   again;

@@ -1,6 +1,8 @@
-//! The one error type of the parser and its stable kinds.
+//! The one error type of hookgate (parsing, handshake, authentication,
+//! deduplication) and its stable kinds.
 //!
-//! Every [`Error`] knows its HTTP status ([`Error::status`]) and renders as an
+//! Every [`Error`] knows its HTTP status ([`Error::status`]: 4xx for what the sender
+//! got wrong, 429 or 503 with `Retry-After` for what a retry repairs) and renders as an
 //! RFC 9457 `application/problem+json` body through [`Problem`]. Adapters turn it
 //! into their framework's response; nothing here names a framework.
 //!
@@ -236,7 +238,7 @@ impl Error {
         self.kind
     }
 
-    /// The HTTP status code (always 4xx).
+    /// The HTTP status code: 4xx, or 503 for what a retry repairs (see [`ErrorKind::status`]).
     #[must_use]
     pub fn status(&self) -> u16 {
         self.kind.status()

@@ -1,11 +1,17 @@
-//! The framework-free core of [hookgate](https://docs.rs/hookgate): the CloudEvents
-//! 1.0.2 HTTP binding (receive side), the event model and RFC 9457 errors.
+//! The framework-free core of [hookgate](https://docs.rs/hookgate): receiver-side
+//! CloudEvents webhooks. The CloudEvents 1.0.2 HTTP binding (receive side) and the
+//! event model, the validation handshake ([`handshake`]), sender authentication
+//! ([`auth`]), deduplication ([`dedup`]), the whole stack in the right order
+//! ([`webhook`]), and RFC 9457 errors.
 //!
-//! Nothing here names a web framework. The core reads headers through
-//! [`HeaderSource`], takes the body as [`bytes::Bytes`] (already bounded by the
-//! caller) and answers with a [`Delivery`] or an [`Error`] that knows its 4xx status
-//! and its `application/problem+json` body. The adapters, `hookgate-tower` (tower and
-//! axum) and `hookgate-actix` (actix-web), are thin layers over it.
+//! Nothing here names a web framework. The core reads a request through
+//! [`request::Incoming`] (method, path, query, [`HeaderSource`] headers, a body
+//! stream it reads within a limit) and answers with plain decisions: a [`Delivery`],
+//! a [`Reply`] (status, headers, body), or an [`Error`] that knows its status (4xx
+//! for what the sender got wrong, 429 and 503 with `Retry-After` for what a retry
+//! repairs) and its `application/problem+json` body. The adapters, `hookgate-tower`
+//! (tower and axum) and `hookgate-actix` (actix-web), only translate requests and
+//! responses.
 //!
 //! # Parsing a request
 //!
@@ -35,7 +41,7 @@
 //!
 //! # Errors
 //!
-//! Every [`Error`] has a stable [`ErrorKind`], a 4xx [`Error::status`] and a
+//! Every [`Error`] has a stable [`ErrorKind`], an [`Error::status`] and a
 //! [`Error::problem`] to send back; see [`error`] and [`problem`].
 
 pub mod auth;

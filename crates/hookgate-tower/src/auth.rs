@@ -1,7 +1,7 @@
 //! Authentication of webhook senders as a tower layer.
 //!
 //! [`AuthLayer`] authenticates every request with an
-//! [`AuthPolicy`](hookgate_core::auth::AuthPolicy) — shared secrets, Azure AD bearer
+//! [`AuthPolicy`] — shared secrets, Azure AD bearer
 //! tokens, Web PubSub signatures, whichever are configured — before the inner service
 //! runs. A failure is answered with its problem+json (401 with `WWW-Authenticate`,
 //! 403, or 503 with `Retry-After`) and the inner service is not called; on success

@@ -36,16 +36,13 @@
 //!     .route("/batch", post(many));
 //! ```
 
-use std::fmt;
 use std::ops::{Deref, DerefMut};
 
 use axum_core::extract::{FromRequest, OptionalFromRequest, Request};
-use axum_core::response::{IntoResponse, Response};
 use hookgate_core::{Data, Delivery, Error, ErrorKind, EventData, ParseConfig};
 
 use hookgate_core::binding::read_delivery;
 
-use crate::problem::problem_response;
 use crate::request::TowerRequest;
 
 /// Extracts exactly one CloudEvent whose data is a `T`; see the [module docs](self).
@@ -57,56 +54,10 @@ pub struct CloudEvent<T = Data>(pub hookgate_core::CloudEvent<T>);
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CloudEvents<T = Data>(pub Vec<hookgate_core::CloudEvent<T>>);
 
-/// The rejection of the CloudEvents extractors: a 4xx `application/problem+json`
-/// response that says what was wrong.
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct CloudEventRejection {
-    error: Error,
-}
-
-impl CloudEventRejection {
-    /// The HTTP status.
-    #[must_use]
-    pub fn status(&self) -> http::StatusCode {
-        http::StatusCode::from_u16(self.error.status()).unwrap_or(http::StatusCode::BAD_REQUEST)
-    }
-
-    /// What went wrong.
-    #[must_use]
-    pub fn error(&self) -> &Error {
-        &self.error
-    }
-
-    /// What went wrong, owned.
-    #[must_use]
-    pub fn into_error(self) -> Error {
-        self.error
-    }
-}
-
-impl From<Error> for CloudEventRejection {
-    fn from(error: Error) -> Self {
-        Self { error }
-    }
-}
-
-impl fmt::Display for CloudEventRejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.error.fmt(f)
-    }
-}
-
-impl std::error::Error for CloudEventRejection {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.error)
-    }
-}
-
-impl IntoResponse for CloudEventRejection {
-    fn into_response(self) -> Response {
-        problem_response(&self.error.problem()).map(axum_core::body::Body::from)
-    }
+rejection! {
+    /// The rejection of the CloudEvents extractors: a 4xx `application/problem+json`
+    /// response that says what was wrong.
+    CloudEventRejection
 }
 
 /// The delivery of a request: the one a layer parsed, or parsed here.

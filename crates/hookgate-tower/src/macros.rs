@@ -117,3 +117,64 @@ macro_rules! service {
         }
     };
 }
+
+/// Declares a rejection type of the axum extractors: a typed newtype over the core
+/// [`Error`](hookgate_core::Error) with its status, and an `IntoResponse` that
+/// renders its problem+json.
+#[cfg(feature = "axum")]
+macro_rules! rejection {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        #[non_exhaustive]
+        pub struct $name {
+            error: ::hookgate_core::Error,
+        }
+
+        impl $name {
+            /// The HTTP status.
+            #[must_use]
+            pub fn status(&self) -> ::http::StatusCode {
+                ::http::StatusCode::from_u16(self.error.status())
+                    .unwrap_or(::http::StatusCode::BAD_REQUEST)
+            }
+
+            /// What went wrong.
+            #[must_use]
+            pub fn error(&self) -> &::hookgate_core::Error {
+                &self.error
+            }
+
+            /// What went wrong, owned.
+            #[must_use]
+            pub fn into_error(self) -> ::hookgate_core::Error {
+                self.error
+            }
+        }
+
+        impl From<::hookgate_core::Error> for $name {
+            fn from(error: ::hookgate_core::Error) -> Self {
+                Self { error }
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                self.error.fmt(f)
+            }
+        }
+
+        impl ::std::error::Error for $name {
+            fn source(&self) -> Option<&(dyn ::std::error::Error + 'static)> {
+                Some(&self.error)
+            }
+        }
+
+        impl ::axum_core::response::IntoResponse for $name {
+            fn into_response(self) -> ::axum_core::response::Response {
+                $crate::problem::problem_response(&self.error.problem())
+                    .map(::axum_core::body::Body::from)
+            }
+        }
+    };
+}

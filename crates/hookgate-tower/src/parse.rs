@@ -12,7 +12,7 @@
 //!
 //! Other methods (`GET`, `OPTIONS` for the validation handshake, …) pass through
 //! untouched, body and all. The sequence (mode, `Content-Length`, bounded read,
-//! parse) is the core's [`read_delivery`](hookgate_core::binding::read_delivery).
+//! parse) is the core's [`read_delivery`].
 //!
 //! ```
 //! use axum::{Router, routing::post};
