@@ -10,12 +10,13 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | the crate root | the framework-free core: [`parse`], [`CloudEvent<T>`], [`Delivery`], [`Error`] |
+//! | the crate root | the framework-free core: [`WebhookPolicy`] (the whole receiver), [`parse`], [`CloudEvent<T>`], [`Delivery`], [`Error`] |
+//! | [`webhook`] | the whole stack in the right order: [`WebhookPolicy`], the rejection hook |
 //! | [`handshake`] | the webhook validation handshake: [`handshake::HandshakePolicy`] |
 //! | [`auth`] | sender authentication: [`auth::AuthPolicy`] (shared secrets, Azure AD, Web PubSub) |
 //! | [`dedup`] | deduplication by `(source, id)`: [`dedup::DedupPolicy`], [`dedup::MemoryStore`] |
-//! | [`tower`] (features `tower`, `axum`) | [`tower::ParseCloudEventsLayer`], [`tower::HandshakeLayer`], [`tower::AuthLayer`], [`tower::DedupLayer`], axum extractors [`tower::CloudEvent`], [`tower::CloudEvents`], [`tower::Authenticated`], [`tower::Claims`] |
-//! | [`actix`] (feature `actix`) | [`actix::ParseCloudEvents`], [`actix::Handshake`], [`actix::Auth`] and [`actix::Dedup`] middleware, extractors [`actix::CloudEvent`], [`actix::CloudEvents`], [`actix::Authenticated`], [`actix::Claims`] |
+//! | [`tower`] (features `tower`, `axum`) | [`tower::WebhookLayer`] (the whole stack), [`tower::ParseCloudEventsLayer`], [`tower::HandshakeLayer`], [`tower::AuthLayer`], [`tower::DedupLayer`], axum extractors [`tower::CloudEvent`], [`tower::CloudEvents`], [`tower::Authenticated`], [`tower::Claims`] |
+//! | [`actix`] (feature `actix`) | [`actix::Webhook`] (the whole stack), [`actix::ParseCloudEvents`], [`actix::Handshake`], [`actix::Auth`] and [`actix::Dedup`] middleware, extractors [`actix::CloudEvent`], [`actix::CloudEvents`], [`actix::Authenticated`], [`actix::Claims`] |
 //!
 //! The same names and the same behaviour in both adapters: moving a receiver from
 //! one framework to the other changes the imports and the app wiring, not the logic.
@@ -36,7 +37,10 @@
 //!
 //! ```no_run
 //! use axum::{Router, routing::post};
-//! use hookgate::tower::{CloudEvent, ParseCloudEventsLayer};
+//! use hookgate::dedup::DedupPolicy;
+//! use hookgate::handshake::HandshakePolicy;
+//! use hookgate::tower::{CloudEvent, WebhookLayer};
+//! use hookgate::WebhookPolicy;
 //!
 //! #[derive(serde::Deserialize)]
 //! struct OrderCreated { order_id: String, total_cents: u64 }
@@ -48,12 +52,18 @@
 //! }
 //!
 //! #[tokio::main]
-//! async fn main() -> std::io::Result<()> {
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     // Grant Azure Event Grid's validation handshake, parse, and deduplicate in memory.
+//!     let webhook = WebhookPolicy::builder()
+//!         .handshake(HandshakePolicy::builder().azure_event_grid().build()?)
+//!         .dedup(DedupPolicy::builder().build()?)
+//!         .build()?;
 //!     let app = Router::new()
 //!         .route("/api/events", post(order_created))
-//!         .layer(ParseCloudEventsLayer::default());
+//!         .layer(WebhookLayer::new(webhook));
 //!     let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//!     axum::serve(listener, app).await
+//!     axum::serve(listener, app).await?;
+//!     Ok(())
 //! }
 //! ```
 //!
@@ -80,7 +90,10 @@
 //!
 //! ```no_run
 //! use actix_web::{App, HttpResponse, HttpServer, web};
-//! use hookgate::actix::{CloudEvent, ParseCloudEvents};
+//! use hookgate::actix::{CloudEvent, Webhook};
+//! use hookgate::dedup::DedupPolicy;
+//! use hookgate::handshake::HandshakePolicy;
+//! use hookgate::WebhookPolicy;
 //!
 //! #[derive(serde::Deserialize)]
 //! struct OrderCreated { order_id: String, total_cents: u64 }
@@ -92,9 +105,14 @@
 //!
 //! #[actix_web::main]
 //! async fn main() -> std::io::Result<()> {
-//!     HttpServer::new(|| {
+//!     let webhook = WebhookPolicy::builder()
+//!         .handshake(HandshakePolicy::builder().azure_event_grid().build().expect("origins"))
+//!         .dedup(DedupPolicy::builder().build().expect("a dedup policy"))
+//!         .build()
+//!         .expect("a valid webhook");
+//!     HttpServer::new(move || {
 //!         App::new()
-//!             .wrap(ParseCloudEvents::default())
+//!             .wrap(Webhook::new(webhook.clone()))
 //!             .route("/api/events", web::post().to(order_created))
 //!     })
 //!     .bind("127.0.0.1:8080")?
@@ -122,8 +140,10 @@
 //!   released on an error, a panic or a dropped request; a failing store answers 503.
 //!   See [`dedup`].
 //!
-//! The order of the layers, from the outside in: handshake, authentication, parsing,
-//! deduplication, the handler.
+//! The order of the parts, from the outside in: handshake, authentication, parsing,
+//! deduplication, the handler. [`WebhookPolicy`] applies them in that order in one
+//! layer (axum) or middleware (actix-web); each part also has a layer of its own, for
+//! routes that need only one (see [`webhook`]).
 
 pub use hookgate_core::*;
 
