@@ -73,10 +73,11 @@ pub const VARIANTS: &[&str] = &[
     "axum-auth",
     "axum-full-manual",
     "axum-dedup",
-    // entry point variants: add "axum-full" and "actix-full" here too.
+    "axum-full",
     "actix-bare",
     "actix-extractor",
     "actix-full-manual",
+    "actix-full",
 ];
 
 /// Events (or, for the bare handlers, requests) the handler has seen.
@@ -143,10 +144,12 @@ fn serve(variant: &str, addr: SocketAddr) -> std::io::Result<()> {
         "actix-bare" => serve_actix(addr, actix_bare),
         "actix-extractor" => serve_actix(addr, actix_extractor),
         "actix-full-manual" => serve_actix(addr, actix_full_manual),
-        // entry point variants: axum-full, actix-full
-        // (one `.layer(hookgate_tower::WebhookLayer::new(policy))` on `axum_events()`,
-        // one `.wrap(hookgate_actix::Webhook::new(policy))` on `actix_events()`; add
-        // the names to `VARIANTS`.)
+        // The one entry point: the same four parts in one layer / middleware.
+        "axum-full" => serve_axum(
+            addr,
+            axum_events().layer(hookgate_tower::WebhookLayer::new(webhook())),
+        ),
+        "actix-full" => serve_actix(addr, actix_full),
         other => Err(std::io::Error::other(format!(
             "unknown variant {other:?}; `load_server --list` names them"
         ))),
@@ -176,6 +179,16 @@ fn dedup() -> DedupPolicy {
     DedupPolicy::builder()
         .build()
         .unwrap_or_else(|e| fail(&format!("dedup policy: {e}")))
+}
+
+/// The whole receiver in one value: the same handshake, auth and dedup policies.
+fn webhook() -> hookgate_core::WebhookPolicy {
+    hookgate_core::WebhookPolicy::builder()
+        .handshake(handshake())
+        .auth(auth())
+        .dedup(dedup())
+        .build()
+        .unwrap_or_else(|e| fail(&format!("webhook policy: {e}")))
 }
 
 fn parse_tower() -> hookgate_tower::ParseCloudEventsLayer {
@@ -272,6 +285,11 @@ fn actix_full_manual() -> impl HttpServiceFactory {
         .wrap(hookgate_actix::ParseCloudEvents::default())
         .wrap(hookgate_actix::Auth::new(auth()))
         .wrap(hookgate_actix::Handshake::new(handshake()))
+}
+
+/// The one entry point: handshake, auth, parse, dedup in one middleware.
+fn actix_full() -> impl HttpServiceFactory {
+    actix_events().wrap(hookgate_actix::Webhook::new(webhook()))
 }
 
 /// `POST /api/events` with hookgate's extractor, in an `/api` scope for the
