@@ -56,6 +56,7 @@ use std::time::Duration;
 
 use crate::binding::Delivery;
 use crate::error::{ConfigError, Error, ErrorKind};
+use crate::event::CloudEvent;
 use crate::headers::HeaderSource;
 
 #[derive(Debug)]
@@ -200,6 +201,9 @@ impl DedupPolicy {
     /// 503 [`ErrorKind::StoreUnavailable`] when the store fails (unless fail-open);
     /// both with `Retry-After`.
     pub async fn claim(&self, delivery: &mut Delivery) -> Result<ClaimOutcome, Error> {
+        if let [event] = delivery.events() {
+            return self.claim_one(event).await;
+        }
         let p = &self.0;
         // One claim per distinct (source, id); later repeats in a batch are dropped.
         let mut seen = HashSet::with_capacity(delivery.len());
@@ -242,11 +246,7 @@ impl DedupPolicy {
         }
         if in_flight {
             guard.release().await;
-            return Err(Error::new(
-                ErrorKind::DuplicateInFlight,
-                "an event of this delivery is being handled by another request; retry later",
-            )
-            .with_retry_after(p.in_flight_retry_after));
+            return Err(self.in_flight());
         }
         if guard.claims.is_empty() {
             return Ok(ClaimOutcome::AllDuplicates);
@@ -259,6 +259,41 @@ impl DedupPolicy {
             trace(event.source(), event.id(), "new");
         }
         Ok(ClaimOutcome::Handle(guard))
+    }
+
+    /// [`claim`](Self::claim) for a delivery of one event (most of them): one claim,
+    /// no batch bookkeeping.
+    async fn claim_one(&self, event: &CloudEvent) -> Result<ClaimOutcome, Error> {
+        let p = &self.0;
+        let key = DedupKey::new(event.source(), event.id());
+        let outcome = match p.store.claim(key, p.lease).await {
+            Ok(claim) => claim,
+            Err(error) => return self.store_failed(error),
+        };
+        match outcome {
+            Claim::New(token) => {
+                trace(event.source(), event.id(), "new");
+                let mut guard = DedupGuard::new(self.clone());
+                guard.claims.push((key, token));
+                Ok(ClaimOutcome::Handle(guard))
+            }
+            Claim::Done => {
+                trace(event.source(), event.id(), "duplicate");
+                Ok(ClaimOutcome::AllDuplicates)
+            }
+            _ => {
+                trace(event.source(), event.id(), "in flight");
+                Err(self.in_flight())
+            }
+        }
+    }
+
+    fn in_flight(&self) -> Error {
+        Error::new(
+            ErrorKind::DuplicateInFlight,
+            "an event of this delivery is being handled by another request; retry later",
+        )
+        .with_retry_after(self.0.in_flight_retry_after)
     }
 
     /// For a dedup layer that found no parsed delivery on a request: when the request
@@ -341,10 +376,14 @@ impl DedupGuard {
             return;
         }
         let p = &self.policy.0;
-        let (outcome, result) = if success {
-            ("completed", p.store.complete_all(claims, p.remember).await)
-        } else {
-            ("released", p.store.release_all(claims).await)
+        let (outcome, result) = match (success, claims.as_slice()) {
+            // One event (most deliveries): the store's single-key call.
+            (true, &[(key, token)]) => {
+                ("completed", p.store.complete(key, token, p.remember).await)
+            }
+            (false, &[(key, token)]) => ("released", p.store.release(key, token).await),
+            (true, _) => ("completed", p.store.complete_all(claims, p.remember).await),
+            (false, _) => ("released", p.store.release_all(claims).await),
         };
         match result {
             Ok(()) => tracing::debug!(target: "hookgate::dedup", outcome, "claims finished"),
