@@ -91,7 +91,9 @@ fn main() {
             }
         }
         [variant, addr] => {
-            let addr: SocketAddr = addr.parse().unwrap_or_else(|e| fail(&format!("{addr}: {e}")));
+            let addr: SocketAddr = addr
+                .parse()
+                .unwrap_or_else(|e| fail(&format!("{addr}: {e}")));
             if let Err(e) = serve(variant, addr) {
                 fail(&format!("{variant} on {addr}: {e}"));
             }
@@ -257,8 +259,7 @@ where
 }
 
 fn actix_bare() -> impl HttpServiceFactory {
-    actix_web::web::scope("/api")
-        .route("/events", actix_web::web::post().to(actix_bare_handler))
+    actix_web::web::scope("/api").route("/events", actix_web::web::post().to(actix_bare_handler))
 }
 
 fn actix_extractor() -> impl HttpServiceFactory {
@@ -277,8 +278,7 @@ fn actix_full_manual() -> impl HttpServiceFactory {
 /// `POST /api/events` with hookgate's extractor, in an `/api` scope for the
 /// middleware.
 fn actix_events() -> actix_web::Scope {
-    actix_web::web::scope("/api")
-        .route("/events", actix_web::web::post().to(actix_hookgate))
+    actix_web::web::scope("/api").route("/events", actix_web::web::post().to(actix_hookgate))
 }
 
 async fn actix_bare_handler(body: actix_web::web::Bytes) -> actix_web::HttpResponse {
