@@ -14,7 +14,13 @@
 #   SERVER_CPU=1 CLIENT_CPU=0   the cores for the servers and for wrk
 #   NICE=0          niceness of the servers and wrk; on a machine shared with other
 #                   work (compilers), NICE=-10 (as root) gives the measured processes
-#                   most of their cores without starving the rest
+#                   a larger share of their cores without starving the rest
+#   RT=0            RT=1 runs the servers and wrk under SCHED_FIFO (chrt -f 1, as
+#                   root): they then preempt everything else on their cores, which
+#                   is what makes a busy machine measurable, and starves the other
+#                   work there (the kernel's RT throttling leaves it 5%, and adds
+#                   pauses of up to 50 ms a second to the measured p99): only on a
+#                   machine you have to yourself, or briefly
 #   OUT=target/load/<date>      where rounds.tsv and table.md are written
 #
 # What it does:
@@ -46,6 +52,7 @@ CONNECTIONS=${CONNECTIONS:-32}
 SERVER_CPU=${SERVER_CPU:-1}
 CLIENT_CPU=${CLIENT_CPU:-0}
 NICE=${NICE:-0}
+RT=${RT:-0}
 # The shared secret of load_server.rs (`CODE`).
 CODE=hookgate-load-secret
 # Seconds between the end of wrk and the reading of the counters, for the requests
@@ -67,6 +74,7 @@ check_int CONNECTIONS "$CONNECTIONS" 1 1024
 check_int SERVER_CPU "$SERVER_CPU" 0 4095
 check_int CLIENT_CPU "$CLIENT_CPU" 0 4095
 [[ $NICE =~ ^-?[0-9]+$ ]] && ((NICE >= -20 && NICE <= 19)) || die "NICE=$NICE: expected an integer in -20..19"
+[[ $RT == 0 || $RT == 1 ]] || die "RT=$RT: expected 0 or 1"
 ((SERVER_CPU != CLIENT_CPU)) || die "SERVER_CPU and CLIENT_CPU must differ"
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -101,6 +109,10 @@ OUT=${OUT:-"$target_dir/load/$(date +%Y%m%d-%H%M%S)"}
 mkdir -p "$OUT"
 clk_tck=$(getconf CLK_TCK)
 
+# The prefix of every measured process: niceness, scheduling policy, core.
+sched=(nice -n "$NICE")
+if ((RT == 1)); then sched+=(chrt -f 1); fi
+
 # ---- servers ----------------------------------------------------------------------
 
 declare -A pid_of addr_of
@@ -120,7 +132,7 @@ trap 'exit 130' INT TERM
 start_server() { # variant
     local v=$1 pid addr="" tries
     : >"$OUT/$v.stdout"
-    nice -n "$NICE" taskset -c "$SERVER_CPU" "$bin" "$v" 127.0.0.1:0 >"$OUT/$v.stdout" 2>"$OUT/$v.stderr" &
+    "${sched[@]}" taskset -c "$SERVER_CPU" "$bin" "$v" 127.0.0.1:0 >"$OUT/$v.stdout" 2>"$OUT/$v.stderr" &
     pid=$!
     pids+=("$pid")
     for ((tries = 0; tries < 200; tries++)); do
@@ -167,7 +179,7 @@ run_wrk() { # variant seconds run-name
     kill -0 "${pid_of[$v]}" 2>/dev/null || die "the $v server died: $(cat "$OUT/$v.stderr")"
     read_ticks $$
     c0=$((CUTIME + CSTIME))
-    timeout -k 5 $(($2 + 30)) nice -n "$NICE" taskset -c "$CLIENT_CPU" \
+    timeout -k 5 $(($2 + 30)) "${sched[@]}" taskset -c "$CLIENT_CPU" \
         wrk -t1 -c"$CONNECTIONS" -d"$2s" --latency -s "$here/event.lua" \
         "http://${addr_of[$v]}/api/events?code=$CODE" -- "$3" >"$OUT/wrk.out" 2>&1 ||
         die "wrk failed on $v: $(cat "$OUT/wrk.out")"
@@ -201,7 +213,7 @@ check_responses() { # variant what
 stamp=$(date +%s)
 echo "load: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores; server on core $SERVER_CPU, wrk on core $CLIENT_CPU"
 echo "load: commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$root" diff --quiet HEAD 2>/dev/null || echo ' (with changes)')"
-echo "load: ${#variants[@]} variants, $ROUNDS rounds x ${DURATION}s, warm-up ${WARMUP}s, $CONNECTIONS connections, nice $NICE"
+echo "load: ${#variants[@]} variants, $ROUNDS rounds x ${DURATION}s, warm-up ${WARMUP}s, $CONNECTIONS connections, nice $NICE, $( ((RT == 1)) && echo SCHED_FIFO || echo SCHED_OTHER)"
 echo "load: load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 for v in "${variants[@]}"; do
@@ -289,6 +301,11 @@ END {
             ratio = "-"; p99r = "-"; du = "-"
         }
         printf "| %s | %.0f | %s | %d | %d | %s | %.2f | %s | %.2f | %.0f |\n", v, R[v], ratio, P50[v], P99[v], p99r, U[v], du, S[v], C[v]
+    }
+    for (i = 1; i <= n; i++) {
+        v = names[i]
+        if ((v in C) && C[v] >= 90)
+            printf "\nNote: wrk used %.0f%% of its core on %s: that server may be faster than one wrk thread can load it (its req/s is a lower bound).\n", C[v], v
     }
     print ""
     print "Goals of issue 8 for a full stack, against the bare server of its framework: req/s >= 0.85x, user CPU <= +1.5 us/request, p99 <= 1.3x."
