@@ -237,7 +237,9 @@ impl DedupPolicy {
                     trace(event.source(), event.id(), "duplicate");
                     *keep = false;
                 }
-                _ => {
+                // `None` cannot happen (as many claims as keys, checked above); were it
+                // to, a retry is the safe answer.
+                Some((_, Claim::InFlight)) | None => {
                     trace(event.source(), event.id(), "in flight");
                     in_flight = true;
                     *keep = false;
@@ -281,7 +283,7 @@ impl DedupPolicy {
                 trace(event.source(), event.id(), "duplicate");
                 Ok(ClaimOutcome::AllDuplicates)
             }
-            _ => {
+            Claim::InFlight => {
                 trace(event.source(), event.id(), "in flight");
                 Err(self.in_flight())
             }
