@@ -13,29 +13,39 @@ use sha2::{Digest as _, Sha256};
 use crate::client::BoxFuture;
 
 /// The compact key of an event: the first 128 bits of SHA-256 over the length of
-/// `source`, `source` and `id` (and, for [`scoped`](Self::scoped), the scope).
+/// `source`, `source`, zeros up to a multiple of 64 bytes, and `id` (and, for
+/// [`scoped`](Self::scoped), the scope before the source).
 ///
-/// The length prefix keeps `("ab", "c")` and `("a", "bc")` apart. With 128 bits,
-/// the chance that any two of a billion remembered events collide is about
-/// 1.5 × 10⁻²¹ (birthday bound n²/2¹²⁹), and an attacker cannot aim for a
-/// collision without breaking SHA-256: a sender who chooses `source` and `id` cannot
-/// make another event look like a duplicate. The key is the same in every process
-/// (the Redis store shares it between replicas).
+/// The length prefix keeps `("ab", "c")` and `("a", "bc")` apart (the number of
+/// zeros follows from the lengths). With 128 bits, the chance that any two of a
+/// billion remembered events collide is about 1.5 × 10⁻²¹ (birthday bound
+/// n²/2¹²⁹), and an attacker cannot aim for a collision without breaking SHA-256: a
+/// sender who chooses `source` and `id` cannot make another event look like a
+/// duplicate. The key is the same in every process (the Redis store shares it
+/// between replicas).
 ///
 /// SHA-256 because it is collision-resistant, already a dependency, and the fastest
 /// such hash here for short inputs: `sha2` uses the CPU's SHA extensions when it
 /// has them (detected at run time), about 60 ns per 64-byte block on a current
 /// x86-64 server, where BLAKE3 took longer for inputs of this size (one chunk, no
 /// parallelism to exploit). To hash no more than it must, each thread keeps the
-/// hash state after the `(scope, source)` prefix of the last few sources it saw:
-/// an event from one of them hashes only the rest of the prefix's last block and
-/// the `id`, one or two blocks, instead of the whole source again. The key does not
-/// depend on the cache.
+/// hash state after the `(scope, source)` prefix of the last few sources it saw;
+/// the zeros end the prefix on a block boundary, so an event from one of them
+/// hashes one block when its `id` has up to 55 bytes (a UUID has 36), whatever the
+/// source's length. The key does not depend on the cache.
+///
+/// The zeros are new in the version that added [`scoped`](Self::scoped): keys (and
+/// so Redis key names) of earlier versions differ, and a Redis store shared across
+/// that upgrade handles an event claimed before it once more if it is delivered
+/// again (a duplicate, never a loss).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DedupKey(u128);
 
 /// How many `(scope, source)` prefixes each thread keeps (see [`DedupKey`]).
-const PREFIXES: usize = 4;
+const PREFIXES: usize = 8;
+
+/// SHA-256's block.
+const BLOCK: usize = 64;
 
 /// Longer `(scope, source)` pairs are hashed without being kept.
 const LONGEST_PREFIX: usize = 1024;
@@ -64,17 +74,21 @@ thread_local! {
 }
 
 /// The hash state after the key's prefix: `len(source)`, `source` for an unscoped
-/// key; `len(source) | 2⁶³`, `len(scope)`, `scope`, `source` for a scoped one.
+/// key; `len(source) | 2⁶³`, `len(scope)`, `scope`, `source` for a scoped one; then
+/// zeros up to the next block boundary.
 fn prefix_state(scope: &[u8], source: &[u8]) -> Sha256 {
     let mut state = Sha256::new();
+    let mut length = 8 + source.len();
     if scope.is_empty() {
         state.update((source.len() as u64).to_le_bytes());
     } else {
         state.update((source.len() as u64 | SCOPED).to_le_bytes());
         state.update((scope.len() as u64).to_le_bytes());
         state.update(scope);
+        length += 8 + scope.len();
     }
     state.update(source);
+    state.update(&[0; BLOCK][..(BLOCK - length % BLOCK) % BLOCK]);
     state
 }
 
@@ -309,25 +323,31 @@ pub trait DedupStore: fmt::Debug + Send + Sync + 'static {
 mod tests {
     use super::*;
 
-    /// The key as the first version computed it, with no cache.
-    fn plain(source: &str, id: &str) -> DedupKey {
-        let mut hash = Sha256::new();
-        hash.update((source.len() as u64).to_le_bytes());
-        hash.update(source.as_bytes());
-        hash.update(id.as_bytes());
+    /// The key computed from its definition, with no cache.
+    fn plain(scope: &[u8], source: &str, id: &str) -> DedupKey {
+        let mut input = Vec::new();
+        if scope.is_empty() {
+            input.extend((source.len() as u64).to_le_bytes());
+        } else {
+            input.extend((source.len() as u64 | 1 << 63).to_le_bytes());
+            input.extend((scope.len() as u64).to_le_bytes());
+            input.extend(scope);
+        }
+        input.extend(source.as_bytes());
+        input.resize(input.len().next_multiple_of(64), 0);
+        input.extend(id.as_bytes());
         let mut first = [0; 16];
-        first.copy_from_slice(&hash.finalize()[..16]);
+        first.copy_from_slice(&Sha256::digest(&input)[..16]);
         DedupKey(u128::from_be_bytes(first))
     }
 
     #[test]
     fn keys_are_stable_and_do_not_depend_on_the_cache() {
-        // Pinned (SHA-256 of le64(2) "/s" "1", first 16 bytes): Redis key names of
-        // earlier versions stay valid.
-        assert_eq!(DedupKey::new("/s", "1").to_hex(), plain("/s", "1").to_hex());
+        // Pinned (SHA-256 of le64(2) "/s" 54 zeros "1", its first 16 bytes): Redis
+        // key names must not change unnoticed.
         assert_eq!(
             DedupKey::new("/s", "1").to_hex(),
-            "b10d24182debad7ef2251315fddf644e"
+            "ef1646e638222638e4cb60c2f51f39c5"
         );
         // More sources than the cache keeps, interleaved, of every length around
         // the 64-byte blocks, and one too long to keep.
@@ -336,7 +356,14 @@ mod tests {
         for round in 0..3 {
             for (n, source) in sources.iter().enumerate() {
                 for id in ["", "1", &"i".repeat(60 + n % 9)] {
-                    assert_eq!(DedupKey::new(source, id), plain(source, id), "{round} {n}");
+                    assert_eq!(
+                        DedupKey::new(source, id),
+                        plain(b"", source, id),
+                        "{round} {n}"
+                    );
+                    let scope = &b"principal"[..n % 10];
+                    let scoped = DedupKey::scoped(scope, source, id);
+                    assert_eq!(scoped, plain(scope, source, id), "{round} {n}");
                 }
             }
         }
