@@ -97,11 +97,14 @@ impl Prefixes {
     /// (and kept, unless it is long).
     fn state(&mut self, scope: &[u8], source: &[u8]) -> Sha256 {
         let total = scope.len() + source.len();
+        // An empty slice is not compared: its address is a placeholder, and glibc's
+        // `memcmp` reads even zero bytes there with a masked load that costs about
+        // 40 ns on AMD processors (measured).
         let found = self.kept.iter().find(|p| {
             p.scope_len == scope.len()
                 && p.text.len() == total
                 && p.text[scope.len()..] == *source
-                && p.text[..scope.len()] == *scope
+                && (scope.is_empty() || p.text[..scope.len()] == *scope)
         });
         if let Some(prefix) = found {
             return prefix.state.clone();
