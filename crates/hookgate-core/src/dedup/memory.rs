@@ -482,6 +482,16 @@ impl DedupStore for MemoryStore {
     }
 
     /// Claims every key now, in order: one allocation for the answers.
+    fn claim_all_now(
+        &self,
+        keys: &[DedupKey],
+        lease: Duration,
+    ) -> Option<Result<Vec<Claim>, StoreError>> {
+        Some(Ok(keys.iter().map(|&k| self.claim_now(k, lease)).collect()))
+    }
+
+    /// Claims every key now, in order: one allocation for the answers, one for
+    /// the future.
     fn claim_all(
         &self,
         keys: Vec<DedupKey>,
@@ -722,6 +732,20 @@ mod tests {
         assert!(matches!(store.claim_now(done, hour), Claim::New(_)));
         store.complete_now(live, live_token, hour);
         assert_eq!(store.claim_now(live, hour), Claim::Done);
+    }
+
+    #[test]
+    fn batches_are_claimed_without_waiting() {
+        let store = MemoryStore::default();
+        let hour = Duration::from_secs(3600);
+        let (a, b) = (DedupKey::new("/s", "a"), DedupKey::new("/s", "b"));
+        let Claim::New(token) = store.claim_now(b, hour) else {
+            panic!()
+        };
+        store.complete_now(b, token, hour);
+        let claims = store.claim_all_now(&[a, b, a], hour).unwrap().unwrap();
+        assert!(matches!(claims[0], Claim::New(_)));
+        assert_eq!(claims[1..], [Claim::Done, Claim::InFlight]);
     }
 
     #[test]

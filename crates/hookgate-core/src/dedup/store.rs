@@ -269,6 +269,19 @@ pub trait DedupStore: fmt::Debug + Send + Sync + 'static {
     /// Forgets the claim of `key`, if `token` holds it, so that a retry is handled.
     fn release(&self, key: DedupKey, token: ClaimToken) -> BoxFuture<Result<(), StoreError>>;
 
+    /// Claims `keys` at once without waiting, when this store can (one in memory):
+    /// what [`claim_all`](Self::claim_all) would answer, without its future and
+    /// without taking ownership of the keys. `None` (the default) when the store
+    /// must wait (over a network): call `claim_all` instead.
+    fn claim_all_now(
+        &self,
+        keys: &[DedupKey],
+        lease: Duration,
+    ) -> Option<Result<Vec<Claim>, StoreError>> {
+        let _ = (keys, lease);
+        None
+    }
+
     /// Claims several keys (a batch); the default claims them one by one, a store
     /// may do it in one round trip.
     fn claim_all(
