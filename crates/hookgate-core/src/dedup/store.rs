@@ -96,21 +96,20 @@ impl Prefixes {
     /// The hash state after `(scope, source)`: a copy of a kept one, or computed
     /// (and kept, unless it is long).
     fn state(&mut self, scope: &[u8], source: &[u8]) -> Sha256 {
-        let total = scope.len() + source.len();
-        // An empty slice is not compared: its address is a placeholder, and glibc's
-        // `memcmp` reads even zero bytes there with a masked load that costs about
-        // 40 ns on AMD processors (measured).
+        // Sources of one sender often differ only at their end (resource paths,
+        // numbered topics): their last 8 bytes are compared first.
         let found = self.kept.iter().find(|p| {
             p.scope_len == scope.len()
-                && p.text.len() == total
-                && p.text[scope.len()..] == *source
-                && (scope.is_empty() || p.text[..scope.len()] == *scope)
+                && p.text.len() == scope.len() + source.len()
+                && (source.len() < 8 || p.text.last_chunk::<8>() == source.last_chunk::<8>())
+                && same(&p.text[scope.len()..], source)
+                && same(&p.text[..scope.len()], scope)
         });
         if let Some(prefix) = found {
             return prefix.state.clone();
         }
         let state = prefix_state(scope, source);
-        if total <= LONGEST_PREFIX {
+        if scope.len() + source.len() <= LONGEST_PREFIX {
             if self.kept.len() < PREFIXES {
                 self.kept.push(Prefix {
                     scope_len: scope.len(),
@@ -130,6 +129,13 @@ impl Prefixes {
         }
         state
     }
+}
+
+/// Whether `a` and `b` are equal. Empty slices are not handed to `memcmp`: their
+/// address is a placeholder, and glibc's `memcmp` loads even zero bytes from it
+/// with a masked load that cost about 40 ns here (measured, AMD EPYC).
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && (a.is_empty() || a == b)
 }
 
 impl DedupKey {
@@ -368,7 +374,17 @@ mod tests {
         // More sources than the cache keeps, interleaved, of every length around
         // the 64-byte blocks, and one too long to keep.
         let long = "x".repeat(LONGEST_PREFIX + 1);
-        let sources: Vec<String> = (0..140).map(|n| "/".repeat(n)).chain([long]).collect();
+        // Sources of one length that differ in one byte, first or last or between.
+        let alike = (0..100).step_by(7).chain([99]).map(|i| {
+            let mut s = "/".repeat(100);
+            s.replace_range(i..=i, "x");
+            s
+        });
+        let sources: Vec<String> = (0..140)
+            .map(|n| "/".repeat(n))
+            .chain(alike)
+            .chain([long])
+            .collect();
         for round in 0..3 {
             for (n, source) in sources.iter().enumerate() {
                 for id in ["", "1", &"i".repeat(60 + n % 9)] {
