@@ -33,15 +33,16 @@ impl SecretPlace {
 ///
 /// The cost of a check is one SHA-256 of the candidate and one 32-byte comparison
 /// per configured secret. The `sha2` crate uses the CPU's SHA extensions when it
-/// has them (detected at run time): one 64-byte block, that is a candidate of up to
-/// 55 bytes, takes about 60 ns on a current x86-64 server, 56 to 119 bytes two
-/// blocks. Measured alternatives were not cheaper for a short string: a keyed
-/// BLAKE3 took about 80 ns and HMAC-SHA256 with a per-process random key about
-/// 190 ns (it hashes twice); a SipHash with a per-process random key would take
-/// about 30 ns, but SipHash is not what the design asks of a credential check and
-/// is not among the dependencies. (Why hash at all: the digests have one length
-/// whatever the secret's, so comparing them shows neither its length nor, being
-/// branch-free, its content.)
+/// has them (detected at run time): a candidate of up to 55 bytes is one 64-byte
+/// block, about 60 ns on the machine of `BENCHMARKS.md` (70 ns for the whole
+/// check), one of 56 to 119 bytes two blocks (110 ns). Measured alternatives were
+/// not cheaper, or not what a credential check should rest on: a keyed BLAKE3 took
+/// about 80 ns for a short string and HMAC-SHA256 with a per-process random key
+/// about 180 ns (it hashes twice); SipHash with a per-process random key would take
+/// about 30 ns, but it is a hash-table PRF, not among the dependencies, and not what
+/// the design asks for. Why hash at all: the digests have one length whatever the
+/// secret's, so comparing them shows neither its length nor, being branch-free,
+/// its content.
 #[derive(Clone)]
 pub struct SharedSecrets {
     param: String,
