@@ -15,6 +15,11 @@
 //! keys are cached, so each iteration polls its future once with a no-op waker
 //! (no runtime in the timed code). Every benchmark drops its result inside the
 //! timed code (`black_box_drop`), as `benches/parse.rs` does.
+//!
+//! `shared_secret` (issue 8) times `SharedSecrets::matches` for a 47-character
+//! `?code=` value against 1 and 2 configured secrets (it matches the last one),
+//! `shared_secret_long` for a 60-character one: filter with
+//! `cargo bench -p hookgate-bench --bench auth -- shared_secret`.
 
 use std::future::Future;
 use std::pin::pin;
@@ -23,6 +28,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use divan::{Bencher, black_box, black_box_drop};
+use hookgate_core::auth::SharedSecrets;
 use hookgate_core::auth::aad::AadPolicy;
 use hookgate_core::client::{
     BoxFuture, ClientError, HttpClient, OutboundRequest, OutboundResponse,
@@ -201,4 +207,34 @@ fn bare_decode(b: Bencher<'_, '_>) {
             jsonwebtoken::decode::<Claims>(black_box(&token), &key, &validation).expect("valid"),
         );
     });
+}
+
+/// A `?code=` value as long as an Azure Functions key (47 characters here).
+const CODE: &str = "Q2hhbmdlVGhpc1NlY3JldEJlZm9yZVVzZTEyMzQ1Njc4OTA";
+
+/// A `?code=` value of 60 characters: from 56 bytes on, SHA-256 hashes two blocks.
+const LONG_CODE: &str = "Q2hhbmdlVGhpc1NlY3JldEJlZm9yZVVzZTEyMzQ1Njc4OTBhYmNkZWZnaA==";
+
+/// `SharedSecrets` with `secrets` configured, `code` the last one.
+fn secrets(code: &str, secrets: usize) -> SharedSecrets {
+    let mut configured: Vec<String> = (1..secrets).map(|i| format!("{code}-old-{i}")).collect();
+    configured.push(code.to_owned());
+    let secrets = SharedSecrets::new(&configured).expect("secrets");
+    assert!(secrets.matches(code));
+    secrets
+}
+
+/// The shared-secret check of every request with `?code=`, with 1 and 2 configured
+/// secrets (rotation); the candidate is the last one.
+#[divan::bench(args = [1, 2], sample_size = 1000)]
+fn shared_secret(b: Bencher<'_, '_>, count: usize) {
+    let secrets = secrets(CODE, count);
+    b.bench(|| secrets.matches(black_box(CODE)));
+}
+
+/// The same with a 60-character code.
+#[divan::bench(args = [1, 2], sample_size = 1000)]
+fn shared_secret_long(b: Bencher<'_, '_>, count: usize) {
+    let secrets = secrets(LONG_CODE, count);
+    b.bench(|| secrets.matches(black_box(LONG_CODE)));
 }

@@ -24,6 +24,18 @@
 //! complete) and `claim_done` (a duplicate: a claim answered `Done`), each on one
 //! and on two threads (divan's time is per iteration on each thread: the two
 //! threads together do twice the items).
+//!
+//! The `hot_path` group (issue 8) times what each request pays, one thread:
+//! `key_new` (the key of a typical Event Grid `(source, id)`; `key_new_other_sources`
+//! when the source changes every time, among 16; `key_scoped` with a principal's
+//! scope), `claim_complete` of
+//! a new event on a store that is `empty` (every completion expires at once, so the
+//! store stays near empty), that holds `500k` events, and that is `growing` past
+//! the point where a hash map would double (filled to 880,000 of its 1,000,000;
+//! compare its slowest sample and mean with its median), and `policy_begin_finish`
+//! (`DedupPolicy::begin` + `DedupGuard::finish(true)` on a parsed one-event
+//! delivery, the whole dedup cost of a request). Filter with
+//! `cargo bench -p hookgate-bench --bench dedup -- hot_path`.
 
 use std::alloc::System;
 use std::cell::Cell;
@@ -32,8 +44,8 @@ use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use cap::Cap;
-use divan::Bencher;
 use divan::counter::ItemsCount;
+use divan::{Bencher, black_box};
 use hookgate_core::dedup::{Claim, DedupKey, MemoryStore};
 
 #[path = "../../../tests/common/redis.rs"]
@@ -53,10 +65,9 @@ fn main() {
         memory_per_event();
         redis_report::run();
     }
-    divan::Divan::default()
-        .sample_count(500)
-        .config_with_args()
-        .main();
+    // Sample counts are set per group: the `hot_path` benchmarks that fill a
+    // store need exactly theirs (a count given on the command line overrides them).
+    divan::Divan::default().config_with_args().main();
 }
 
 /// 2^21 distinct keys, hashed once: SHA-256 of `(source, id)` is the policy's
@@ -87,7 +98,7 @@ fn next_key(keys: &[DedupKey]) -> DedupKey {
     })
 }
 
-#[divan::bench_group(sample_size = 1000)]
+#[divan::bench_group(sample_count = 500, sample_size = 1000)]
 mod memory_store {
     use super::*;
 
@@ -123,6 +134,160 @@ mod memory_store {
             debug_assert_eq!(claim, Claim::Done);
             divan::black_box(claim);
         });
+    }
+}
+
+/// A typical Event Grid `source`: a storage account's resource path.
+const SOURCE: &str = "/subscriptions/5c0ec2a1-4b2e-4a0f-9a3b-2d7b1e6c9f10/resourceGroups/\
+                      rg-orders-prod/providers/Microsoft.Storage/storageAccounts/ordersprodstore";
+/// A typical Event Grid `id`: a UUID.
+const ID: &str = "831e1650-001e-001b-66ab-eeb76e069631";
+
+#[divan::bench_group(sample_count = 100, sample_size = 1000)]
+mod hot_path {
+    use super::*;
+
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    use hookgate_core::dedup::{Begin, DedupPolicy};
+    use hookgate_core::{Delivery, HeaderList, ParseConfig, parse};
+
+    /// The key of one event.
+    #[divan::bench]
+    fn key_new() -> DedupKey {
+        DedupKey::new(black_box(SOURCE), black_box(ID))
+    }
+
+    /// The key of one event whose source changes every time, among 16 (more than
+    /// a thread keeps hash states for: the whole source is hashed each time).
+    #[divan::bench]
+    fn key_new_other_sources(bencher: Bencher<'_, '_>) {
+        let sources: Vec<String> = (0..16).map(|n| format!("{SOURCE}{n:02}")).collect();
+        let next = Cell::new(0usize);
+        bencher.bench_local(|| {
+            let n = next.get();
+            next.set(n + 1);
+            DedupKey::new(black_box(&sources[n % sources.len()]), black_box(ID))
+        });
+    }
+
+    /// The key of one event scoped by its sender (an authenticated principal).
+    #[divan::bench]
+    fn key_scoped() -> DedupKey {
+        DedupKey::scoped(
+            black_box(b"aad:4962773b-9cdb-44cf-a8bf-237846a00ab7"),
+            black_box(SOURCE),
+            black_box(ID),
+        )
+    }
+
+    /// Claims and completes `keys` in turn, one per iteration.
+    fn claim_complete(
+        bencher: Bencher<'_, '_>,
+        store: &MemoryStore,
+        keys: &[DedupKey],
+        remember: Duration,
+    ) {
+        let next = Cell::new(0usize);
+        bencher.counter(ItemsCount::new(1usize)).bench_local(|| {
+            let i = next.get();
+            next.set(i + 1);
+            let key = keys[i % keys.len()];
+            match store.claim_now(key, LEASE) {
+                Claim::New(token) => store.complete_now(key, token, remember),
+                other => panic!("a new event was {other:?}"),
+            }
+        });
+    }
+
+    /// A store of 1,000,000 filled with `n` completed events, and 120,000 new keys.
+    fn filled(n: u32) -> (MemoryStore, Vec<DedupKey>) {
+        let store = MemoryStore::default();
+        for key in keys("/bench/filled", n) {
+            if let Claim::New(token) = store.claim_now(key, LEASE) {
+                store.complete_now(key, token, REMEMBER);
+            }
+        }
+        (store, keys("/bench/new", 120_000))
+    }
+
+    /// Claim + complete of a new event on a store whose entries expire at once
+    /// (remember window 0): it stays near empty. The store has seen 2^20 such
+    /// events before the timing, as a running receiver's would have: its memory is
+    /// committed (the first use of each page of a new store is a page fault).
+    #[divan::bench]
+    fn claim_complete_empty(bencher: Bencher<'_, '_>) {
+        let store = MemoryStore::default();
+        let keys = keys("/bench/empty", 1 << 20);
+        for &key in &keys {
+            if let Claim::New(token) = store.claim_now(key, LEASE) {
+                store.complete_now(key, token, Duration::ZERO);
+            }
+        }
+        claim_complete(bencher, &store, &keys, Duration::ZERO);
+    }
+
+    /// Claim + complete of a new event on a store holding 500,000 events.
+    #[divan::bench]
+    fn claim_complete_500k(bencher: Bencher<'_, '_>) {
+        let (store, new) = filled(500_000);
+        claim_complete(bencher, &store, &new, REMEMBER);
+    }
+
+    /// Claim + complete of 100,000 new events on a store filled to 880,000: with
+    /// 8 shards of hash maps (2 cores), each map doubles at 114,688 entries
+    /// (917,504 in all) during the run.
+    #[divan::bench]
+    fn claim_complete_growing(bencher: Bencher<'_, '_>) {
+        let (store, new) = filled(880_000);
+        claim_complete(bencher, &store, &new, REMEMBER);
+    }
+
+    /// Polls `future` once: the in-memory store never waits.
+    fn ready<F: Future>(future: F) -> F::Output {
+        match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(output) => output,
+            Poll::Pending => panic!("the in-memory store had to wait"),
+        }
+    }
+
+    /// `DedupPolicy::begin` + `finish(true)` for a new one-event delivery (parsed
+    /// outside the timed code): the whole dedup cost of a request, on the default
+    /// in-memory store after 2^20 events that expired at once (so its memory is
+    /// committed, as a running receiver's).
+    #[divan::bench]
+    fn policy_begin_finish(bencher: Bencher<'_, '_>) {
+        let store = MemoryStore::default();
+        for key in keys("/bench/warm", 1 << 20) {
+            if let Claim::New(token) = store.claim_now(key, LEASE) {
+                store.complete_now(key, token, Duration::ZERO);
+            }
+        }
+        let policy = DedupPolicy::builder()
+            .store(Arc::new(store))
+            .build()
+            .expect("policy");
+        let config = ParseConfig::default();
+        let next = Cell::new(0u64);
+        bencher
+            .counter(ItemsCount::new(1usize))
+            .with_inputs(|| -> Delivery {
+                let id = format!("{ID}-{}", next.get());
+                next.set(next.get() + 1);
+                let headers = HeaderList::new([
+                    ("ce-specversion", "1.0"),
+                    ("ce-id", id.as_str()),
+                    ("ce-source", SOURCE),
+                    ("ce-type", "Microsoft.Storage.BlobCreated"),
+                ]);
+                parse(&headers, bytes::Bytes::new(), &config).expect("an event")
+            })
+            .bench_local_refs(|delivery| match ready(policy.begin(delivery)) {
+                Ok(Begin::Handle(guard)) => ready(guard.finish(true)),
+                other => panic!("a new event was {other:?}"),
+            });
     }
 }
 

@@ -1,39 +1,15 @@
-//! The event model: [`CloudEvent<T>`], its attributes, extensions and data.
-//!
-//! A parsed event keeps its string attributes as ranges of the request body when
-//! they need no unescaping (one shared reference to the body per event), so parsing
-//! allocates little.
-//! `CloudEvent` (that is, `CloudEvent<Data>`) is the untyped form: [`Data`] holds the
-//! raw JSON text or the raw bytes. [`CloudEvent::into_typed`] deserializes the data
-//! into your own type, straight from those bytes.
-//!
-//! ```
-//! use hookgate_core::{CloudEvent, Data, ExtensionValue};
-//!
-//! let event = CloudEvent::new("42", "/orders", "com.example.order.created")
-//!     .with_subject("order/42")
-//!     .with_extension("priority", ExtensionValue::Integer(3))
-//!     .unwrap()
-//!     .with_data(Data::json(r#"{"total": 12}"#).unwrap());
-//!
-//! #[derive(serde::Deserialize)]
-//! struct Order { total: u32 }
-//!
-//! let typed = event.into_typed::<Order>().unwrap();
-//! assert_eq!(typed.data.total, 12);
-//! assert_eq!(typed.subject(), Some("order/42"));
-//! assert_eq!(typed.extension("priority"), Some(&ExtensionValue::Integer(3)));
-//! ```
+//! The model: [`CloudEvent`], its attributes and their values, and [`Data`].
 
 use std::fmt;
 
 use bytes::Bytes;
 use bytestring::ByteString;
 use serde::de::DeserializeOwned;
-use serde::ser::{Serialize, SerializeMap, Serializer};
 use time::OffsetDateTime;
 
-use crate::error::{Error, ErrorKind, excerpt};
+use super::rules::check_extension_name;
+use super::typed::EventData;
+use crate::error::Error;
 
 /// The CloudEvents specification version of an event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -101,13 +77,6 @@ impl fmt::Debug for RawJson {
     }
 }
 
-/// Serializes as the JSON value itself, with white space between tokens removed.
-impl Serialize for RawJson {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serialize_raw(self.get(), serializer)
-    }
-}
-
 impl fmt::Display for RawJson {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -160,53 +129,6 @@ impl fmt::Display for ExtensionValue {
     }
 }
 
-impl Serialize for ExtensionValue {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Self::String(s) => serializer.serialize_str(s),
-            Self::Boolean(b) => serializer.serialize_bool(*b),
-            Self::Integer(i) => serializer.serialize_i64(*i),
-            Self::Json(j) => j.serialize(serializer),
-        }
-    }
-}
-
-/// Serializes validated JSON text as it is, but without line breaks or other white
-/// space outside strings, so that a serialized event stays on one line.
-fn serialize_raw<S: Serializer>(text: &str, serializer: S) -> Result<S::Ok, S::Error> {
-    let compact = compact_json(text);
-    let raw: &serde_json::value::RawValue =
-        serde_json::from_str(&compact).map_err(serde::ser::Error::custom)?;
-    raw.serialize(serializer)
-}
-
-/// JSON text without the white space between tokens (strings are kept intact).
-fn compact_json(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text
-        .bytes()
-        .any(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-    {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len());
-    let (mut in_string, mut escaped) = (false, false);
-    for c in text.chars() {
-        if in_string {
-            out.push(c);
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => in_string = false,
-                _ => {}
-            }
-        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
-            in_string = c == '"';
-            out.push(c);
-        }
-    }
-    std::borrow::Cow::Owned(out)
-}
-
 /// The untyped data of an event.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
@@ -249,35 +171,8 @@ impl Data {
 #[derive(Clone, Debug)]
 pub(crate) struct Time {
     /// The text, over the attributes' text (see [`Str`]).
-    text: Str,
-    value: OffsetDateTime,
-}
-
-impl Time {
-    /// Parses `text`, which is `stored` resolved.
-    pub(crate) fn parse(stored: Str, text: &str) -> Result<Self, Error> {
-        let invalid = |why: &dyn fmt::Display| {
-            Error::new(
-                ErrorKind::InvalidAttribute,
-                format!(
-                    "attribute `time` must be an RFC 3339 timestamp such as \
-                     2026-01-31T12:00:00Z, got `{}` ({why})",
-                    excerpt(text)
-                ),
-            )
-        };
-        // RFC 3339 separates date and time with `T` (or `t`); the time crate takes
-        // any character there.
-        if !matches!(text.as_bytes().get(10), Some(b'T' | b't')) {
-            return Err(invalid(&"the date and the time must be separated by `T`"));
-        }
-        let value = OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-            .map_err(|e| invalid(&e))?;
-        Ok(Self {
-            text: stored,
-            value,
-        })
-    }
+    pub(super) text: Str,
+    pub(super) value: OffsetDateTime,
 }
 
 /// A string attribute: a range of the event's shared text (the request body, when
@@ -625,61 +520,6 @@ impl<T> CloudEvent<T> {
     }
 }
 
-/// Checks an attribute name against the specification's `[a-z0-9]+`.
-pub(crate) fn check_attribute_name(name: &str) -> Result<(), Error> {
-    if !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-    {
-        Ok(())
-    } else {
-        Err(Error::new(
-            ErrorKind::InvalidAttributeName,
-            format!(
-                "attribute name `{}` is invalid: names are lowercase letters and digits ([a-z0-9]+)",
-                excerpt(name)
-            ),
-        ))
-    }
-}
-
-/// Names that an extension may not take: the core attributes and `data`.
-pub(crate) const RESERVED: [&str; 9] = [
-    "specversion",
-    "id",
-    "source",
-    "type",
-    "datacontenttype",
-    "dataschema",
-    "subject",
-    "time",
-    "data",
-];
-
-fn check_extension_name(name: &str) -> Result<(), Error> {
-    check_attribute_name(name)?;
-    if RESERVED.contains(&name) {
-        return Err(Error::new(
-            ErrorKind::InvalidAttributeName,
-            format!("`{name}` is a core attribute, not an extension"),
-        ));
-    }
-    Ok(())
-}
-
-/// Whether a media type is JSON: `*/json` or `*/*+json`, parameters ignored,
-/// case-insensitively.
-#[must_use]
-pub fn is_json_media_type(media_type: &str) -> bool {
-    let essence = media_type.split(';').next().unwrap_or_default().trim();
-    let Some((_, subtype)) = essence.split_once('/') else {
-        return false;
-    };
-    subtype.eq_ignore_ascii_case("json")
-        || (subtype.len() > 5 && subtype[subtype.len() - 5..].eq_ignore_ascii_case("+json"))
-}
-
 impl<T: fmt::Debug> fmt::Debug for CloudEvent<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("CloudEvent");
@@ -703,139 +543,5 @@ impl<T: fmt::Debug> fmt::Debug for CloudEvent<T> {
             d.field(n, v);
         }
         d.field("data", &self.data).finish()
-    }
-}
-
-/// Serializes in the CloudEvents JSON format (structured mode); binary data as
-/// `data_base64`.
-impl Serialize for CloudEvent<Data> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("specversion", self.specversion().as_str())?;
-        map.serialize_entry("id", self.id())?;
-        map.serialize_entry("source", self.source())?;
-        map.serialize_entry("type", self.ty())?;
-        if let Some(v) = self.datacontenttype() {
-            map.serialize_entry("datacontenttype", v)?;
-        }
-        if let Some(v) = self.dataschema() {
-            map.serialize_entry("dataschema", v)?;
-        }
-        if let Some(v) = self.subject() {
-            map.serialize_entry("subject", v)?;
-        }
-        if let Some(v) = self.time_str() {
-            map.serialize_entry("time", v)?;
-        }
-        for (n, v) in self.extensions() {
-            map.serialize_entry(n, v)?;
-        }
-        match &self.data {
-            Data::Empty => {}
-            Data::Json(j) => map.serialize_entry("data", j)?,
-            Data::Binary(b) => {
-                use base64::Engine as _;
-                let encoded = base64::engine::general_purpose::STANDARD.encode(b);
-                map.serialize_entry("data_base64", &encoded)?;
-            }
-        }
-        map.end()
-    }
-}
-
-impl CloudEvent<Data> {
-    /// The event in the CloudEvents JSON format (structured mode), as one line.
-    #[must_use]
-    pub fn to_json(&self) -> String {
-        // Every part is valid JSON already; serializing into a String cannot fail.
-        serde_json::to_string(self).unwrap_or_default()
-    }
-}
-
-/// A type that an event's data converts into: [`Data`] itself (untyped), or any
-/// `T: DeserializeOwned` (typed, deserialized from JSON).
-///
-/// The typed rules:
-/// - JSON data is deserialized straight from its bytes (no `serde_json::Value`).
-/// - Bytes with a JSON `datacontenttype` (e.g. decoded `data_base64`) too.
-/// - Bytes of another content type are a [`ErrorKind::DataMismatch`]: take
-///   `CloudEvent<Data>` to handle them.
-/// - No data deserializes `T` from JSON `null`: `Option<U>` becomes `None`, `()` works,
-///   anything else is a [`ErrorKind::DataMismatch`] that says the data is missing.
-pub trait EventData: Sized {
-    /// Converts the untyped data, given the event's `datacontenttype`.
-    fn from_data(data: Data, datacontenttype: Option<&str>) -> Result<Self, Error>;
-}
-
-impl EventData for Data {
-    fn from_data(data: Data, _: Option<&str>) -> Result<Self, Error> {
-        Ok(data)
-    }
-}
-
-impl<T: DeserializeOwned> EventData for T {
-    fn from_data(data: Data, datacontenttype: Option<&str>) -> Result<Self, Error> {
-        let mismatch = |e: serde_json::Error, what: &str| {
-            Error::new(
-                ErrorKind::DataMismatch,
-                format!(
-                    "{what} does not match the expected type `{}`: {e}",
-                    std::any::type_name::<T>()
-                ),
-            )
-        };
-        match data {
-            Data::Json(raw) => serde_json::from_str(raw.get()).map_err(|e| mismatch(e, "data")),
-            Data::Binary(bytes) if datacontenttype.is_some_and(is_json_media_type) => {
-                serde_json::from_slice(&bytes).map_err(|e| mismatch(e, "data"))
-            }
-            Data::Binary(_) => Err(Error::new(
-                ErrorKind::DataMismatch,
-                format!(
-                    "data is not JSON (datacontenttype `{}`); expected JSON for `{}`",
-                    excerpt(datacontenttype.unwrap_or("none")),
-                    std::any::type_name::<T>()
-                ),
-            )),
-            Data::Empty => {
-                serde_json::from_str("null").map_err(|e| mismatch(e, "the event has no data; it"))
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn serialized_events_stay_on_one_line() {
-        let event = CloudEvent::new("1", "/s", "t")
-            .with_data(Data::json("{\n  \"a\": \"x \\\" \\n y\",\n  \"b\": [1, 2]\n}").unwrap());
-        assert_eq!(
-            event.to_json(),
-            r#"{"specversion":"1.0","id":"1","source":"/s","type":"t","data":{"a":"x \" \n y","b":[1,2]}}"#
-        );
-    }
-
-    #[test]
-    fn json_media_types() {
-        for yes in [
-            "application/json",
-            "text/json; charset=utf-8",
-            "application/vnd.foo+JSON",
-            "Application/JSON",
-        ] {
-            assert!(is_json_media_type(yes), "{yes}");
-        }
-        for no in [
-            "text/plain",
-            "application/jsonx",
-            "json",
-            "+json",
-            "application/octet-stream",
-        ] {
-            assert!(!is_json_media_type(no), "{no}");
-        }
     }
 }
