@@ -33,7 +33,7 @@
 //! store stays near empty), that holds `500k` events, and that is `growing` past
 //! the point where a hash map would double (filled to 880,000 of its 1,000,000;
 //! compare its slowest sample and mean with its median), and `policy_begin_finish`
-//! (`DedupPolicy::begin` + `DedupGuard::finish(true)` on a parsed one-event
+//! (`DedupPolicy::claim` + `DedupGuard::finish(200)` on a parsed one-event
 //! delivery, the whole dedup cost of a request). Filter with
 //! `cargo bench -p hookgate-bench --bench dedup -- hot_path`.
 
@@ -151,7 +151,7 @@ mod hot_path {
     use std::pin::pin;
     use std::task::{Context, Poll, Waker};
 
-    use hookgate_core::dedup::{Begin, DedupPolicy};
+    use hookgate_core::dedup::{ClaimOutcome, DedupPolicy};
     use hookgate_core::{Delivery, HeaderList, ParseConfig, parse};
 
     /// The key of one event.
@@ -253,7 +253,7 @@ mod hot_path {
         }
     }
 
-    /// `DedupPolicy::begin` + `finish(true)` for a new one-event delivery (parsed
+    /// `DedupPolicy::claim` + `finish(200)` for a new one-event delivery (parsed
     /// outside the timed code): the whole dedup cost of a request, on the default
     /// in-memory store after 2^20 events that expired at once (so its memory is
     /// committed, as a running receiver's).
@@ -284,8 +284,8 @@ mod hot_path {
                 ]);
                 parse(&headers, bytes::Bytes::new(), &config).expect("an event")
             })
-            .bench_local_refs(|delivery| match ready(policy.begin(delivery)) {
-                Ok(Begin::Handle(guard)) => ready(guard.finish(true)),
+            .bench_local_refs(|delivery| match ready(policy.claim(delivery)) {
+                Ok(ClaimOutcome::Handle(guard)) => ready(guard.finish(200)),
                 other => panic!("a new event was {other:?}"),
             });
     }

@@ -219,7 +219,13 @@ impl DedupPolicy {
                 trace(event.source(), event.id(), "repeated in the batch");
             }
         }
-        let claims = match p.store.claim_all(keys.clone(), p.lease).await {
+        // A store that need not wait (in memory) answers at once, without a future
+        // or a copy of the keys.
+        let claimed = match p.store.claim_all_now(&keys, p.lease) {
+            Some(result) => result,
+            None => p.store.claim_all(keys.clone(), p.lease).await,
+        };
+        let claims = match claimed {
             Ok(claims) if claims.len() == keys.len() => claims,
             Ok(_) => return self.store_failed(StoreError("wrong number of claims".into())),
             Err(error) => return self.store_failed(error),
