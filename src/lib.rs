@@ -15,11 +15,32 @@
 //! | [`handshake`] | the webhook validation handshake: [`handshake::HandshakePolicy`] |
 //! | [`auth`] | sender authentication: [`auth::AuthPolicy`] (shared secrets, Azure AD, Web PubSub) |
 //! | [`dedup`] | deduplication by `(source, id)`: [`dedup::DedupPolicy`], [`dedup::MemoryStore`] |
-//! | [`tower`] (features `tower`, `axum`) | [`tower::WebhookLayer`] (the whole stack), [`tower::ParseCloudEventsLayer`], [`tower::HandshakeLayer`], [`tower::AuthLayer`], [`tower::DedupLayer`], axum extractors [`tower::CloudEvent`], [`tower::CloudEvents`], [`tower::Authenticated`], [`tower::Claims`] |
-//! | [`actix`] (feature `actix`) | [`actix::Webhook`] (the whole stack), [`actix::ParseCloudEvents`], [`actix::Handshake`], [`actix::Auth`] and [`actix::Dedup`] middleware, extractors [`actix::CloudEvent`], [`actix::CloudEvents`], [`actix::Authenticated`], [`actix::Claims`] |
+//! | [`tower`] (features `tower`, `axum`) | [`tower::WebhookLayer`] (the whole stack), [`tower::ParseCloudEventsLayer`], [`tower::HandshakeLayer`], [`tower::AuthLayer`], [`tower::DedupLayer`], axum extractors [`tower::CloudEvent`], [`tower::CloudEvents`], [`tower::Authenticated`], [`tower::AadCaller`] (with `aad`) |
+//! | [`actix`] (feature `actix`) | [`actix::Webhook`] (the whole stack), [`actix::ParseCloudEvents`], [`actix::Handshake`], [`actix::Auth`] and [`actix::Dedup`] middleware, extractors [`actix::CloudEvent`], [`actix::CloudEvents`], [`actix::Authenticated`], [`actix::AadCaller`] (with `aad`) |
 //!
 //! The same names and the same behaviour in both adapters: moving a receiver from
 //! one framework to the other changes the imports and the app wiring, not the logic.
+//!
+//! # Features
+//!
+//! No web framework is on by default: pick the one you use, so that the other is
+//! never compiled.
+//!
+//! | feature | default | what |
+//! |---|---|---|
+//! | `axum` | | the tower layers and the axum extractors (implies `tower`) |
+//! | `tower` | | the tower layers alone, for any tower/hyper stack |
+//! | `actix` | | the actix-web middleware and extractors |
+//! | `redis` | | the Redis deduplication store ([`redis`], the `hookgate-redis` crate) |
+//! | `aad` | yes | Azure AD bearer tokens ([`auth::aad`], `Identity::Aad`, the `AadCaller` extractors): jsonwebtoken, moka and the default HTTP client (implies `callback`) |
+//! | `callback` | yes | the default outbound HTTP client, [`client::ReqwestClient`] (reqwest with rustls), for validation callbacks |
+//!
+//! So `hookgate = { version = "0.1", features = ["axum"] }` for an axum receiver,
+//! `features = ["actix"]` for actix-web. With `default-features = false` the crate
+//! parses, answers the handshake, checks shared secrets and Web PubSub signatures
+//! and deduplicates without TLS, an HTTP client or a JWT crate (a validation
+//! callback then needs a client given to
+//! [`CallbackPolicyBuilder::client`](handshake::CallbackPolicyBuilder::client)).
 //!
 //! # From zero to a working receiver (axum)
 //!
@@ -27,7 +48,7 @@
 //!
 //! ```toml
 //! [dependencies]
-//! hookgate = "0.1"
+//! hookgate = { version = "0.1", features = ["axum"] }
 //! axum = "0.8"
 //! tokio = { version = "1", features = ["full"] }
 //! serde = { version = "1", features = ["derive"] }

@@ -1,21 +1,25 @@
-//! actix-web extractors for who the sender is: [`Authenticated`] and [`Claims`].
+//! actix-web extractors for who the sender is: [`Authenticated`] and, with the
+//! `aad` feature, `AadCaller`.
 //!
 //! [`Auth`](crate::Auth) puts the [`Identity`] of an authenticated request into its
-//! extensions. `Authenticated` extracts it, whatever the method; `Claims` extracts
-//! the claims of an Azure AD token and rejects other requests. Without the
-//! middleware in front, both reject with a 401 problem+json. (actix-web's
-//! `Option<T>` swallows every rejection; it gives `None` here exactly when the
-//! identity is absent.) This mirrors the extractors of `hookgate-tower`.
+//! extensions. `Authenticated` extracts it, whatever the method; `AadCaller`
+//! extracts the claims of an Azure AD token (and only those: it rejects a request
+//! authenticated otherwise). Without the middleware in front, both reject with a
+//! 401 problem+json. (actix-web's `Option<T>` swallows every rejection; it gives
+//! `None` here exactly when the identity is absent.) This mirrors the extractors of
+//! `hookgate-tower`.
 //!
 //! ```
+//! # #[cfg(feature = "aad")] {
 //! use actix_web::{App, web};
-//! use hookgate_actix::Claims;
+//! use hookgate_actix::AadCaller;
 //!
-//! async fn handle(Claims(claims): Claims) -> String {
+//! async fn handle(AadCaller(claims): AadCaller) -> String {
 //!     format!("called by app {:?} of tenant {:?}", claims.app_id, claims.tenant_id)
 //! }
 //!
 //! let app = App::new().route("/api/calls", web::post().to(handle));
+//! # }
 //! ```
 
 use std::future::{Ready, ready};
@@ -23,9 +27,10 @@ use std::future::{Ready, ready};
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, ResponseError};
+use hookgate_core::Error;
 use hookgate_core::auth::Identity;
+#[cfg(feature = "aad")]
 use hookgate_core::auth::aad::AadClaims;
-use hookgate_core::{Error, ErrorKind};
 
 use crate::problem::problem_response;
 
@@ -33,11 +38,15 @@ use crate::problem::problem_response;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Authenticated(pub Identity);
 
-/// Extracts the claims of the request's validated Azure AD token.
+/// Extracts the claims of the request's validated Azure AD token: the caller of a
+/// route that [`AadPolicy`](hookgate_core::auth::aad::AadPolicy) authenticated
+/// (feature `aad`). A request authenticated another way (a shared secret, a Web
+/// PubSub signature) is rejected with 401.
+#[cfg(feature = "aad")]
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Claims(pub AadClaims);
+pub struct AadCaller(pub AadClaims);
 
-/// The rejection of [`Authenticated`] and [`Claims`]: a 401 problem+json.
+/// The rejection of [`Authenticated`] and `AadCaller`: a 401 problem+json.
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct AuthRejection {
@@ -86,7 +95,8 @@ impl FromRequest for Authenticated {
     }
 }
 
-impl FromRequest for Claims {
+#[cfg(feature = "aad")]
+impl FromRequest for AadCaller {
     type Error = AuthRejection;
     type Future = Ready<Result<Self, Self::Error>>;
 
@@ -94,7 +104,7 @@ impl FromRequest for Claims {
         let outcome = match req.extensions().get::<Identity>() {
             Some(Identity::Aad(claims)) => Ok(Self(claims.clone())),
             Some(_) => Err(Error::new(
-                ErrorKind::InvalidCredentials,
+                hookgate_core::ErrorKind::InvalidCredentials,
                 "this route needs an Azure AD access token; the request was authenticated otherwise",
             )),
             None => Err(hookgate_core::auth::not_authenticated()),

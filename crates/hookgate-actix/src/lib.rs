@@ -93,7 +93,15 @@ pub use dedup::{Dedup, DedupMiddleware};
 pub use extract::{CloudEvent, CloudEventRejection, CloudEvents};
 pub use handshake::{Handshake, HandshakeMiddleware};
 pub use headers::ActixHeaders;
-pub use identity::{AuthRejection, Authenticated, Claims};
+#[cfg(feature = "aad")]
+pub use identity::AadCaller;
+/// The former name of [`AadCaller`], kept so that code written for 0.1 compiles
+/// (a `type` alias would not: `Claims(claims)` patterns need the tuple struct
+/// itself). Use `AadCaller`; this name goes with the next breaking release.
+#[cfg(feature = "aad")]
+#[doc(hidden)]
+pub use identity::AadCaller as Claims;
+pub use identity::{AuthRejection, Authenticated};
 pub use parse::{ParseCloudEvents, ParseCloudEventsMiddleware};
 pub use problem::{problem_response, reply_response};
 pub use webhook::{Webhook, WebhookMiddleware};

@@ -1,10 +1,14 @@
-//! The outbound HTTP client hookgate uses (validation callbacks; later key fetches),
-//! behind a trait so that tests and applications can bring their own.
+//! The outbound HTTP client hookgate uses (validation callbacks, Azure AD key
+//! fetches), behind a trait so that tests and applications can bring their own.
 //!
 //! [`HttpClient`] sends one [`OutboundRequest`] and answers an [`OutboundResponse`]
-//! with a body read within [`OutboundRequest::body_limit`]. With the `reqwest`
-//! feature (on by default) [`ReqwestClient`] implements it with rustls and the
-//! Mozilla root certificates, so it works the same on every machine.
+//! with a body read within [`OutboundRequest::body_limit`]. With the `callback`
+//! feature (which `aad` enables) `ReqwestClient` implements it with rustls and the
+//! Mozilla root certificates, so it works the same on every machine. Without it
+//! the core has no HTTP client and no TLS: inject one where a policy needs it.
+//!
+//! [`BoxFuture`] is the one boxed future of the workspace: the [`HttpClient`] and
+//! [`DedupStore`](crate::dedup::DedupStore) traits answer it.
 //!
 //! ```
 //! use std::time::Duration;
@@ -28,7 +32,8 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::Bytes;
-use url::Url;
+/// The URL type of an [`OutboundRequest`] (`http::Uri`, re-exported).
+pub use http::Uri;
 
 /// A boxed, sendable future.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -61,8 +66,8 @@ impl OutboundMethod {
 pub struct OutboundRequest {
     /// The method.
     pub method: OutboundMethod,
-    /// Where to.
-    pub url: Url,
+    /// Where to: an absolute `http` or `https` URL.
+    pub url: Uri,
     /// When not empty, the addresses the URL's host resolved to when it was
     /// checked; the client must connect to these (and no others), so that a DNS
     /// answer that changes between the check and the request cannot redirect it.
@@ -78,7 +83,7 @@ pub struct OutboundRequest {
 impl OutboundRequest {
     /// A request with 5 s to connect, 10 s in all and a 64 KiB body limit.
     #[must_use]
-    pub fn new(method: OutboundMethod, url: Url) -> Self {
+    pub fn new(method: OutboundMethod, url: Uri) -> Self {
         Self {
             method,
             url,
@@ -123,17 +128,21 @@ pub trait HttpClient: fmt::Debug + Send + Sync + 'static {
     fn send(&self, request: OutboundRequest) -> BoxFuture<Result<OutboundResponse, ClientError>>;
 }
 
-#[cfg(feature = "reqwest")]
+#[cfg(feature = "callback")]
 pub use self::reqwest_client::ReqwestClient;
 
-#[cfg(feature = "reqwest")]
+#[cfg(feature = "callback")]
 mod reqwest_client {
     use super::{
         BoxFuture, ClientError, HttpClient, OutboundMethod, OutboundRequest, OutboundResponse,
     };
 
-    /// [`HttpClient`] on reqwest, with rustls and the Mozilla roots; no redirects
-    /// are followed.
+    /// [`HttpClient`] on reqwest, with rustls and the Mozilla roots (feature
+    /// `callback`). No redirects are followed. A request with
+    /// [`addrs`](OutboundRequest::addrs) goes straight to those addresses: no
+    /// proxy, whatever the environment says (a validation callback must reach the
+    /// address that was checked); other requests (Azure AD key fetches) use the
+    /// proxy of the environment (`HTTPS_PROXY`, …) as reqwest does.
     #[derive(Clone, Debug, Default)]
     pub struct ReqwestClient {
         _private: (),
@@ -152,8 +161,8 @@ mod reqwest_client {
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(request.connect_timeout)
             .timeout(request.timeout);
-        if let (Some(host), false) = (request.url.host_str(), request.addrs.is_empty()) {
-            builder = builder.resolve_to_addrs(host, &request.addrs);
+        if let (Some(host), false) = (request.url.host(), request.addrs.is_empty()) {
+            builder = builder.no_proxy().resolve_to_addrs(host, &request.addrs);
         }
         builder
             .build()
@@ -171,13 +180,12 @@ mod reqwest_client {
                     OutboundMethod::Get => reqwest::Method::GET,
                     OutboundMethod::Post => reqwest::Method::POST,
                 };
-                let mut response = client
-                    .request(method, request.url.clone())
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        ClientError(format!("{} {}: {e}", request.method.as_str(), request.url))
-                    })?;
+                let url = reqwest::Url::parse(&request.url.to_string()).map_err(|e| {
+                    ClientError(format!("{} {}: {e}", request.method.as_str(), request.url))
+                })?;
+                let mut response = client.request(method, url).send().await.map_err(|e| {
+                    ClientError(format!("{} {}: {e}", request.method.as_str(), request.url))
+                })?;
                 let status = response.status().as_u16();
                 let mut body = Vec::new();
                 while let Some(chunk) = response

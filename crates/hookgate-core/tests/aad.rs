@@ -1,7 +1,7 @@
 //! Azure AD bearer tokens against a real local OpenID Connect issuer over HTTP
 //! (`tests/common/oidc.rs` at the workspace root), with the default reqwest client.
 
-#![cfg(feature = "reqwest")]
+#![cfg(feature = "aad")]
 #![allow(missing_docs)]
 
 #[path = "../../../tests/common/oidc.rs"]

@@ -1,30 +1,34 @@
-//! axum extractors for who the sender is: [`Authenticated`] and [`Claims`].
+//! axum extractors for who the sender is: [`Authenticated`] and, with the `aad`
+//! feature, `AadCaller`.
 //!
 //! [`AuthLayer`](crate::AuthLayer) puts the [`Identity`] of an authenticated request
 //! into its extensions. `Authenticated` extracts it, whatever the method;
-//! `Claims` extracts the claims of an Azure AD token and rejects other requests.
-//! `Option<Authenticated>` and `Option<Claims>` never reject. Without the layer in
-//! front, both reject with a 401 problem+json.
+//! `AadCaller` extracts the claims of an Azure AD token (and only those: it rejects
+//! a request authenticated otherwise). `Option<Authenticated>` and
+//! `Option<AadCaller>` never reject. Without the layer in front, both reject with
+//! a 401 problem+json.
 //!
 //! ```
+//! # #[cfg(feature = "aad")] {
 //! use axum::{Router, routing::post};
-//! use hookgate_tower::{AuthLayer, Claims};
-//! use hookgate_core::auth::{AuthPolicy, SharedSecrets};
+//! use hookgate_tower::AadCaller;
 //!
-//! async fn handle(Claims(claims): Claims) -> String {
+//! async fn handle(AadCaller(claims): AadCaller) -> String {
 //!     format!("called by app {:?} of tenant {:?}", claims.app_id, claims.tenant_id)
 //! }
 //!
 //! let app: Router = Router::new().route("/api/calls", post(handle));
+//! # }
 //! ```
 
 use std::convert::Infallible;
 
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
+use hookgate_core::Error;
 use hookgate_core::auth::Identity;
+#[cfg(feature = "aad")]
 use hookgate_core::auth::aad::AadClaims;
-use hookgate_core::{Error, ErrorKind};
 use http::request::Parts;
 
 use crate::problem::problem_response;
@@ -33,11 +37,15 @@ use crate::problem::problem_response;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Authenticated(pub Identity);
 
-/// Extracts the claims of the request's validated Azure AD token.
+/// Extracts the claims of the request's validated Azure AD token: the caller of a
+/// route that [`AadPolicy`](hookgate_core::auth::aad::AadPolicy) authenticated
+/// (feature `aad`). A request authenticated another way (a shared secret, a Web
+/// PubSub signature) is rejected with 401.
+#[cfg(feature = "aad")]
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Claims(pub AadClaims);
+pub struct AadCaller(pub AadClaims);
 
-/// The rejection of [`Authenticated`] and [`Claims`]: a 401 problem+json.
+/// The rejection of [`Authenticated`] and `AadCaller`: a 401 problem+json.
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct AuthRejection {
@@ -97,7 +105,8 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Authenticated {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Claims {
+#[cfg(feature = "aad")]
+impl<S: Send + Sync> FromRequestParts<S> for AadCaller {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
@@ -105,7 +114,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Claims {
             Some(Identity::Aad(claims)) => Ok(Self(claims.clone())),
             Some(_) => Err(AuthRejection {
                 error: Error::new(
-                    ErrorKind::InvalidCredentials,
+                    hookgate_core::ErrorKind::InvalidCredentials,
                     "this route needs an Azure AD access token; the request was authenticated otherwise",
                 ),
             }),
@@ -116,7 +125,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Claims {
     }
 }
 
-impl<S: Send + Sync> OptionalFromRequestParts<S> for Claims {
+#[cfg(feature = "aad")]
+impl<S: Send + Sync> OptionalFromRequestParts<S> for AadCaller {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Infallible> {

@@ -90,8 +90,16 @@ pub use extract::{CloudEvent, CloudEventRejection, CloudEvents};
 pub use future::ResponseFuture;
 pub use handshake::{Handshake, HandshakeLayer};
 pub use headers::HttpHeaders;
+#[cfg(all(feature = "axum", feature = "aad"))]
+pub use identity::AadCaller;
+/// The former name of [`AadCaller`], kept so that code written for 0.1 compiles
+/// (a `type` alias would not: `Claims(claims)` patterns need the tuple struct
+/// itself). Use `AadCaller`; this name goes with the next breaking release.
+#[cfg(all(feature = "axum", feature = "aad"))]
+#[doc(hidden)]
+pub use identity::AadCaller as Claims;
 #[cfg(feature = "axum")]
-pub use identity::{AuthRejection, Authenticated, Claims};
+pub use identity::{AuthRejection, Authenticated};
 pub use parse::{ParseCloudEvents, ParseCloudEventsLayer};
 pub use problem::{problem_response, reply_response};
 pub use webhook::{Webhook, WebhookLayer};

@@ -8,9 +8,9 @@
 //!   places the CloudEvents webhook spec names); several secrets at once for
 //!   rotation; compared in constant time. A response to a request authenticated by a
 //!   query secret carries `Cache-Control: private`.
-//! - [`aad::AadPolicy`]: Azure AD (Entra ID) access tokens in `Authorization: Bearer`
-//!   (Event Grid secure delivery, Web PubSub with a managed identity, the Skype for
-//!   Business Trusted Application API).
+//! - `aad::AadPolicy` (feature `aad`): Azure AD (Entra ID) access tokens in
+//!   `Authorization: Bearer` (Event Grid secure delivery, Web PubSub with a managed
+//!   identity, the Skype for Business Trusted Application API).
 //! - [`WebPubSubKeys`]: Web PubSub's `ce-signature`.
 //!
 //! The adapters (`AuthLayer` in hookgate-tower, `Auth` in hookgate-actix) run
@@ -39,6 +39,7 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "aad")]
 pub mod aad;
 mod policy;
 pub mod redact;

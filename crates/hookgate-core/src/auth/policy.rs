@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
+#[cfg(feature = "aad")]
 use super::aad::{AadClaims, AadPolicy};
 use super::secret::{SecretPlace, SharedSecrets};
 use super::signature::WebPubSubKeys;
@@ -10,7 +11,8 @@ use crate::error::{ConfigError, Error, ErrorKind};
 use crate::headers::HeaderSource;
 
 /// Who the request was authenticated as; put into the request extensions by the
-/// adapters, and read by the `Authenticated` and `Claims` extractors.
+/// adapters, and read by the `Authenticated` and (feature `aad`) `AadCaller`
+/// extractors.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Identity {
@@ -19,7 +21,8 @@ pub enum Identity {
         /// Where it was found.
         place: SecretPlace,
     },
-    /// An Azure AD access token was validated.
+    /// An Azure AD access token was validated (feature `aad`).
+    #[cfg(feature = "aad")]
     Aad(AadClaims),
     /// A Web PubSub `ce-signature` matched.
     WebPubSub,
@@ -33,7 +36,8 @@ impl Identity {
         matches!(self, Self::SharedSecret { place } if place.in_query())
     }
 
-    /// The token's claims, for [`Identity::Aad`].
+    /// The token's claims, for [`Identity::Aad`] (feature `aad`).
+    #[cfg(feature = "aad")]
     #[must_use]
     pub fn aad_claims(&self) -> Option<&AadClaims> {
         match self {
@@ -46,6 +50,7 @@ impl Identity {
 #[derive(Debug)]
 struct Inner {
     secrets: Option<SharedSecrets>,
+    #[cfg(feature = "aad")]
     aad: Option<AadPolicy>,
     webpubsub: Option<WebPubSubKeys>,
 }
@@ -69,6 +74,7 @@ pub struct AuthPolicy(Arc<Inner>);
 #[must_use]
 pub struct AuthPolicyBuilder {
     secrets: Option<SharedSecrets>,
+    #[cfg(feature = "aad")]
     aad: Option<AadPolicy>,
     webpubsub: Option<WebPubSubKeys>,
 }
@@ -80,7 +86,8 @@ impl AuthPolicyBuilder {
         self
     }
 
-    /// Accepts Azure AD access tokens that `policy` validates.
+    /// Accepts Azure AD access tokens that `policy` validates (feature `aad`).
+    #[cfg(feature = "aad")]
     pub fn aad(mut self, policy: AadPolicy) -> Self {
         self.aad = Some(policy);
         self
@@ -97,13 +104,21 @@ impl AuthPolicyBuilder {
     /// # Errors
     /// [`ConfigError`] when no method is configured.
     pub fn build(self) -> Result<AuthPolicy, ConfigError> {
-        if self.secrets.is_none() && self.aad.is_none() && self.webpubsub.is_none() {
-            return Err(ConfigError(
-                "the auth policy has no method: call shared_secrets, aad or web_pubsub".into(),
-            ));
+        #[cfg(feature = "aad")]
+        let (aad, methods) = (self.aad.is_some(), "shared_secrets, aad or web_pubsub");
+        #[cfg(not(feature = "aad"))]
+        let (aad, methods) = (
+            false,
+            "shared_secrets or web_pubsub (or aad, with the `aad` feature)",
+        );
+        if self.secrets.is_none() && !aad && self.webpubsub.is_none() {
+            return Err(ConfigError(format!(
+                "the auth policy has no method: call {methods}"
+            )));
         }
         Ok(AuthPolicy(Arc::new(Inner {
             secrets: self.secrets,
+            #[cfg(feature = "aad")]
             aad: self.aad,
             webpubsub: self.webpubsub,
         })))
@@ -129,10 +144,22 @@ impl AuthPolicy {
         AuthPolicyBuilder::default()
     }
 
+    /// Whether Azure AD tokens are accepted.
+    #[cfg(feature = "aad")]
+    fn has_aad(&self) -> bool {
+        self.0.aad.is_some()
+    }
+
+    /// Whether Azure AD tokens are accepted: never without the `aad` feature.
+    #[cfg(not(feature = "aad"))]
+    fn has_aad(&self) -> bool {
+        false
+    }
+
     fn presented(&self, query: Option<&str>, headers: &impl HeaderSource) -> Presented {
         let mut p = Presented::default();
         if let (Some(query), Some(secrets)) = (query, &self.0.secrets) {
-            for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            for (name, value) in form_urlencoded::parse(query.as_bytes()) {
                 if name == secrets.param() {
                     p.code.get_or_insert_with(|| value.into_owned());
                 } else if name == "access_token" {
@@ -201,7 +228,7 @@ impl AuthPolicy {
                     if secrets.matches(value) {
                         return Ok(Identity::SharedSecret { place });
                     }
-                    if place != SecretPlace::Bearer || self.0.aad.is_none() {
+                    if place != SecretPlace::Bearer || !self.has_aad() {
                         fail(invalid(format!(
                             "the shared secret in {} is not accepted",
                             place_name(place, secrets.param())
@@ -210,6 +237,7 @@ impl AuthPolicy {
                 }
             }
         }
+        #[cfg(feature = "aad")]
         if let (Some(aad), Some(token)) = (&self.0.aad, &p.bearer) {
             match aad.validate(token).await {
                 Ok(claims) => return Ok(Identity::Aad(claims)),
@@ -253,7 +281,7 @@ impl AuthPolicy {
                 secrets.param()
             ));
         }
-        if self.0.aad.is_some() {
+        if self.has_aad() {
             expected.push("an Azure AD access token in `Authorization: Bearer`".to_owned());
         }
         if self.0.webpubsub.is_some() {

@@ -1,13 +1,12 @@
 //! Grant by callback: confirm a handshake with a request to `WebHook-Request-Callback`.
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs as _};
 use std::sync::Arc;
 use std::time::Duration;
 
-use url::Url;
+use http::Uri;
 
-use super::policy::HandshakePolicy;
 use crate::client::{ClientError, HttpClient, OutboundMethod, OutboundRequest};
 use crate::error::{ConfigError, Error, ErrorKind, excerpt};
 use crate::reply::Reply;
@@ -117,8 +116,8 @@ impl CallbackPolicyBuilder {
         self
     }
 
-    /// The HTTP client to confirm with (default: [`ReqwestClient`](crate::client::ReqwestClient)
-    /// with the `reqwest` feature).
+    /// The HTTP client to confirm with (default: `client::ReqwestClient`, with the
+    /// `callback` feature).
     pub fn client(mut self, client: Arc<dyn HttpClient>) -> Self {
         self.client = Some(client);
         self
@@ -128,7 +127,7 @@ impl CallbackPolicyBuilder {
     ///
     /// # Errors
     /// [`ConfigError`] for a zero timeout, 0 or more than 10 attempts, an empty host
-    /// allowlist, or no client (without the `reqwest` feature).
+    /// allowlist, or no client (neither given nor the `callback` feature).
     pub fn build(self) -> Result<CallbackPolicy, ConfigError> {
         if self.timeout.is_zero() {
             return Err(ConfigError("the callback timeout must not be zero".into()));
@@ -159,16 +158,16 @@ impl CallbackPolicyBuilder {
     }
 }
 
-#[cfg(feature = "reqwest")]
+#[cfg(feature = "callback")]
 #[allow(clippy::unnecessary_wraps)]
 fn default_client() -> Result<Arc<dyn HttpClient>, ConfigError> {
     Ok(Arc::new(crate::client::ReqwestClient::new()))
 }
 
-#[cfg(not(feature = "reqwest"))]
+#[cfg(not(feature = "callback"))]
 fn default_client() -> Result<Arc<dyn HttpClient>, ConfigError> {
     Err(ConfigError(
-        "no HTTP client for callbacks: enable the `reqwest` feature or call client()".into(),
+        "no HTTP client for callbacks: enable the `callback` feature or call client()".into(),
     ))
 }
 
@@ -177,8 +176,18 @@ fn default_client() -> Result<Arc<dyn HttpClient>, ConfigError> {
 #[derive(Debug)]
 #[must_use]
 pub struct PendingCallback {
-    url: Url,
+    url: Uri,
+    host: Host,
+    port: u16,
     policy: CallbackPolicy,
+}
+
+/// The host of a callback URL, in the form the WHATWG URL parser gives it.
+#[derive(Debug)]
+enum Host {
+    Ip(IpAddr),
+    /// Lowercase ASCII.
+    Domain(String),
 }
 
 /// A confirmation to send after the handshake was answered: run
@@ -230,48 +239,77 @@ impl PendingCallback {
     /// Checks the URL against the policy's scheme and host rules (the address check
     /// needs DNS and happens in [`answer`](Self::answer)).
     pub(super) fn new(raw: &str, policy: &CallbackPolicy) -> Result<Self, Error> {
-        let url = Url::parse(raw).map_err(|e| {
+        let p = &policy.0;
+        let malformed = |why: &dyn fmt::Display| {
             Error::new(
                 ErrorKind::InvalidHandshakeHeader,
                 format!(
-                    "`WebHook-Request-Callback` is not an absolute URL ({e}): `{}`",
+                    "`WebHook-Request-Callback` is not an absolute URL ({why}): `{}`",
                     excerpt(raw)
                 ),
             )
-        })?;
-        let p = &policy.0;
-        match url.scheme() {
+        };
+        let scheme = scheme_of(raw).ok_or_else(|| malformed(&"no scheme"))?;
+        match scheme.as_str() {
             "https" => {}
             "http" if p.allow_http => {}
             other => {
                 return Err(refused(format_args!(
-                    "the callback URL must be https, got `{other}`"
+                    "the callback URL must be https, got `{}`",
+                    excerpt(other)
                 )));
             }
         }
-        if !url.username().is_empty() || url.password().is_some() {
+        let uri: Uri = raw.parse().map_err(|e| malformed(&e))?;
+        let authority = uri
+            .authority()
+            .ok_or_else(|| malformed(&"no host"))?
+            .as_str();
+        if authority.contains('@') {
             return Err(refused("the callback URL must not carry credentials"));
         }
-        let Some(host) = url.host_str() else {
-            return Err(refused("the callback URL has no host"));
+        let (host_text, port_text) = split_authority(authority);
+        let host = parse_host(host_text).map_err(|why| malformed(&why))?;
+        let default_port = if scheme == "https" { 443 } else { 80 };
+        let port = match port_text {
+            None | Some("") => default_port,
+            Some(digits) => digits
+                .parse::<u16>()
+                .ok()
+                .filter(|_| digits.bytes().all(|b| b.is_ascii_digit()))
+                .ok_or_else(|| malformed(&"the port is not a number from 0 to 65535"))?,
         };
+        let host_str = host.to_string();
         if let Some(hosts) = &p.hosts
-            && !hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
+            && !hosts.iter().any(|h| h.eq_ignore_ascii_case(&host_str))
         {
             return Err(refused(format_args!(
                 "the callback host `{}` is not in the allowlist",
-                excerpt(host)
+                excerpt(&host_str)
             )));
         }
+        // The URL that is called: the scheme and host as checked, the port unless
+        // it is the default, the path and query as given (no fragment).
+        let path = uri.path_and_query().map_or("/", |pq| pq.as_str());
+        let canonical = if port == default_port {
+            format!("{scheme}://{host_str}{path}")
+        } else {
+            format!("{scheme}://{host_str}:{port}{path}")
+        };
+        let url = canonical.parse().map_err(|e| malformed(&e))?;
         Ok(Self {
             url,
+            host,
+            port,
             policy: policy.clone(),
         })
     }
 
-    /// The callback URL.
+    /// The callback URL, as it will be called: scheme and host normalized as the
+    /// WHATWG URL parser does (lowercase; an IPv4 address in dotted form), the
+    /// port only when it is not the scheme's default, no fragment.
     #[must_use]
-    pub fn url(&self) -> &Url {
+    pub fn url(&self) -> &Uri {
         &self.url
     }
 
@@ -294,20 +332,15 @@ impl PendingCallback {
 
     async fn check(&self) -> Result<Confirmation, Error> {
         let p = &self.policy.0;
-        let port = self.url.port_or_known_default().unwrap_or(443);
-        let addrs: Vec<SocketAddr> = match self.url.host() {
-            Some(url::Host::Ipv4(ip)) => vec![SocketAddr::new(ip.into(), port)],
-            Some(url::Host::Ipv6(ip)) => vec![SocketAddr::new(ip.into(), port)],
-            Some(url::Host::Domain(name)) => tokio::net::lookup_host((name, port))
-                .await
-                .map_err(|e| {
-                    refused(format_args!(
-                        "the callback host `{}` does not resolve: {e}",
-                        excerpt(name)
-                    ))
-                })?
-                .collect(),
-            None => return Err(refused("the callback URL has no host")),
+        let port = self.port;
+        let addrs: Vec<SocketAddr> = match &self.host {
+            Host::Ip(ip) => vec![SocketAddr::new(*ip, port)],
+            Host::Domain(name) => resolve(name, port).await.map_err(|e| {
+                refused(format_args!(
+                    "the callback host `{}` does not resolve: {e}",
+                    excerpt(name)
+                ))
+            })?,
         };
         if addrs.is_empty() {
             return Err(refused("the callback host resolves to no address"));
@@ -331,6 +364,185 @@ impl PendingCallback {
     }
 }
 
+/// Resolves `name` on the blocking pool (the system resolver, as
+/// `tokio::net::lookup_host` does).
+async fn resolve(name: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
+    let name = name.to_owned();
+    tokio::task::spawn_blocking(move || {
+        (name.as_str(), port)
+            .to_socket_addrs()
+            .map(Iterator::collect)
+    })
+    .await
+    .map_err(std::io::Error::other)?
+}
+
+impl fmt::Display for Host {
+    /// As the WHATWG URL parser serializes a host: an IPv6 address in brackets.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Ip(IpAddr::V6(ip)) => write_ipv6(f, *ip),
+            Self::Ip(IpAddr::V4(ip)) => ip.fmt(f),
+            Self::Domain(name) => f.write_str(name),
+        }
+    }
+}
+
+/// An IPv6 address as WHATWG serializes it: in brackets, hex pieces, the first
+/// longest run of two or more zero pieces as `::`, never a dotted IPv4 tail
+/// (`[::ffff:7f00:1]`, where `Ipv6Addr`'s `Display` writes `::ffff:127.0.0.1`).
+fn write_ipv6(f: &mut fmt::Formatter<'_>, ip: Ipv6Addr) -> fmt::Result {
+    let pieces = ip.segments();
+    // The first longest run of zero pieces, if it is at least two long.
+    let (mut best, mut run) = ((0, 0), (0, 0));
+    for (i, &piece) in pieces.iter().enumerate() {
+        if piece == 0 {
+            run = if run.1 == 0 {
+                (i, 1)
+            } else {
+                (run.0, run.1 + 1)
+            };
+            if run.1 > best.1 {
+                best = run;
+            }
+        } else {
+            run = (0, 0);
+        }
+    }
+    f.write_str("[")?;
+    let mut i = 0;
+    while i < pieces.len() {
+        if best.1 >= 2 && i == best.0 {
+            f.write_str(if i == 0 { "::" } else { ":" })?;
+            i += best.1;
+            continue;
+        }
+        write!(f, "{:x}", pieces[i])?;
+        if i + 1 < pieces.len() {
+            f.write_str(":")?;
+        }
+        i += 1;
+    }
+    f.write_str("]")
+}
+
+/// The lowercase scheme of an absolute URL (RFC 3986: a letter, then letters,
+/// digits, `+`, `-` or `.`, then `:`).
+fn scheme_of(raw: &str) -> Option<String> {
+    let (scheme, _) = raw.trim_start().split_once(':')?;
+    let mut bytes = scheme.bytes();
+    let first = bytes.next()?;
+    (first.is_ascii_alphabetic()
+        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')))
+    .then(|| scheme.to_ascii_lowercase())
+}
+
+/// The host and the port text (after the last `:` outside brackets) of an
+/// authority without user information.
+fn split_authority(authority: &str) -> (&str, Option<&str>) {
+    let after_brackets = authority.rfind(']').map_or(0, |i| i + 1);
+    match authority[after_brackets..].rfind(':') {
+        Some(i) => (
+            &authority[..after_brackets + i],
+            Some(&authority[after_brackets + i + 1..]),
+        ),
+        None => (authority, None),
+    }
+}
+
+/// Parses a URL host as the WHATWG URL parser does for `http` and `https`, for
+/// the hosts a callback may have: an IPv6 address in brackets; a name whose last
+/// label is a number, read as an IPv4 address (`127.1`, `0x7f.0.0.1` and
+/// `2130706433` are all 127.0.0.1); else a DNS name, lowercased. Stricter than
+/// WHATWG where no callback server can be meant: a name with characters other
+/// than ASCII letters, digits, `-`, `_` and `.` is malformed (WHATWG would map
+/// Unicode and some punctuation), and so is a percent-encoded one (`http::Uri`
+/// refuses `%` in a host; WHATWG would decode it).
+fn parse_host(text: &str) -> Result<Host, String> {
+    if let Some(inner) = text.strip_prefix('[') {
+        let inner = inner
+            .strip_suffix(']')
+            .ok_or("an IPv6 host needs its closing `]`")?;
+        return inner
+            .parse::<Ipv6Addr>()
+            .map(|ip| Host::Ip(IpAddr::V6(ip)))
+            .map_err(|_| format!("`[{}]` is not an IPv6 address", excerpt(inner)));
+    }
+    let name = text.to_ascii_lowercase();
+    if name.is_empty() {
+        return Err("the host is empty".to_owned());
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    {
+        return Err(format!(
+            "the host `{}` is not a DNS name or an IP address",
+            excerpt(&name)
+        ));
+    }
+    if ends_in_a_number(&name) {
+        return whatwg_ipv4(&name)
+            .map(|ip| Host::Ip(IpAddr::V4(ip)))
+            .ok_or_else(|| format!("the host `{}` is not an IPv4 address", excerpt(&name)));
+    }
+    Ok(Host::Domain(name))
+}
+
+/// WHATWG "ends in a number": the last label (a trailing empty one ignored) is
+/// decimal digits, or `0x` and hex digits.
+fn ends_in_a_number(name: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    let last = name.rsplit('.').next().unwrap_or_default();
+    if !last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()) {
+        return true;
+    }
+    last.strip_prefix("0x")
+        .is_some_and(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// WHATWG IPv4 parsing: one to four parts, each decimal, octal (leading `0`) or
+/// hex (`0x`); all but the last at most 255, the last filling the remaining bytes.
+fn whatwg_ipv4(name: &str) -> Option<Ipv4Addr> {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    let parts: Vec<&str> = name.split('.').collect();
+    if parts.len() > 4 {
+        return None;
+    }
+    let mut numbers = Vec::with_capacity(parts.len());
+    for part in &parts {
+        let (digits, radix) = if let Some(hex) = part.strip_prefix("0x") {
+            (hex, 16)
+        } else if part.len() > 1 && part.starts_with('0') {
+            (&part[1..], 8)
+        } else {
+            (*part, 10)
+        };
+        if part.is_empty() {
+            return None;
+        }
+        let n = if digits.is_empty() {
+            0
+        } else {
+            u64::from_str_radix(digits, radix).ok()?
+        };
+        numbers.push(n);
+    }
+    let (last, init) = numbers.split_last()?;
+    if init.iter().any(|&n| n > 255) {
+        return None;
+    }
+    let free_bits = 8 * (4 - init.len() as u32);
+    if free_bits < 64 && *last >= 1u64 << free_bits {
+        return None;
+    }
+    let mut ip = *last;
+    for (i, &n) in init.iter().enumerate() {
+        ip += n << (8 * (3 - i as u32));
+    }
+    u32::try_from(ip).ok().map(Ipv4Addr::from)
+}
+
 /// Why a confirmation gave up.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("the validation callback was not confirmed after {attempts} attempt(s): {last}")]
@@ -342,9 +554,9 @@ pub struct ConfirmError {
 }
 
 impl Confirmation {
-    /// The callback URL.
+    /// The callback URL, as it will be called.
     #[must_use]
-    pub fn url(&self) -> &Url {
+    pub fn url(&self) -> &Uri {
         &self.request.url
     }
 
@@ -391,17 +603,144 @@ impl Confirmation {
     }
 }
 
-impl HandshakePolicy {
-    /// The callback policy, when grant by callback is enabled.
-    #[must_use]
-    pub fn callback(&self) -> Option<&CallbackPolicy> {
-        self.0.callback.as_ref()
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::is_internal;
+    use std::sync::Arc;
+
+    use super::{CallbackPolicy, PendingCallback, is_internal};
+    use crate::ErrorKind;
+    use crate::client::{BoxFuture, ClientError, HttpClient, OutboundRequest, OutboundResponse};
+
+    #[derive(Debug)]
+    struct NoClient;
+
+    impl HttpClient for NoClient {
+        fn send(&self, _: OutboundRequest) -> BoxFuture<Result<OutboundResponse, ClientError>> {
+            Box::pin(async { Err(ClientError("no client in this test".into())) })
+        }
+    }
+
+    fn lenient() -> CallbackPolicy {
+        CallbackPolicy::builder()
+            .allow_http(true)
+            .client(Arc::new(NoClient))
+            .build()
+            .unwrap()
+    }
+
+    /// The host, port and URL the callback parser gives agree with the WHATWG
+    /// parser (the `url` crate) it replaced, and it fails where that one fails.
+    #[test]
+    fn callback_urls_parse_as_whatwg_does() {
+        let policy = lenient();
+        for raw in [
+            "https://example.com/cb",
+            "https://EXAMPLE.Com/cb?x=1",
+            "https://example.com:443/a?b=c#fragment",
+            "https://example.com:8443",
+            "http://example.com:80/",
+            "http://example.com:8080/x",
+            "https://example.com./",
+            "https://a_b.example/",
+            "https://xn--bcher-kva.example/",
+            "https://127.0.0.1/",
+            "https://127.1/",
+            "https://0x7f.0.0.1/",
+            "https://0x7F.1/",
+            "https://2130706433/",
+            "https://0177.0.0.1/",
+            "https://0/",
+            "https://0x/",
+            "https://10.0.0.1./",
+            "https://[::1]/",
+            "https://[::1]:8443/x",
+            "https://[0:0:0:0:0:ffff:7f00:1]/",
+            "https://[64:ff9b::a00:1]/",
+            "https://[1:0:0:2:0:0:0:3]/",
+            "https://[1:0:0:2:0:0:3:4]/",
+            "https://[1:2:3:4:5:6:7:0]/",
+            "https://[0:0:1:2:3:4:5:6]/",
+            "https://[::]/",
+            "https://[1:2:3:4:5:6:7:8]/",
+            "https://[::1.2.3.4]/",
+            "HTTPS://example.com/",
+            "https://1.2.3.4.5/",
+            "https://256.0.0.1/",
+            "https://1.2.3.09/",
+            "https://0x100000000/",
+            "https://4294967296/",
+            "https://foo.0x1/",
+            "https://1..2/",
+            "https://[::1/",
+            "https://[1.2.3.4]/",
+            "https://example.com:65536/",
+            "https://example.com:x/",
+            "https://",
+        ] {
+            let ours = PendingCallback::new(raw, &policy);
+            match url::Url::parse(raw) {
+                Ok(theirs) => {
+                    let ours = ours.unwrap_or_else(|e| panic!("{raw}: {e:?}"));
+                    assert_eq!(
+                        ours.host.to_string(),
+                        theirs.host_str().unwrap(),
+                        "host of {raw}"
+                    );
+                    assert_eq!(
+                        Some(ours.port),
+                        theirs.port_or_known_default(),
+                        "port of {raw}"
+                    );
+                    let mut theirs = theirs;
+                    theirs.set_fragment(None);
+                    assert_eq!(ours.url().to_string(), theirs.as_str(), "URL of {raw}");
+                }
+                Err(_) => {
+                    let err = ours.map(|p| p.url().to_string()).unwrap_err();
+                    assert_eq!(err.kind(), ErrorKind::InvalidHandshakeHeader, "{raw}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn callback_url_refusals() {
+        let strict = CallbackPolicy::builder()
+            .client(Arc::new(NoClient))
+            .allow_hosts(["callbacks.example"])
+            .build()
+            .unwrap();
+        for (raw, why) in [
+            ("http://callbacks.example/", "https"),
+            ("file:///etc/passwd", "https"),
+            ("mailto:someone@example.com", "https"),
+            ("https://user:pw@callbacks.example/", "credentials"),
+            ("https://@callbacks.example/", "credentials"),
+            ("https://other.example/", "allowlist"),
+            ("https://CALLBACKS.example.evil/", "allowlist"),
+        ] {
+            let err = PendingCallback::new(raw, &strict).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::CallbackRefused, "{raw}");
+            assert!(err.detail().contains(why), "{raw}: {}", err.detail());
+        }
+        let ok = PendingCallback::new("https://CallBacks.Example/cb", &strict).unwrap();
+        assert_eq!(ok.url().to_string(), "https://callbacks.example/cb");
+        // Malformed (400). The last four are URLs to WHATWG, which is lenient
+        // with the slashes of `https` and decodes or maps odd hosts; a sender
+        // writes `https://host/path`.
+        for raw in [
+            "not a url",
+            "https://",
+            "https://callbacks.example:99999/",
+            "https://%63allbacks.example/",
+            "https://callbacks!.example/",
+            "https:///callbacks.example/cb",
+            "https:callbacks.example/cb",
+        ] {
+            let err = PendingCallback::new(raw, &strict).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidHandshakeHeader, "{raw}");
+        }
+    }
 
     #[test]
     fn internal_addresses() {

@@ -88,6 +88,12 @@ impl HandshakePolicy {
         self.0.rate
     }
 
+    /// The callback policy, when grant by callback is enabled.
+    #[must_use]
+    pub fn callback(&self) -> Option<&CallbackPolicy> {
+        self.0.callback.as_ref()
+    }
+
     /// Whether `origin` is granted (exact, case-insensitive match; never a prefix).
     #[must_use]
     pub fn allows(&self, origin: &str) -> bool {

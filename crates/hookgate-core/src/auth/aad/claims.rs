@@ -1,12 +1,36 @@
-//! The claims of a token: parsing, time and audience checks, and authorization
-//! (tenant, application, roles).
+//! The claims of a token: [`AadClaims`], their parsing, the time and audience
+//! checks, and authorization (tenant, application, roles).
 
 use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::AadClaims;
 use crate::error::{Error, ErrorKind, excerpt};
+
+/// The claims of a validated token.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AadClaims {
+    /// Tenant id (`tid`).
+    pub tenant_id: Option<String>,
+    /// Object id of the caller (`oid`).
+    pub object_id: Option<String>,
+    /// Application id of the caller (`appid` in v1 tokens, `azp` in v2).
+    pub app_id: Option<String>,
+    /// Application roles (`roles`).
+    pub roles: Vec<String>,
+    /// Subject (`sub`).
+    pub subject: Option<String>,
+    /// The audience the token was accepted for (`aud`; of an array, the first
+    /// accepted one).
+    pub audience: String,
+    /// The issuer (`iss`).
+    pub issuer: String,
+    /// Expiry, seconds since the Unix epoch (`exp`).
+    pub expires_at: u64,
+    /// The token version (`ver`: `1.0` or `2.0`).
+    pub version: Option<String>,
+}
 
 /// `aud`: one string or an array of them.
 #[derive(Deserialize)]

@@ -14,13 +14,13 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use futures_util::FutureExt as _;
-use futures_util::future::{BoxFuture, Shared};
+use futures_util::future::Shared;
 use jsonwebtoken::DecodingKey;
 use serde::Deserialize;
 use url::Url;
 
 use super::authority::check_fetch_url;
-use crate::client::{HttpClient, OutboundMethod, OutboundRequest};
+use crate::client::{BoxFuture, HttpClient, OutboundMethod, OutboundRequest, Uri};
 use crate::error::{Error, ErrorKind, excerpt};
 
 /// The tracing target of every event here.
@@ -100,7 +100,7 @@ impl KeySet {
 struct FetchFailure(Arc<str>);
 
 type FetchOutput = Result<Arc<KeySet>, FetchFailure>;
-type Fetch = Shared<BoxFuture<'static, FetchOutput>>;
+type Fetch = Shared<BoxFuture<FetchOutput>>;
 
 #[derive(Default)]
 struct State {
@@ -434,7 +434,8 @@ fn rsa_key(jwk: &Jwk) -> Result<(String, DecodingKey), String> {
 impl KeySource {
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &Url) -> Result<T, String> {
         check_fetch_url(url)?;
-        let mut request = OutboundRequest::new(OutboundMethod::Get, url.clone());
+        let uri = Uri::try_from(url.as_str()).map_err(|e| format!("GET {url}: {e}"))?;
+        let mut request = OutboundRequest::new(OutboundMethod::Get, uri);
         request.connect_timeout = self.connect_timeout;
         request.timeout = self.timeout;
         request.body_limit = self.body_limit;
