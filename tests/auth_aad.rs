@@ -347,3 +347,75 @@ async fn issuer_down_with_and_without_cached_keys() {
     assert_refused(&res, 503, "keys-unavailable", "");
     assert_eq!(res.header("retry-after"), Some("2"));
 }
+
+/// The one entry point with Azure AD and deduplication: the dedup keys are scoped by
+/// the caller (tenant and application), so one application cannot claim, and so
+/// suppress, another's events; a repeat from the same caller is a duplicate.
+#[actix_web::test]
+async fn the_entry_point_scopes_dedup_keys_by_the_azure_ad_caller() {
+    use hookgate::WebhookPolicy;
+    use hookgate::dedup::DedupPolicy;
+    use hookgate::handshake::HandshakePolicy;
+
+    let key = TestKey::a();
+    let issuer = OidcIssuer::start(&[&key]).await;
+    let webhook = || {
+        WebhookPolicy::builder()
+            .handshake(
+                HandshakePolicy::builder()
+                    .azure_event_grid()
+                    .build()
+                    .unwrap(),
+            )
+            .auth(policy(aad(&issuer)))
+            .dedup(DedupPolicy::builder().build().unwrap())
+            .build()
+            .unwrap()
+    };
+    let axum = {
+        use axum::routing::post;
+        use hookgate::tower::{CloudEvents, WebhookLayer};
+        axum::Router::new()
+            .route(
+                "/api/events",
+                post(|CloudEvents(events): CloudEvents| async move { events.len().to_string() }),
+            )
+            .layer(WebhookLayer::new(webhook()))
+    };
+    let actix = {
+        use actix_web::{App, test, web};
+        use hookgate::actix::{CloudEvents, Webhook};
+        test::init_service(
+            App::new().wrap(Webhook::new(webhook())).route(
+                "/api/events",
+                web::post()
+                    .to(|CloudEvents(events): CloudEvents| async move { events.len().to_string() }),
+            ),
+        )
+        .await
+    };
+    let token_a = key.sign(&OidcIssuer::v1_claims(TENANT));
+    let token_b = key.sign(&with(
+        OidcIssuer::v1_claims(TENANT),
+        json!({"appid": "11111111-2222-4333-8444-555555555555"}),
+    ));
+    let event = |token: &str| {
+        TestRequest::post("/api/events")
+            .header("Authorization", format!("Bearer {token}"))
+            .header("ce-specversion", "1.0")
+            .header("ce-id", "same-id")
+            .header("ce-source", "/shared/source")
+            .header("ce-type", "t")
+    };
+    for (who, token, handled) in [
+        ("app A", &token_a, "1"),
+        ("app B, same (source, id)", &token_b, "1"),
+        ("app A again: a duplicate", &token_a, ""),
+    ] {
+        let on_axum = axum_app::call(&axum, &event(token)).await;
+        let on_actix = actix_app::call(&actix, &event(token)).await;
+        assert_eq!(on_axum.status, 200, "{who}: {on_axum:?}");
+        assert_eq!(on_axum.text(), handled, "{who}");
+        assert_eq!(on_axum, on_actix, "{who}");
+    }
+}

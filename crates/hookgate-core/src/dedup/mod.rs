@@ -201,8 +201,23 @@ impl DedupPolicy {
     /// 503 [`ErrorKind::StoreUnavailable`] when the store fails (unless fail-open);
     /// both with `Retry-After`.
     pub async fn claim(&self, delivery: &mut Delivery) -> Result<ClaimOutcome, Error> {
+        self.claim_scoped(&[], delivery).await
+    }
+
+    /// [`claim`](Self::claim) for the events of the principal `scope` (the
+    /// authenticated caller; see [`DedupKey::scoped`]): the same `(source, id)` from
+    /// two principals are two events, so that one sender cannot claim, and so
+    /// suppress, another's. An empty scope is no scope.
+    ///
+    /// # Errors
+    /// As [`claim`](Self::claim).
+    pub async fn claim_scoped(
+        &self,
+        scope: &[u8],
+        delivery: &mut Delivery,
+    ) -> Result<ClaimOutcome, Error> {
         if let [event] = delivery.events() {
-            return self.claim_one(event).await;
+            return self.claim_one(scope, event).await;
         }
         let p = &self.0;
         // One claim per distinct (source, id); later repeats in a batch are dropped.
@@ -210,7 +225,7 @@ impl DedupPolicy {
         let mut keep = Vec::with_capacity(delivery.len());
         let mut keys = Vec::with_capacity(delivery.len());
         for event in delivery.events() {
-            let key = DedupKey::new(event.source(), event.id());
+            let key = DedupKey::scoped(scope, event.source(), event.id());
             let first = seen.insert(key);
             keep.push(first);
             if first {
@@ -271,9 +286,9 @@ impl DedupPolicy {
 
     /// [`claim`](Self::claim) for a delivery of one event (most of them): one claim,
     /// no batch bookkeeping.
-    async fn claim_one(&self, event: &CloudEvent) -> Result<ClaimOutcome, Error> {
+    async fn claim_one(&self, scope: &[u8], event: &CloudEvent) -> Result<ClaimOutcome, Error> {
         let p = &self.0;
-        let key = DedupKey::new(event.source(), event.id());
+        let key = DedupKey::scoped(scope, event.source(), event.id());
         let outcome = match p.store.claim(key, p.lease).await {
             Ok(claim) => claim,
             Err(error) => return self.store_failed(error),
