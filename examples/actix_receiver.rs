@@ -18,7 +18,7 @@
 //! is set. A duplicate is answered 200 and not printed again.
 //!
 //! ```text
-//! cargo run --example actix_receiver
+//! cargo run --example actix_receiver --features actix,redis
 //! ```
 
 mod shared;

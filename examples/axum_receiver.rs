@@ -18,7 +18,7 @@
 //! is set. A duplicate is answered 200 and not printed again.
 //!
 //! ```text
-//! cargo run --example axum_receiver
+//! cargo run --example axum_receiver --features axum,redis
 //! ```
 
 mod shared;

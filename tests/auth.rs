@@ -190,7 +190,7 @@ const SECONDARY: &str = "secondary-access-key";
 
 fn webpubsub() -> AuthPolicy {
     AuthPolicy::builder()
-        .web_pubsub(WebPubSubKeys::new([PRIMARY, SECONDARY]).unwrap())
+        .web_pubsub_keys(WebPubSubKeys::new([PRIMARY, SECONDARY]).unwrap())
         .build()
         .unwrap()
 }
@@ -250,7 +250,7 @@ async fn web_pubsub_signatures() {
 #[actix_web::test]
 async fn web_pubsub_keys_chosen_by_origin_host() {
     let policy = AuthPolicy::builder()
-        .web_pubsub(
+        .web_pubsub_keys(
             WebPubSubKeys::per_host([
                 ("hub-a.webpubsub.azure.com", "key-a"),
                 ("hub-b.webpubsub.azure.com", "key-b"),
@@ -281,7 +281,7 @@ async fn web_pubsub_keys_chosen_by_origin_host() {
 async fn any_of_several_methods() {
     let policy = AuthPolicy::builder()
         .shared_secrets(SharedSecrets::new(["s"]).unwrap())
-        .web_pubsub(WebPubSubKeys::new([PRIMARY]).unwrap())
+        .web_pubsub_keys(WebPubSubKeys::new([PRIMARY]).unwrap())
         .build()
         .unwrap();
     assert_accepted(

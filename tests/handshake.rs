@@ -174,7 +174,7 @@ async fn the_rate_is_always_answered() {
 #[actix_web::test]
 async fn wildcard_and_any_origin_policies() {
     let wildcard = HandshakePolicy::builder()
-        .web_pubsub("myhub.webpubsub.azure.com")
+        .web_pubsub_host("myhub.webpubsub.azure.com")
         .answer_wildcard_origin(true)
         .build()
         .unwrap();
@@ -278,7 +278,7 @@ async fn requests_that_are_not_handshakes_pass_through() {
 #[actix_web::test]
 async fn get_validation_when_configured() {
     let policy = HandshakePolicy::builder()
-        .web_pubsub("localhost")
+        .web_pubsub_host("localhost")
         .answer_get(true)
         .build()
         .unwrap();

@@ -70,7 +70,7 @@ fn auth_policy() -> Option<AuthPolicy> {
             any = true;
         }
         if let Some(keys) = list("WEBPUBSUB_KEYS") {
-            policy = policy.web_pubsub(WebPubSubKeys::new(keys)?);
+            policy = policy.web_pubsub_keys(WebPubSubKeys::new(keys)?);
             any = true;
         }
         if let Some(aad) = aad_policy(&list)? {

@@ -25,14 +25,10 @@
 use std::future::{Ready, ready};
 
 use actix_web::dev::Payload;
-use actix_web::http::StatusCode;
-use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, ResponseError};
-use hookgate_core::Error;
+use actix_web::{FromRequest, HttpMessage as _, HttpRequest};
 use hookgate_core::auth::Identity;
 #[cfg(feature = "aad")]
 use hookgate_core::auth::aad::AadClaims;
-
-use crate::problem::problem_response;
 
 /// Extracts the [`Identity`] that [`Auth`](crate::Auth) authenticated.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,41 +42,9 @@ pub struct Authenticated(pub Identity);
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AadCaller(pub AadClaims);
 
-/// The rejection of [`Authenticated`] and `AadCaller`: a 401 problem+json.
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct AuthRejection {
-    error: Error,
-}
-
-impl AuthRejection {
-    /// The HTTP status (401).
-    #[must_use]
-    pub fn status(&self) -> StatusCode {
-        StatusCode::from_u16(self.error.status()).unwrap_or(StatusCode::UNAUTHORIZED)
-    }
-
-    /// What went wrong.
-    #[must_use]
-    pub fn error(&self) -> &Error {
-        &self.error
-    }
-}
-
-impl std::fmt::Display for AuthRejection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.error.fmt(f)
-    }
-}
-
-impl ResponseError for AuthRejection {
-    fn status_code(&self) -> StatusCode {
-        self.status()
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        problem_response(&self.error.problem())
-    }
+rejection! {
+    /// The rejection of [`Authenticated`] and `AadCaller`: a 401 problem+json.
+    AuthRejection
 }
 
 impl FromRequest for Authenticated {
@@ -89,9 +53,11 @@ impl FromRequest for Authenticated {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let identity = req.extensions().get::<Identity>().cloned();
-        ready(identity.map(Self).ok_or_else(|| AuthRejection {
-            error: hookgate_core::auth::not_authenticated(),
-        }))
+        ready(
+            identity
+                .map(Self)
+                .ok_or_else(|| hookgate_core::auth::not_authenticated().into()),
+        )
     }
 }
 
@@ -103,12 +69,9 @@ impl FromRequest for AadCaller {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let outcome = match req.extensions().get::<Identity>() {
             Some(Identity::Aad(claims)) => Ok(Self(claims.clone())),
-            Some(_) => Err(Error::new(
-                hookgate_core::ErrorKind::InvalidCredentials,
-                "this route needs an Azure AD access token; the request was authenticated otherwise",
-            )),
+            Some(_) => Err(hookgate_core::auth::not_aad()),
             None => Err(hookgate_core::auth::not_authenticated()),
         };
-        ready(outcome.map_err(|error| AuthRejection { error }))
+        ready(outcome.map_err(AuthRejection::from))
     }
 }

@@ -9,29 +9,37 @@
 //! a 401 problem+json.
 //!
 //! ```
-//! # #[cfg(feature = "aad")] {
-//! use axum::{Router, routing::post};
-//! use hookgate_tower::AadCaller;
+//! use axum::{Router, body::Body, routing::post};
+//! use hookgate_core::auth::{AuthPolicy, SharedSecrets};
+//! use hookgate_tower::{AuthLayer, Authenticated};
+//! use tower::ServiceExt as _;
 //!
-//! async fn handle(AadCaller(claims): AadCaller) -> String {
-//!     format!("called by app {:?} of tenant {:?}", claims.app_id, claims.tenant_id)
+//! async fn handle(Authenticated(who): Authenticated) -> String {
+//!     format!("{who:?}")
 //! }
 //!
-//! let app: Router = Router::new().route("/api/calls", post(handle));
-//! # }
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let policy = AuthPolicy::builder().shared_secrets(SharedSecrets::new(["s3cret"])?).build()?;
+//! let app = Router::new()
+//!     .route("/api/calls", post(handle))
+//!     .layer(AuthLayer::new(policy));
+//! let request = http::Request::post("/api/calls?code=s3cret").body(Body::empty())?;
+//! let response = app.oneshot(request).await?;
+//! assert_eq!(response.status(), 200);
+//! # Ok(()) }
 //! ```
+//!
+//! With Azure AD (`aad`), `AadCaller(claims): AadCaller` gives the token's claims,
+//! `claims.app_id`, `claims.tenant_id`, `claims.roles`.
 
 use std::convert::Infallible;
 
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
-use axum_core::response::{IntoResponse, Response};
-use hookgate_core::Error;
 use hookgate_core::auth::Identity;
 #[cfg(feature = "aad")]
 use hookgate_core::auth::aad::AadClaims;
 use http::request::Parts;
-
-use crate::problem::problem_response;
 
 /// Extracts the [`Identity`] that [`AuthLayer`](crate::AuthLayer) authenticated.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,39 +53,9 @@ pub struct Authenticated(pub Identity);
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AadCaller(pub AadClaims);
 
-/// The rejection of [`Authenticated`] and `AadCaller`: a 401 problem+json.
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct AuthRejection {
-    error: Error,
-}
-
-impl AuthRejection {
-    /// The HTTP status (401).
-    #[must_use]
-    pub fn status(&self) -> http::StatusCode {
-        http::StatusCode::from_u16(self.error.status()).unwrap_or(http::StatusCode::UNAUTHORIZED)
-    }
-
-    /// What went wrong.
-    #[must_use]
-    pub fn error(&self) -> &Error {
-        &self.error
-    }
-}
-
-impl std::fmt::Display for AuthRejection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.error.fmt(f)
-    }
-}
-
-impl std::error::Error for AuthRejection {}
-
-impl IntoResponse for AuthRejection {
-    fn into_response(self) -> Response {
-        problem_response(&self.error.problem()).map(axum_core::body::Body::from)
-    }
+rejection! {
+    /// The rejection of [`Authenticated`] and `AadCaller`: a 401 problem+json.
+    AuthRejection
 }
 
 fn identity(parts: &Parts) -> Option<&Identity> {
@@ -91,9 +69,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
         identity(parts)
             .cloned()
             .map(Self)
-            .ok_or_else(|| AuthRejection {
-                error: hookgate_core::auth::not_authenticated(),
-            })
+            .ok_or_else(|| hookgate_core::auth::not_authenticated().into())
     }
 }
 
@@ -112,15 +88,8 @@ impl<S: Send + Sync> FromRequestParts<S> for AadCaller {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         match identity(parts) {
             Some(Identity::Aad(claims)) => Ok(Self(claims.clone())),
-            Some(_) => Err(AuthRejection {
-                error: Error::new(
-                    hookgate_core::ErrorKind::InvalidCredentials,
-                    "this route needs an Azure AD access token; the request was authenticated otherwise",
-                ),
-            }),
-            None => Err(AuthRejection {
-                error: hookgate_core::auth::not_authenticated(),
-            }),
+            Some(_) => Err(hookgate_core::auth::not_aad().into()),
+            None => Err(hookgate_core::auth::not_authenticated().into()),
         }
     }
 }

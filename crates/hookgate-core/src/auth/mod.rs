@@ -57,6 +57,19 @@ pub fn not_authenticated() -> crate::Error {
         "the request was not authenticated: add the authentication layer or middleware in front of this route",
     )
 }
+
+/// The error of the Azure AD caller extractor on a request that was authenticated
+/// another way (a shared secret, a Web PubSub signature) (401), the same on every
+/// adapter.
+#[cfg(feature = "aad")]
+#[must_use]
+pub fn not_aad() -> crate::Error {
+    crate::Error::new(
+        crate::ErrorKind::InvalidCredentials,
+        "this route needs an Azure AD access token; the request was authenticated otherwise",
+    )
+}
+
 pub use redact::Redactor;
 pub use secret::{SecretPlace, SharedSecrets};
 pub use signature::WebPubSubKeys;

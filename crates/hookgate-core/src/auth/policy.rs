@@ -94,7 +94,7 @@ impl AuthPolicyBuilder {
     }
 
     /// Accepts Web PubSub requests signed with one of `keys`.
-    pub fn web_pubsub(mut self, keys: WebPubSubKeys) -> Self {
+    pub fn web_pubsub_keys(mut self, keys: WebPubSubKeys) -> Self {
         self.webpubsub = Some(keys);
         self
     }
@@ -105,11 +105,11 @@ impl AuthPolicyBuilder {
     /// [`ConfigError`] when no method is configured.
     pub fn build(self) -> Result<AuthPolicy, ConfigError> {
         #[cfg(feature = "aad")]
-        let (aad, methods) = (self.aad.is_some(), "shared_secrets, aad or web_pubsub");
+        let (aad, methods) = (self.aad.is_some(), "shared_secrets, aad or web_pubsub_keys");
         #[cfg(not(feature = "aad"))]
         let (aad, methods) = (
             false,
-            "shared_secrets or web_pubsub (or aad, with the `aad` feature)",
+            "shared_secrets or web_pubsub_keys (or aad, with the `aad` feature)",
         );
         if self.secrets.is_none() && !aad && self.webpubsub.is_none() {
             return Err(ConfigError(format!(

@@ -148,7 +148,7 @@ impl HandshakePolicyBuilder {
 
     /// Grants an Azure Web PubSub resource: `host` is its host name, such as
     /// `myresource.webpubsub.azure.com`, which Web PubSub sends as its origin.
-    pub fn web_pubsub(self, host: impl Into<String>) -> Self {
+    pub fn web_pubsub_host(self, host: impl Into<String>) -> Self {
         self.allow_origin(host)
     }
 
@@ -201,7 +201,7 @@ impl HandshakePolicyBuilder {
             if self.origins.is_empty() && !self.event_grid_schema {
                 return Err(ConfigError(
                     "the handshake policy allows no origin: call allow_origin, \
-                     azure_event_grid, web_pubsub or allow_any_origin"
+                     azure_event_grid, web_pubsub_host or allow_any_origin"
                         .into(),
                 ));
             }
