@@ -542,3 +542,95 @@ fn the_entry_point_is_checked_when_built() {
         .unwrap();
     assert!(plain.auth().is_none() && plain.dedup().is_none() && plain.parse().is_some());
 }
+
+/// The options of the entry point, the same on both frameworks: the handshake
+/// authenticated too, rejections rendered as plain text, and a route that
+/// authenticates but parses nothing.
+#[actix_web::test]
+async fn the_entry_point_options_behave_alike_on_both_frameworks() {
+    let secrets = || {
+        AuthPolicy::builder()
+            .shared_secrets(SharedSecrets::new([SECRET]).unwrap())
+            .build()
+            .unwrap()
+    };
+    let handshake = || {
+        HandshakePolicy::builder()
+            .azure_event_grid()
+            .build()
+            .unwrap()
+    };
+    let strict = || {
+        WebhookPolicy::builder()
+            .handshake(handshake())
+            .auth(secrets())
+            .handshake_after_auth(true)
+            .render_rejection(|problem| {
+                hookgate::Reply::new(problem.status())
+                    .with_body("text/plain; charset=utf-8", problem.detail().to_owned())
+            })
+            .build()
+            .unwrap()
+    };
+    let plain = || {
+        WebhookPolicy::builder()
+            .handshake(handshake())
+            .auth(secrets())
+            .without_parsing()
+            .build()
+            .unwrap()
+    };
+    let not_an_event = |code: &str| {
+        TestRequest::post(&format!("/events?code={code}"))
+            .header("content-type", "application/json")
+            .body(r#"{"callbackContext": "x"}"#)
+    };
+    let cases = [
+        (
+            strict(),
+            options("eventgrid.azure.net"),
+            401,
+            "text/plain; charset=utf-8",
+        ),
+        (
+            strict(),
+            TestRequest {
+                uri: format!("/events?code={SECRET}"),
+                ..options("eventgrid.azure.net")
+            },
+            200,
+            "",
+        ),
+        (
+            strict(),
+            not_an_event(SECRET),
+            415,
+            "text/plain; charset=utf-8",
+        ),
+        (
+            plain(),
+            not_an_event("guess"),
+            401,
+            "application/problem+json",
+        ),
+        // Not parsed: the handler's own extractor answers (415 from `CloudEvents`),
+        // the request went through unread.
+        (
+            plain(),
+            not_an_event(SECRET),
+            415,
+            "application/problem+json",
+        ),
+    ];
+    for (webhook, req, status, content_type) in cases {
+        let on_axum = axum_app::call_service(axum_apps::entry(webhook.clone()), &req).await;
+        let on_actix = actix_app::call(&actix_apps::entry(webhook).await, &req).await;
+        assert_eq!(on_axum, on_actix, "{req:?}");
+        assert_eq!(on_axum.status, status, "{req:?}: {on_axum:?}");
+        assert_eq!(
+            on_axum.content_type.as_deref().unwrap_or_default(),
+            content_type,
+            "{req:?}"
+        );
+    }
+}
