@@ -2,7 +2,7 @@
 //! Connect issuer over HTTP (`tests/common/oidc.rs`: discovery and JWKS on a loopback
 //! port, RSA test keys, request counters). Every case runs through both frameworks,
 //! which must answer the same: status, `WWW-Authenticate`, `Retry-After` and the
-//! problem+json body; accepted requests reach a handler that reads the `Claims`
+//! problem+json body; accepted requests reach a handler that reads the `AadCaller`
 //! extractor. The validator's finer points are covered in
 //! `crates/hookgate-core/tests/aad.rs`.
 
@@ -20,9 +20,9 @@ mod axum_side {
     use super::*;
     use axum::Router;
     use axum::routing::post;
-    use hookgate::tower::{AuthLayer, Claims};
+    use hookgate::tower::{AadCaller, AuthLayer};
 
-    async fn who(Claims(claims): Claims) -> String {
+    async fn who(AadCaller(claims): AadCaller) -> String {
         super::describe(&claims)
     }
 
@@ -41,9 +41,9 @@ mod actix_side {
     use super::*;
     use actix_web::dev::{Service, ServiceResponse};
     use actix_web::{App, HttpResponse, test, web};
-    use hookgate::actix::{Auth, Claims};
+    use hookgate::actix::{AadCaller, Auth};
 
-    async fn who(Claims(claims): Claims) -> HttpResponse {
+    async fn who(AadCaller(claims): AadCaller) -> HttpResponse {
         HttpResponse::Ok()
             .content_type("text/plain; charset=utf-8")
             .body(super::describe(&claims))

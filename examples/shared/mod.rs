@@ -18,7 +18,7 @@ use hookgate::auth::aad::AadPolicy;
 use hookgate::auth::{AuthPolicy, SharedSecrets, WebPubSubKeys};
 use hookgate::dedup::DedupPolicy;
 use hookgate::handshake::{HandshakePolicy, Rate};
-use hookgate_redis::RedisStore;
+use hookgate::redis::RedisStore;
 
 /// The handshake policy the environment asks for; exits with a message when it is
 /// not valid.

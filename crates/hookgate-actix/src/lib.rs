@@ -11,7 +11,8 @@
 //!   everything else on.
 //! - [`Auth`] (its service [`AuthMiddleware`]) authenticates senders (shared
 //!   secrets, Azure AD bearer tokens, Web PubSub signatures) and answers
-//!   401/403/503 problem+json; [`Authenticated`] and [`Claims`] extract who it was.
+//!   401/403/503 problem+json; [`Authenticated`] and `AadCaller` (feature `aad`)
+//!   extract who it was.
 //! - [`Dedup`] (its service [`DedupMiddleware`]) deduplicates parsed deliveries by
 //!   `(source, id)`: each event reaches the handler once, nothing unhandled is
 //!   acknowledged.
@@ -95,12 +96,6 @@ pub use handshake::{Handshake, HandshakeMiddleware};
 pub use headers::ActixHeaders;
 #[cfg(feature = "aad")]
 pub use identity::AadCaller;
-/// The former name of [`AadCaller`], kept so that code written for 0.1 compiles
-/// (a `type` alias would not: `Claims(claims)` patterns need the tuple struct
-/// itself). Use `AadCaller`; this name goes with the next breaking release.
-#[cfg(feature = "aad")]
-#[doc(hidden)]
-pub use identity::AadCaller as Claims;
 pub use identity::{AuthRejection, Authenticated};
 pub use parse::{ParseCloudEvents, ParseCloudEventsMiddleware};
 pub use problem::{problem_response, reply_response};

@@ -13,7 +13,7 @@
 //!   reaches the handler once, and nothing unhandled is acknowledged.
 //! - With the `axum` feature (on by default): the extractors [`CloudEvent<T>`] and
 //!   [`CloudEvents<T>`], which take the layer's delivery or parse by themselves, and
-//!   [`Authenticated`] and [`Claims`] for who the sender is.
+//!   [`Authenticated`] and `AadCaller` (feature `aad`) for who the sender is.
 //!
 //! The same behaviour, limits and error bodies are offered for actix-web by
 //! `hookgate-actix`; both are thin adapters over `hookgate-core`.
@@ -92,12 +92,6 @@ pub use handshake::{Handshake, HandshakeLayer};
 pub use headers::HttpHeaders;
 #[cfg(all(feature = "axum", feature = "aad"))]
 pub use identity::AadCaller;
-/// The former name of [`AadCaller`], kept so that code written for 0.1 compiles
-/// (a `type` alias would not: `Claims(claims)` patterns need the tuple struct
-/// itself). Use `AadCaller`; this name goes with the next breaking release.
-#[cfg(all(feature = "axum", feature = "aad"))]
-#[doc(hidden)]
-pub use identity::AadCaller as Claims;
 #[cfg(feature = "axum")]
 pub use identity::{AuthRejection, Authenticated};
 pub use parse::{ParseCloudEvents, ParseCloudEventsLayer};
