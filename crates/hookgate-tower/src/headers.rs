@@ -21,8 +21,15 @@ impl HeaderSource for HttpHeaders<'_> {
         self.0.iter().map(|(n, v)| (n.as_str(), v.as_bytes()))
     }
 
+    /// A scan of the lines (names are stored in lowercase, and the core asks in
+    /// lowercase): cheaper than `HeaderMap::get(&str)`, which parses and hashes the
+    /// name on every call, for the handful of lines a request has; the count is
+    /// bounded by the server (hyper: 100 lines).
     fn get(&self, name: &str) -> Option<&[u8]> {
-        self.0.get(name).map(http::HeaderValue::as_bytes)
+        self.0
+            .iter()
+            .find(|(n, _)| n.as_str() == name)
+            .map(|(_, v)| v.as_bytes())
     }
 }
 
