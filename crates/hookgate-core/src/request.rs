@@ -124,9 +124,11 @@ pub enum ReadError {
 
 /// Reads `body` in full, refusing it as soon as it is longer than `limit` bytes.
 ///
-/// Memory stays within the limit plus one chunk, whatever the chunking: a body that
-/// arrives in one chunk is kept as it is (no copy); one in many chunks is copied once
-/// into one buffer, sized in advance when the length is known.
+/// Memory stays within a small multiple of the limit, whatever the chunking: a body
+/// that arrives in one chunk is kept as it is (no copy); one in many chunks is copied
+/// into one buffer, sized in advance when the length is known, else grown by
+/// doubling (so at most about twice the limit, plus the old buffer while it grows).
+/// Reading stops at the first chunk past the limit.
 ///
 /// # Errors
 /// [`ReadError::TooLarge`] past `limit`, [`ReadError::Body`] when the body fails.
