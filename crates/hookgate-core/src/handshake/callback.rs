@@ -214,25 +214,52 @@ pub(crate) fn is_internal(ip: IpAddr) -> bool {
     }
 }
 
+/// IPv4 addresses a callback must not reach: loopback, private, link-local,
+/// unspecified, `0.0.0.0/8`, carrier-grade NAT, multicast, reserved `240.0.0.0/4`
+/// and the broadcast address, benchmarking `198.18.0.0/15`, IETF protocol
+/// assignments `192.0.0.0/24` and the documentation ranges (special-purpose
+/// registry, RFC 6890).
 fn is_internal_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
+    let [a, b, c, _] = ip.octets();
     ip.is_loopback()
         || ip.is_private()
         || ip.is_link_local()
         || ip.is_unspecified()
         || ip.is_broadcast()
         || ip.is_multicast()
+        || ip.is_documentation()
         || a == 0
         // 100.64.0.0/10: carrier-grade NAT, internal to a provider.
         || (a == 100 && (64..128).contains(&b))
+        // 198.18.0.0/15: benchmarking networks.
+        || (a == 198 && (b == 18 || b == 19))
+        // 192.0.0.0/24: IETF protocol assignments.
+        || (a == 192 && b == 0 && c == 0)
+        // 240.0.0.0/4: reserved.
+        || a >= 240
 }
 
+/// IPv6 addresses a callback must not reach: loopback, unspecified, multicast,
+/// unique-local, link-local, site-local `fec0::/10`, documentation `2001:db8::/32`,
+/// NAT64 `64:ff9b::/96` and `64:ff9b:1::/48` (a translator reaches any IPv4 address
+/// from there, internal ones included), IPv4-compatible `::a.b.c.d`, Teredo
+/// `2001::/32` (it tunnels to an address it hides), and 6to4 `2002::/16` whose
+/// embedded IPv4 address is internal.
 fn is_internal_v6(ip: Ipv6Addr) -> bool {
+    let s = ip.segments();
     ip.is_loopback()
         || ip.is_unspecified()
         || ip.is_multicast()
         || ip.is_unique_local()
         || ip.is_unicast_link_local()
+        || (s[0] & 0xffc0) == 0xfec0
+        || (s[0] == 0x2001 && s[1] == 0x0db8)
+        || (s[0] == 0x0064 && s[1] == 0xff9b && s[2..6] == [0; 4])
+        || (s[0] == 0x0064 && s[1] == 0xff9b && s[2] == 0x0001)
+        || s[..6] == [0; 6]
+        || (s[0] == 0x2001 && s[1] == 0)
+        || (s[0] == 0x2002
+            && is_internal_v4(Ipv4Addr::from((u32::from(s[1]) << 16) | u32::from(s[2]))))
 }
 
 impl PendingCallback {
@@ -335,9 +362,15 @@ impl PendingCallback {
         let port = self.port;
         let addrs: Vec<SocketAddr> = match &self.host {
             Host::Ip(ip) => vec![SocketAddr::new(*ip, port)],
+            // What the resolver said, and which addresses a name has, is logged, not
+            // told to the (unauthenticated) caller: it would map the network for them.
             Host::Domain(name) => resolve(name, port).await.map_err(|e| {
+                tracing::warn!(
+                    target: "hookgate::handshake", host = %name, error = %e,
+                    "callback host does not resolve"
+                );
                 refused(format_args!(
-                    "the callback host `{}` does not resolve: {e}",
+                    "the callback host `{}` could not be resolved",
                     excerpt(name)
                 ))
             })?,
@@ -348,10 +381,14 @@ impl PendingCallback {
         if !p.allow_private
             && let Some(bad) = addrs.iter().find(|a| is_internal(a.ip()))
         {
-            return Err(refused(format_args!(
-                "the callback host resolves to {}, a loopback, private or link-local address",
-                bad.ip()
-            )));
+            tracing::warn!(
+                target: "hookgate::handshake", address = %bad.ip(),
+                "callback refused: an internal or special-purpose address"
+            );
+            return Err(refused(
+                "the callback URL leads to a loopback, private, link-local or other \
+                 special-purpose address",
+            ));
         }
         let mut request = OutboundRequest::new(p.method, self.url.clone());
         request.addrs = addrs;
@@ -760,6 +797,21 @@ mod tests {
             "fe80::1",
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
+            "198.18.0.1",
+            "198.19.255.255",
+            "240.0.0.1",
+            "192.0.0.8",
+            "192.0.2.1",
+            "64:ff9b::a00:1",
+            "64:ff9b::808:808",
+            "64:ff9b:1::1",
+            "::10.0.0.1",
+            "::8.8.8.8",
+            "fec0::1",
+            "2001:db8::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "2002:a00:1::1",
+            "2002:7f00:1::1",
         ] {
             assert!(is_internal(ip.parse().unwrap()), "{ip}");
         }
@@ -769,6 +821,9 @@ mod tests {
             "100.128.0.1",
             "2603:1000::1",
             "::ffff:20.1.2.3",
+            "198.20.0.1",
+            "2002:1401:203::1",
+            "2001:4860::8888",
         ] {
             assert!(!is_internal(ip.parse().unwrap()), "{ip}");
         }
