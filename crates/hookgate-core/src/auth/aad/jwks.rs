@@ -343,10 +343,15 @@ impl KeyCache {
             Ok(set) => Err(unknown_kid(kid, &set)),
             Err(FetchFailure(e)) => match stale {
                 Some(stale) if stale.get(kid).is_some() => Ok(stale),
-                _ => Err(unavailable(
-                    format!("the signing keys cannot be fetched: {e}"),
-                    self.inner.timing.retry_interval,
-                )),
+                _ => {
+                    // The issuer's URL and its error are for the operator's log; the
+                    // (unauthenticated) caller learns only that keys are unavailable.
+                    tracing::warn!(target: TARGET, error = %e, "signing keys cannot be fetched; answering 503");
+                    Err(unavailable(
+                        "the signing keys cannot be fetched right now; retry later".to_owned(),
+                        self.inner.timing.retry_interval,
+                    ))
+                }
             },
         }
     }
