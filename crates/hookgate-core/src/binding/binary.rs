@@ -22,6 +22,12 @@ pub(super) fn parse(headers: &impl HeaderSource, body: Bytes) -> Result<CloudEve
         } else {
             Cow::Borrowed(attr)
         };
+        // Authentication headers are not event data: `ce-signature` (Web PubSub)
+        // would otherwise become a `signature` extension that handlers print or
+        // forward, where anyone who sees it could replay it with another event.
+        if AUTHENTICATION.contains(&&*attr) {
+            continue;
+        }
         if attr == "datacontenttype" {
             return Err(Error::new(
                 ErrorKind::ConflictingData,
@@ -67,6 +73,9 @@ pub(super) fn parse(headers: &impl HeaderSource, body: Bytes) -> Result<CloudEve
     };
     Ok(CloudEvent::from_parts(draft.finish()?, data))
 }
+
+/// `ce-` headers that authenticate the request and never become extensions.
+const AUTHENTICATION: [&str; 1] = ["signature"];
 
 /// The attribute name of a `ce-` header, or `None` for other headers.
 fn attribute_of(header: &str) -> Option<&str> {

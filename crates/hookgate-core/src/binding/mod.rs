@@ -19,7 +19,9 @@
 //! **Choices where the specification is silent.** In binary mode an empty body is an
 //! event without data, and a `ce-datacontenttype` header is refused (the binding maps
 //! `datacontenttype` to `Content-Type`). In the JSON format `"data": null` is the same
-//! as no data, like any other `null` attribute. `specversion` `0.3` is refused with a
+//! as no data, like any other `null` attribute. The authentication header
+//! `ce-signature` (Azure Web PubSub) is not an extension: it is not event data, and
+//! an event handed on with it could be replayed. `specversion` `0.3` is refused with a
 //! 400 that says only `1.0` is supported.
 //!
 //! ```
