@@ -52,6 +52,9 @@ pub enum ErrorKind {
     InvalidAttributeName,
     /// The same attribute given twice (two JSON members, two header lines) (400).
     DuplicateAttribute,
+    /// An event with more attributes than
+    /// [`ParseConfig::max_attributes`](crate::ParseConfig::max_attributes) allows (400).
+    TooManyAttributes,
     /// `specversion` is not `1.0` (400).
     UnsupportedSpecVersion,
     /// A `ce-` header value that cannot be decoded (bad quoting, invalid UTF-8) (400).
@@ -119,6 +122,7 @@ impl ErrorKind {
             | Self::InvalidAttribute
             | Self::InvalidAttributeName
             | Self::DuplicateAttribute
+            | Self::TooManyAttributes
             | Self::UnsupportedSpecVersion
             | Self::InvalidHeader
             | Self::ConflictingData
@@ -145,6 +149,7 @@ impl ErrorKind {
             Self::InvalidAttribute => "invalid-attribute",
             Self::InvalidAttributeName => "invalid-attribute-name",
             Self::DuplicateAttribute => "duplicate-attribute",
+            Self::TooManyAttributes => "too-many-attributes",
             Self::UnsupportedSpecVersion => "unsupported-specversion",
             Self::InvalidHeader => "invalid-header",
             Self::ConflictingData => "conflicting-data",
@@ -179,6 +184,7 @@ impl ErrorKind {
             Self::InvalidAttribute => "An attribute has an invalid value",
             Self::InvalidAttributeName => "Invalid attribute name",
             Self::DuplicateAttribute => "An attribute is given twice",
+            Self::TooManyAttributes => "The event has too many attributes",
             Self::UnsupportedSpecVersion => "Unsupported CloudEvents specversion",
             Self::InvalidHeader => "A CloudEvents header cannot be decoded",
             Self::ConflictingData => "The event data is given twice",

@@ -11,8 +11,12 @@ use crate::error::{Error, ErrorKind, excerpt};
 use crate::event::{CloudEvent, Data, ExtensionValue, RawJson, Str, is_json_media_type};
 use crate::headers::HeaderSource;
 
-pub(super) fn parse(headers: &impl HeaderSource, body: Bytes) -> Result<CloudEvent, Error> {
-    let mut draft = Draft::default();
+pub(super) fn parse(
+    headers: &impl HeaderSource,
+    body: Bytes,
+    max_attributes: usize,
+) -> Result<CloudEvent, Error> {
+    let mut draft = Draft::limited(max_attributes);
     for (name, value) in headers.iter() {
         let Some(attr) = attribute_of(name) else {
             continue;

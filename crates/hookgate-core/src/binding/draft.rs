@@ -22,6 +22,8 @@ pub(super) struct Draft {
     subject: Option<Str>,
     time: Option<Str>,
     extensions: Vec<(Str, ExtensionValue)>,
+    /// The most attributes the event may have (`ParseConfig::max_attributes`).
+    max_attributes: usize,
 }
 
 /// A core attribute: one that must be a string when present.
@@ -68,12 +70,40 @@ impl Core {
 }
 
 impl Draft {
-    /// A draft whose [`Str`] ranges are ranges of `text`.
-    pub(super) fn over(text: ByteString) -> Self {
+    /// A draft whose [`Str`] ranges are ranges of `text`, of at most
+    /// `max_attributes` attributes.
+    pub(super) fn over(text: ByteString, max_attributes: usize) -> Self {
         Self {
             text,
+            max_attributes,
             ..Self::default()
         }
+    }
+
+    /// A draft of at most `max_attributes` attributes.
+    pub(super) fn limited(max_attributes: usize) -> Self {
+        Self {
+            max_attributes,
+            ..Self::default()
+        }
+    }
+
+    /// How many attributes are set.
+    fn count(&self) -> usize {
+        [
+            &self.specversion,
+            &self.id,
+            &self.source,
+            &self.ty,
+            &self.datacontenttype,
+            &self.dataschema,
+            &self.subject,
+            &self.time,
+        ]
+        .iter()
+        .filter(|a| a.is_some())
+        .count()
+            + self.extensions.len()
     }
 
     fn get<'a>(&'a self, s: &'a Str) -> &'a str {
@@ -82,7 +112,16 @@ impl Draft {
 
     /// Sets core attribute `attr`.
     pub(super) fn set_core(&mut self, attr: Core, value: Str) -> Result<(), Error> {
-        let slot = match attr {
+        if self.slot(attr).is_some() {
+            return Err(duplicate(attr.name()));
+        }
+        self.room()?;
+        *self.slot(attr) = Some(value);
+        Ok(())
+    }
+
+    fn slot(&mut self, attr: Core) -> &mut Option<Str> {
+        match attr {
             Core::SpecVersion => &mut self.specversion,
             Core::Id => &mut self.id,
             Core::Source => &mut self.source,
@@ -91,12 +130,22 @@ impl Draft {
             Core::DataSchema => &mut self.dataschema,
             Core::Subject => &mut self.subject,
             Core::Time => &mut self.time,
-        };
-        if slot.is_some() {
-            return Err(duplicate(attr.name()));
         }
-        *slot = Some(value);
-        Ok(())
+    }
+
+    /// Whether one more attribute fits under `max_attributes`.
+    fn room(&self) -> Result<(), Error> {
+        if self.count() < self.max_attributes {
+            return Ok(());
+        }
+        Err(Error::new(
+            ErrorKind::TooManyAttributes,
+            format!(
+                "the event has more than {} attributes, the receiver's limit \
+                 (ParseConfig::max_attributes)",
+                self.max_attributes
+            ),
+        ))
     }
 
     /// Adds extension `name`, checking its name.
@@ -109,6 +158,9 @@ impl Draft {
                 "`data` is not an attribute: in binary mode the data is the body",
             ));
         }
+        // The limit first, so that the duplicate check below (a scan) stays bounded:
+        // at most `max_attributes` comparisons per attribute.
+        self.room()?;
         if self.extensions.iter().any(|(n, _)| self.get(n) == text) {
             return Err(duplicate(text));
         }

@@ -27,7 +27,7 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
-pub(super) fn parse(mode: Mode, body: Bytes) -> Result<Delivery, Error> {
+pub(super) fn parse(mode: Mode, body: Bytes, max_attributes: usize) -> Result<Delivery, Error> {
     let text = ByteString::try_from(body).map_err(|_| {
         Error::new(
             ErrorKind::MalformedJson,
@@ -58,14 +58,18 @@ pub(super) fn parse(mode: Mode, body: Bytes) -> Result<Delivery, Error> {
                 .into_iter()
                 .enumerate()
                 .map(|(i, m)| {
-                    build(m, &text).map_err(|e| e.context(format_args!("batch member {i}")))
+                    build(m, &text, max_attributes)
+                        .map_err(|e| e.context(format_args!("batch member {i}")))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(Delivery::new(Mode::Batch, events))
         }
         _ => {
             let member: Member<'_> = serde_json::from_str(&text).map_err(malformed)?;
-            Ok(Delivery::new(Mode::Structured, vec![build(member, &text)?]))
+            Ok(Delivery::new(
+                Mode::Structured,
+                vec![build(member, &text, max_attributes)?],
+            ))
         }
     }
 }
@@ -210,7 +214,11 @@ fn unescape(body: &ByteString, quoted: &str) -> ByteString {
     }
 }
 
-fn build(member: Member<'_>, body: &ByteString) -> Result<CloudEvent, Error> {
+fn build(
+    member: Member<'_>,
+    body: &ByteString,
+    max_attributes: usize,
+) -> Result<CloudEvent, Error> {
     let members = match member {
         Member::Object(members) => members,
         Member::Other(what) => {
@@ -220,7 +228,7 @@ fn build(member: Member<'_>, body: &ByteString) -> Result<CloudEvent, Error> {
             ));
         }
     };
-    let mut draft = Draft::over(body.clone());
+    let mut draft = Draft::over(body.clone(), max_attributes);
     let mut data = None;
     let mut data_base64 = None;
     for (Key(name), raw) in members {

@@ -83,17 +83,32 @@ pub const BATCH_MEDIA_TYPE: &str = "application/cloudevents-batch+json";
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParseConfig {
     body_limit: usize,
+    max_attributes: usize,
 }
 
 impl ParseConfig {
     /// The default body limit: 1 MiB, Azure Event Grid's own limit for one event.
     pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
+    /// The default [`max_attributes`](Self::max_attributes): 128, far above what
+    /// real senders use (Azure's events carry about a dozen).
+    pub const DEFAULT_MAX_ATTRIBUTES: usize = 128;
+
     /// A builder, starting from the defaults.
     pub fn builder() -> ParseConfigBuilder {
         ParseConfigBuilder {
             body_limit: Self::DEFAULT_BODY_LIMIT,
+            max_attributes: Self::DEFAULT_MAX_ATTRIBUTES,
         }
+    }
+
+    /// The most attributes (the context attributes and the extensions) one event
+    /// may have; more is answered 400 `too-many-attributes`, which names the limit.
+    /// It bounds the work of a request: checking a new extension's name against the
+    /// ones already seen costs at most this many comparisons.
+    #[must_use]
+    pub fn max_attributes(&self) -> usize {
+        self.max_attributes
     }
 
     /// The largest body accepted, in bytes; larger ones are answered 413.
@@ -136,6 +151,7 @@ impl Default for ParseConfig {
     fn default() -> Self {
         Self {
             body_limit: Self::DEFAULT_BODY_LIMIT,
+            max_attributes: Self::DEFAULT_MAX_ATTRIBUTES,
         }
     }
 }
@@ -145,6 +161,7 @@ impl Default for ParseConfig {
 #[must_use]
 pub struct ParseConfigBuilder {
     body_limit: usize,
+    max_attributes: usize,
 }
 
 impl ParseConfigBuilder {
@@ -154,13 +171,27 @@ impl ParseConfigBuilder {
         self
     }
 
+    /// The most attributes one event may have (default
+    /// [`ParseConfig::DEFAULT_MAX_ATTRIBUTES`]; at least 4, the required ones).
+    pub fn max_attributes(mut self, count: usize) -> Self {
+        self.max_attributes = count;
+        self
+    }
+
     /// Checks the values and builds the configuration.
     pub fn build(self) -> Result<ParseConfig, ConfigError> {
         if self.body_limit == 0 {
             return Err(ConfigError("the body limit must be at least 1 byte".into()));
         }
+        if self.max_attributes < 4 {
+            return Err(ConfigError(format!(
+                "max_attributes must be at least 4 (the required attributes), got {}",
+                self.max_attributes
+            )));
+        }
         Ok(ParseConfig {
             body_limit: self.body_limit,
+            max_attributes: self.max_attributes,
         })
     }
 }
@@ -362,9 +393,12 @@ pub fn parse_with_mode(
     if body.len() > config.body_limit() {
         return Err(config.too_large(Some(body.len() as u64)));
     }
+    let max = config.max_attributes();
     match mode {
-        Mode::Binary => binary::parse(headers, body).map(|e| Delivery::new(Mode::Binary, vec![e])),
-        Mode::Structured | Mode::Batch => json::parse(mode, body),
+        Mode::Binary => {
+            binary::parse(headers, body, max).map(|e| Delivery::new(Mode::Binary, vec![e]))
+        }
+        Mode::Structured | Mode::Batch => json::parse(mode, body, max),
     }
 }
 
@@ -372,4 +406,48 @@ pub fn parse_with_mode(
 fn media_essence(value: &[u8]) -> &[u8] {
     let end = value.iter().position(|&b| b == b';').unwrap_or(value.len());
     value[..end].trim_ascii()
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+    use crate::HeaderList;
+
+    fn structured(extensions: usize) -> Bytes {
+        let mut event = String::from(r#"{"specversion":"1.0","id":"1","source":"/s","type":"t""#);
+        for i in 0..extensions {
+            event.push_str(&format!(r#","x{i}":"v""#));
+        }
+        event.push('}');
+        event.into()
+    }
+
+    /// Exactly `max_attributes` attributes pass, one more is refused, in both
+    /// content modes, and the limit is configurable.
+    #[test]
+    fn the_attribute_limit_is_exact_and_configurable() {
+        let headers = HeaderList::new([("content-type", "application/cloudevents+json")]);
+        let config = ParseConfig::default();
+        assert!(parse(&headers, structured(124), &config).is_ok());
+        let err = parse(&headers, structured(125), &config).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TooManyAttributes);
+        assert!(err.detail().contains("128"), "{}", err.detail());
+
+        let small = ParseConfig::builder().max_attributes(6).build().unwrap();
+        assert!(parse(&headers, structured(2), &small).is_ok());
+        assert!(parse(&headers, structured(3), &small).is_err());
+        let mut binary = HeaderList::new([
+            ("ce-specversion", "1.0"),
+            ("ce-id", "1"),
+            ("ce-source", "/s"),
+            ("ce-type", "t"),
+            ("ce-a", "1"),
+            ("ce-b", "2"),
+        ]);
+        assert!(parse(&binary, Bytes::new(), &small).is_ok());
+        binary.push("ce-c", "3");
+        let err = parse(&binary, Bytes::new(), &small).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TooManyAttributes);
+        assert!(ParseConfig::builder().max_attributes(3).build().is_err());
+    }
 }
