@@ -331,3 +331,33 @@ fn redaction() {
     assert!(redactor.is_secret_header("CE-Signature"));
     assert!(!redactor.is_secret_header("content-type"));
 }
+
+/// The signature check is bounded: at most `MAX_SIGNATURES` candidates are read
+/// (a valid one past them is not), and a connection id over `MAX_CONNECTION_ID`
+/// bytes is not checked at all; within the bounds a valid candidate among wrong
+/// ones is found. The same on both frameworks.
+#[actix_web::test]
+async fn web_pubsub_signature_checks_are_bounded() {
+    use hookgate::auth::{MAX_CONNECTION_ID, MAX_SIGNATURES};
+    let policy = webpubsub();
+    let id = "0f9c97a2f0bf4706afe87a14e0797b11";
+    let primary = format!("sha256={}", sign(PRIMARY, id));
+    let wrong = format!("sha256={}", sign("another-key", id));
+    let last_in = vec![wrong.as_str(); MAX_SIGNATURES - 1]
+        .into_iter()
+        .chain([primary.as_str()])
+        .collect::<Vec<_>>()
+        .join(",");
+    assert_accepted(&both(&policy, &signed(id, &[&last_in])).await, "WebPubSub");
+    let first_out = vec![wrong.as_str(); MAX_SIGNATURES]
+        .into_iter()
+        .chain([primary.as_str()])
+        .collect::<Vec<_>>()
+        .join(",");
+    let res = both(&policy, &signed(id, &[&first_out])).await;
+    assert_401(&res, "invalid-credentials", PRIMARY);
+    let long = "c".repeat(MAX_CONNECTION_ID + 1);
+    let signature = format!("sha256={}", sign(PRIMARY, &long));
+    let res = both(&policy, &signed(&long, &[&signature])).await;
+    assert_401(&res, "invalid-credentials", PRIMARY);
+}

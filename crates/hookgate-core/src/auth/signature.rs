@@ -2,6 +2,7 @@
 
 use hmac::{Hmac, Mac as _};
 use sha2::Sha256;
+use subtle::{Choice, ConstantTimeEq as _};
 
 use crate::error::ConfigError;
 
@@ -88,6 +89,11 @@ impl WebPubSubKeys {
 
     /// Whether one of `signatures` (the `ce-signature` header lines) is valid for
     /// `connection_id` under a key that applies to `origin`.
+    ///
+    /// The cost is bounded and linear whatever the request: one MAC per applicable
+    /// key over a connection id of at most [`MAX_CONNECTION_ID`] bytes (a longer one
+    /// is not valid), then each of at most [`MAX_SIGNATURES`] candidates compared
+    /// with each MAC in constant time (candidates past that are not read).
     #[must_use]
     pub fn verify<'a>(
         &self,
@@ -95,31 +101,51 @@ impl WebPubSubKeys {
         connection_id: &[u8],
         origin: Option<&str>,
     ) -> bool {
+        if connection_id.len() > MAX_CONNECTION_ID {
+            return false;
+        }
         let origin_host = origin.map(origin_host);
-        let candidates: Vec<Vec<u8>> = signatures
-            .into_iter()
-            .flat_map(|line| line.split(|b| *b == b',' || *b == b' '))
-            .filter_map(|item| {
-                let item = item.trim_ascii();
-                let hex = item.strip_prefix(b"sha256=")?;
-                hex::decode(hex).ok()
-            })
-            .collect();
-        self.keys
+        let macs: Vec<[u8; 32]> = self
+            .keys
             .iter()
             .filter(|(host, _)| {
                 host.as_deref()
                     .is_none_or(|h| origin_host.is_some_and(|o| o.eq_ignore_ascii_case(h)))
             })
-            .any(|(_, mac)| {
-                candidates.iter().any(|candidate| {
-                    let mut mac = mac.clone();
-                    mac.update(connection_id);
-                    mac.verify_slice(candidate).is_ok()
-                })
+            .map(|(_, mac)| {
+                let mut mac = mac.clone();
+                mac.update(connection_id);
+                mac.finalize().into_bytes().into()
             })
+            .collect();
+        let candidates = signatures
+            .into_iter()
+            .flat_map(|line| line.split(|b| *b == b',' || *b == b' '))
+            .filter(|item| !item.trim_ascii().is_empty())
+            .take(MAX_SIGNATURES)
+            .filter_map(|item| {
+                let hex = item.trim_ascii().strip_prefix(b"sha256=")?;
+                let mut digest = [0u8; 32];
+                hex::decode_to_slice(hex, &mut digest).ok()?;
+                Some(digest)
+            });
+        let mut found = Choice::from(0);
+        for candidate in candidates {
+            for mac in &macs {
+                found |= candidate.ct_eq(mac);
+            }
+        }
+        found.into()
     }
 }
+
+/// The most `ce-signature` values read from one request (Web PubSub sends one per
+/// access key: two).
+pub const MAX_SIGNATURES: usize = 16;
+
+/// The longest `ce-connectionId` a signature is checked over, in bytes (Web
+/// PubSub's are a few dozen).
+pub const MAX_CONNECTION_ID: usize = 1024;
 
 /// The host of a `WebHook-Request-Origin` value, which may be a bare host or a URL.
 fn origin_host(origin: &str) -> &str {
