@@ -167,3 +167,36 @@ async fn declared_content_length_over_the_limit_is_refused_before_reading() {
         "{res:?}"
     );
 }
+
+/// Raw header bytes that are not UTF-8 are ISO-8859-1 (what Node's `fetch` sends for
+/// `Zürich`), on the layer and on the extractor, on both frameworks; bytes that come
+/// out of percent-decoding must still be UTF-8.
+#[actix_web::test]
+async fn raw_latin1_header_values_are_understood() {
+    let event = |subject: &[u8]| {
+        TestRequest::post("/events")
+            .header("ce-specversion", "1.0")
+            .header("ce-id", "1")
+            .header("ce-source", "/s")
+            .header("ce-type", "t")
+            .header("ce-subject", subject)
+    };
+    let config = ParseConfig::default();
+    for (raw, subject) in [
+        (&b"Z\xfcrich"[..], "Zürich"),
+        (&b"Z\xfcrich%20Nord"[..], "Zürich Nord"),
+        (&b"\"Z\xfcrich\""[..], "Zürich"),
+        (&b"Z%C3%BCrich"[..], "Zürich"),
+    ] {
+        for path in ["/events", "/nolayer"] {
+            let mut req = event(raw);
+            req.uri = path.to_owned();
+            let res = both(&config, &req).await;
+            assert_eq!(res.status, 200, "{raw:?} on {path}: {res:?}");
+            assert_eq!(res.json()[0]["subject"], subject, "{raw:?} on {path}");
+        }
+    }
+    let res = both(&config, &event(b"Z%FCrich")).await;
+    assert_eq!(res.status, 400);
+    assert_eq!(res.problem_slug(), "invalid-header");
+}

@@ -102,19 +102,29 @@ pub(super) fn decode_value(raw: &[u8]) -> Result<Cow<'_, str>, Error> {
     };
     // The usual case: nothing to unquote or percent-decode.
     if raw.first() != Some(&b'"') && !raw.contains(&b'%') {
-        return std::str::from_utf8(raw)
-            .map(Cow::Borrowed)
-            .map_err(|_| not_utf8(raw));
+        return Ok(text_of(raw));
     }
     let unquoted: Cow<'_, [u8]> = match raw.first() {
         Some(b'"') => Cow::Owned(unquote(raw)?),
         _ => Cow::Borrowed(raw),
     };
-    let decoded = percent_decode(&unquoted)
+    let text = text_of(&unquoted);
+    let decoded = percent_decode(text.as_bytes())
         .decode_utf8()
-        .map_err(|_| not_utf8(&unquoted))?;
+        .map_err(|_| not_utf8(text.as_bytes()))?;
     // Owned either way: a borrowed result would borrow `unquoted`.
     Ok(Cow::Owned(decoded.into_owned()))
+}
+
+/// The text of raw header bytes: UTF-8 when they are, else ISO-8859-1, the HTTP
+/// convention for obs-text (senders that do not percent-encode, such as Node's
+/// `fetch` under the CloudEvents JavaScript SDK, send `Zürich` as the byte 0xFC).
+/// Bytes that come out of percent-decoding must be UTF-8; see [`decode_value`].
+fn text_of(raw: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(raw) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => Cow::Owned(raw.iter().map(|&b| char::from(b)).collect()),
+    }
 }
 
 /// Removes the quotes of a quoted-string and its backslash escapes.

@@ -14,7 +14,11 @@
 //!
 //! **Leniency.** Some senders pick the structured media type for batches and let the
 //! receiver decide by the first JSON character; hookgate does the same: a body under
-//! `application/cloudevents+json` that starts with `[` is read as a batch.
+//! `application/cloudevents+json` that starts with `[` is read as a batch. In binary
+//! mode, raw header bytes that are not UTF-8 are read as ISO-8859-1 (the HTTP
+//! convention for obs-text: Node's `fetch` under the CloudEvents JavaScript SDK sends
+//! `Zürich` as the byte 0xFC), while bytes that come out of percent-decoding must be
+//! UTF-8 (400 otherwise).
 //!
 //! **Choices where the specification is silent.** In binary mode an empty body is an
 //! event without data, and a `ce-datacontenttype` header is refused (the binding maps
