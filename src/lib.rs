@@ -167,6 +167,16 @@
 //!   released on an error, a panic or a dropped request; a failing store answers 503.
 //!   See [`dedup`].
 //!
+//! # Timeouts a deployment should set
+//!
+//! hookgate bounds the body: its size ([`ParseConfig::body_limit`], 413) and the time
+//! it may take to arrive ([`ParseConfig::body_timeout`], 10 s by default, 408). The
+//! request line and headers come before hookgate sees the request; bound them in
+//! the server: with axum on hyper, `hyper::server::conn::http1::Builder::header_read_timeout`
+//! (through `hyper-util`'s server builder, or a `tower_http::timeout` layer for the
+//! whole request); with actix-web, `HttpServer::client_request_timeout` (5 s by
+//! default) and `client_disconnect_timeout`.
+//!
 //! The order of the parts, from the outside in: handshake, authentication, parsing,
 //! deduplication, the handler. [`WebhookPolicy`] applies them in that order in one
 //! layer (axum) or middleware (actix-web); each part also has a layer of its own, for

@@ -11,7 +11,11 @@ use tokio::net::TcpStream;
 use hookgate::ParseConfig;
 
 fn config() -> ParseConfig {
-    ParseConfig::builder().body_limit(1024).build().unwrap()
+    ParseConfig::builder()
+        .body_limit(1024)
+        .body_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap()
 }
 
 async fn start_axum() -> SocketAddr {
@@ -130,5 +134,30 @@ async fn real_servers_receive_and_bound_bodies() {
             streamed_too_large.contains("the body is larger than the limit of 1024 bytes"),
             "{name}: {streamed_too_large}"
         );
+    }
+}
+
+/// A sender that declares a body and never finishes it holds its connection and
+/// buffer only until the body timeout: 408 (which senders retry), on both frameworks.
+#[actix_web::test]
+async fn a_body_that_never_arrives_is_answered_408() {
+    let servers = [("axum", start_axum().await), ("actix", start_actix())];
+    for (name, addr) in servers {
+        let mut request = binary_request(100);
+        // Headers and 10 of the 100 declared body bytes; then silence.
+        let head_end = request.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        request.truncate(head_end + 10);
+        let work = async {
+            let mut stream = TcpStream::connect(addr).await.unwrap();
+            stream.write_all(&request).await.unwrap();
+            let mut response = vec![0u8; 4096];
+            let n = stream.read(&mut response).await.unwrap();
+            String::from_utf8_lossy(&response[..n]).into_owned()
+        };
+        let response = tokio::time::timeout(Duration::from_secs(10), work)
+            .await
+            .expect("answered within 10 s");
+        assert_eq!(status_of(&response), "408", "{name}: {response}");
+        assert!(response.contains("body-timeout"), "{name}: {response}");
     }
 }

@@ -37,6 +37,10 @@ pub enum ErrorKind {
     PayloadTooLarge,
     /// The body could not be read (the client went away, a transport error) (400).
     BodyRead,
+    /// The body did not arrive within
+    /// [`ParseConfig::body_timeout`](crate::ParseConfig::body_timeout) (408; a sender
+    /// retries it).
+    BodyTimeout,
     /// A structured or batch body that is not valid JSON (400).
     MalformedJson,
     /// A structured body, or a batch member, that is not a JSON object (400).
@@ -110,6 +114,7 @@ impl ErrorKind {
         match self {
             Self::NotCloudEvent | Self::UnsupportedMediaType => 415,
             Self::PayloadTooLarge => 413,
+            Self::BodyTimeout => 408,
             Self::OriginNotAllowed | Self::CallbackRefused | Self::Forbidden => 403,
             Self::MissingCredentials | Self::InvalidCredentials => 401,
             Self::KeysUnavailable | Self::StoreUnavailable => 503,
@@ -142,6 +147,7 @@ impl ErrorKind {
             Self::UnsupportedMediaType => "unsupported-media-type",
             Self::PayloadTooLarge => "payload-too-large",
             Self::BodyRead => "body-read-failed",
+            Self::BodyTimeout => "body-timeout",
             Self::MalformedJson => "malformed-json",
             Self::NotAnObject => "not-an-object",
             Self::NotAnArray => "not-an-array",
@@ -177,6 +183,7 @@ impl ErrorKind {
             Self::UnsupportedMediaType => "Unsupported CloudEvents format",
             Self::PayloadTooLarge => "Payload too large",
             Self::BodyRead => "The request body could not be read",
+            Self::BodyTimeout => "The request body was not received in time",
             Self::MalformedJson => "Malformed JSON",
             Self::NotAnObject => "A CloudEvent must be a JSON object",
             Self::NotAnArray => "A batch must be a JSON array",

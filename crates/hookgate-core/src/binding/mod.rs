@@ -88,11 +88,26 @@ pub const BATCH_MEDIA_TYPE: &str = "application/cloudevents-batch+json";
 pub struct ParseConfig {
     body_limit: usize,
     max_attributes: usize,
+    body_timeout: std::time::Duration,
 }
 
 impl ParseConfig {
     /// The default body limit: 1 MiB, Azure Event Grid's own limit for one event.
     pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+    /// The default [`body_timeout`](Self::body_timeout): 10 s.
+    pub const DEFAULT_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+    /// The longest the body of one request may take to arrive, from the first poll
+    /// of its read to its end; past it the request is answered 408, which senders
+    /// retry. It bounds what a sender that trickles its body, or never sends it,
+    /// can hold: a connection and a buffer. (Server-level timeouts, such as hyper's
+    /// header read timeout or actix-web's `client_request_timeout`, bound the
+    /// headers; see the crate docs.)
+    #[must_use]
+    pub fn body_timeout(&self) -> std::time::Duration {
+        self.body_timeout
+    }
 
     /// The default [`max_attributes`](Self::max_attributes): 128, far above what
     /// real senders use (Azure's events carry about a dozen).
@@ -103,6 +118,7 @@ impl ParseConfig {
         ParseConfigBuilder {
             body_limit: Self::DEFAULT_BODY_LIMIT,
             max_attributes: Self::DEFAULT_MAX_ATTRIBUTES,
+            body_timeout: Self::DEFAULT_BODY_TIMEOUT,
         }
     }
 
@@ -156,6 +172,7 @@ impl Default for ParseConfig {
         Self {
             body_limit: Self::DEFAULT_BODY_LIMIT,
             max_attributes: Self::DEFAULT_MAX_ATTRIBUTES,
+            body_timeout: Self::DEFAULT_BODY_TIMEOUT,
         }
     }
 }
@@ -166,6 +183,7 @@ impl Default for ParseConfig {
 pub struct ParseConfigBuilder {
     body_limit: usize,
     max_attributes: usize,
+    body_timeout: std::time::Duration,
 }
 
 impl ParseConfigBuilder {
@@ -182,8 +200,18 @@ impl ParseConfigBuilder {
         self
     }
 
+    /// The longest the body may take to arrive (default
+    /// [`ParseConfig::DEFAULT_BODY_TIMEOUT`]; not zero).
+    pub fn body_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.body_timeout = timeout;
+        self
+    }
+
     /// Checks the values and builds the configuration.
     pub fn build(self) -> Result<ParseConfig, ConfigError> {
+        if self.body_timeout.is_zero() {
+            return Err(ConfigError("the body timeout must not be zero".into()));
+        }
         if self.body_limit == 0 {
             return Err(ConfigError("the body limit must be at least 1 byte".into()));
         }
@@ -196,6 +224,7 @@ impl ParseConfigBuilder {
         Ok(ParseConfig {
             body_limit: self.body_limit,
             max_attributes: self.max_attributes,
+            body_timeout: self.body_timeout,
         })
     }
 }
@@ -361,15 +390,26 @@ pub async fn read_delivery<R: Incoming>(
         config.check_content_length(&headers)?;
         mode
     };
-    let body = read_body(request.take_body(), config.body_limit())
-        .await
-        .map_err(|e| match e {
-            ReadError::TooLarge => config.too_large(None),
-            ReadError::Body(e) => Error::new(
+    let read = read_body(request.take_body(), config.body_limit());
+    let body = match tokio::time::timeout(config.body_timeout(), read).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(ReadError::TooLarge)) => return Err(config.too_large(None)),
+        Ok(Err(ReadError::Body(e))) => {
+            return Err(Error::new(
                 ErrorKind::BodyRead,
                 format!("the request body could not be read: {e}"),
-            ),
-        })?;
+            ));
+        }
+        Err(_) => {
+            return Err(Error::new(
+                ErrorKind::BodyTimeout,
+                format!(
+                    "the request body did not arrive within {} ms, the receiver's limit",
+                    config.body_timeout().as_millis()
+                ),
+            ));
+        }
+    };
     let delivery = parse_with_mode(mode, &request.headers(), body.clone(), config)?;
     Ok((delivery, body))
 }

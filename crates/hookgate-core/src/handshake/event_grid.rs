@@ -20,6 +20,9 @@ pub const VALIDATION_EVENT_TYPE: &str = "Microsoft.EventGrid.SubscriptionValidat
 /// The most body bytes read for a validation request (the event is about 1 KiB).
 pub const VALIDATION_BODY_LIMIT: usize = 64 * 1024;
 
+/// The longest a validation request's body may take to arrive (10 s).
+pub const VALIDATION_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 #[derive(Deserialize)]
 struct Event<'a> {
     #[serde(rename = "eventType", borrow)]
@@ -39,11 +42,13 @@ struct Answer<'a> {
     validation_response: &'a str,
 }
 
-/// The error for a validation request body that is over [`VALIDATION_BODY_LIMIT`]
-/// or cannot be read.
+/// The error for a validation request body that is over [`VALIDATION_BODY_LIMIT`],
+/// did not arrive within [`VALIDATION_BODY_TIMEOUT`], or cannot be read.
 pub(super) fn unreadable_validation_body() -> Error {
     invalid(format!(
-        "the validation request body is over {VALIDATION_BODY_LIMIT} bytes or could not be read"
+        "the validation request body is over {VALIDATION_BODY_LIMIT} bytes, did not arrive \
+         within {} s, or could not be read",
+        VALIDATION_BODY_TIMEOUT.as_secs()
     ))
 }
 

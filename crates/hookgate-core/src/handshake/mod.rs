@@ -56,7 +56,9 @@ mod policy;
 pub use callback::{
     CallbackPolicy, CallbackPolicyBuilder, ConfirmError, Confirmation, PendingCallback,
 };
-pub use event_grid::{SUBSCRIPTION_VALIDATION, VALIDATION_BODY_LIMIT, VALIDATION_EVENT_TYPE};
+pub use event_grid::{
+    SUBSCRIPTION_VALIDATION, VALIDATION_BODY_LIMIT, VALIDATION_BODY_TIMEOUT, VALIDATION_EVENT_TYPE,
+};
 pub use policy::{AZURE_EVENT_GRID_ORIGINS, HandshakePolicy, HandshakePolicyBuilder, Rate};
 
 use crate::error::{Error, ErrorKind, excerpt};
@@ -174,9 +176,10 @@ impl HandshakePolicy {
                 Some(reply)
             }
             Decision::EventGridValidation => {
-                let answer = match read_body(request.take_body(), VALIDATION_BODY_LIMIT).await {
-                    Ok(body) => self.event_grid_validation(&body),
-                    Err(_) => Err(event_grid::unreadable_validation_body()),
+                let read = read_body(request.take_body(), VALIDATION_BODY_LIMIT);
+                let answer = match tokio::time::timeout(VALIDATION_BODY_TIMEOUT, read).await {
+                    Ok(Ok(body)) => self.event_grid_validation(&body),
+                    Ok(Err(_)) | Err(_) => Err(event_grid::unreadable_validation_body()),
                 };
                 Some(answer.unwrap_or_else(|error| Reply::from(error.problem())))
             }
