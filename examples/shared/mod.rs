@@ -50,7 +50,9 @@ fn handshake_policy() -> HandshakePolicy {
 ///   `AAD_AUDIENCES` (comma list) and optionally `AAD_ROLES` (comma list): Azure AD
 ///   bearer tokens.
 ///
-/// Exits with a message when the configuration is not valid.
+/// Exits with a message when the configuration is not valid, or a variable is set
+/// but blank (`WEBHOOK_CODES=`, `WEBPUBSUB_KEYS=,`: a secret that was not injected
+/// must not switch authentication off).
 fn auth_policy() -> Option<AuthPolicy> {
     let list = |name: &str| -> Option<Vec<String>> {
         let value = std::env::var(name).ok()?;
@@ -60,7 +62,13 @@ fn auth_policy() -> Option<AuthPolicy> {
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect();
-        (!items.is_empty()).then_some(items)
+        if items.is_empty() {
+            // Set but blank (a secret that was not injected): authentication must not
+            // be switched off without a word.
+            eprintln!("error: {name} is set but lists nothing; unset it or give a value");
+            std::process::exit(2)
+        }
+        Some(items)
     };
     let built = (|| -> Result<Option<AuthPolicy>, ConfigError> {
         let mut policy = AuthPolicy::builder();
