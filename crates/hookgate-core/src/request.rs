@@ -39,9 +39,10 @@
 //! ```
 
 use std::fmt;
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 
@@ -163,6 +164,17 @@ pub async fn read_body<B: BodyStream>(body: B, limit: usize) -> Result<Bytes, Re
         Some(buf) => buf.freeze(),
         None => first.unwrap_or_default(),
     })
+}
+
+/// `future` within `deadline`, counted from its first poll; `Err(())` past it. A
+/// future that is ready at once (a body the server already holds: most requests)
+/// arms no timer.
+pub(crate) async fn within<F: Future>(deadline: Duration, future: F) -> Result<F::Output, ()> {
+    let mut future = std::pin::pin!(future);
+    if let Poll::Ready(output) = poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await {
+        return Ok(output);
+    }
+    tokio::time::timeout(deadline, future).await.map_err(|_| ())
 }
 
 #[cfg(test)]

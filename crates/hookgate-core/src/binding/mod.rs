@@ -391,7 +391,7 @@ pub async fn read_delivery<R: Incoming>(
         mode
     };
     let read = read_body(request.take_body(), config.body_limit());
-    let body = match tokio::time::timeout(config.body_timeout(), read).await {
+    let body = match crate::request::within(config.body_timeout(), read).await {
         Ok(Ok(body)) => body,
         Ok(Err(ReadError::TooLarge)) => return Err(config.too_large(None)),
         Ok(Err(ReadError::Body(e))) => {

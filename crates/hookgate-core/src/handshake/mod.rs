@@ -177,7 +177,7 @@ impl HandshakePolicy {
             }
             Decision::EventGridValidation => {
                 let read = read_body(request.take_body(), VALIDATION_BODY_LIMIT);
-                let answer = match tokio::time::timeout(VALIDATION_BODY_TIMEOUT, read).await {
+                let answer = match crate::request::within(VALIDATION_BODY_TIMEOUT, read).await {
                     Ok(Ok(body)) => self.event_grid_validation(&body),
                     Ok(Err(_)) | Err(_) => Err(event_grid::unreadable_validation_body()),
                 };
