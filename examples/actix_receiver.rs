@@ -17,6 +17,11 @@
 //! It deduplicates by `(source, id)`: in memory by default, on Redis when `REDIS_URL`
 //! is set. A duplicate is answered 200 and not printed again.
 //!
+//! On SIGTERM or SIGINT (Ctrl-C) it stops taking connections, gives the requests in
+//! flight up to 10 seconds to finish (actix-web's own signal handling), then releases
+//! the dedup claims of any still unfinished (so that the sender's retry is handled at
+//! once, by another replica or this one restarted) and exits 0.
+//!
 //! ```text
 //! cargo run --example actix_receiver --features actix,redis
 //! ```
@@ -41,17 +46,23 @@ async fn receive(CloudEvents(events): CloudEvents) -> HttpResponse {
 async fn main() -> std::io::Result<()> {
     let addr = std::env::var("BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".to_owned());
     let webhook = shared::webhook_policy().await;
+    let app_webhook = webhook.clone();
     let server = HttpServer::new(move || {
         // One middleware: handshake, authentication, parsing, deduplication, in that
         // order.
         App::new()
-            .wrap(Webhook::new(webhook.clone()))
+            .wrap(Webhook::new(app_webhook.clone()))
             .route("/api/events", web::post().to(receive))
     })
     .workers(2)
+    // actix-web stops gracefully on SIGTERM, SIGINT and SIGQUIT: no new connections,
+    // and the requests in flight get this long to finish.
+    .shutdown_timeout(shared::GRACE.as_secs())
     .bind(&addr)?;
     for bound in server.addrs() {
         eprintln!("hookgate actix receiver listening on http://{bound}/api/events");
     }
-    server.run().await
+    server.run().await?;
+    shared::release_unfinished(&webhook).await;
+    Ok(())
 }

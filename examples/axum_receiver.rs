@@ -17,6 +17,11 @@
 //! It deduplicates by `(source, id)`: in memory by default, on Redis when `REDIS_URL`
 //! is set. A duplicate is answered 200 and not printed again.
 //!
+//! On SIGTERM or SIGINT (Ctrl-C) it stops taking connections, gives the requests in
+//! flight up to 10 seconds to finish, then releases the dedup claims of any still
+//! unfinished (so that the sender's retry is handled at once, by another replica or
+//! this one restarted) and exits 0.
+//!
 //! ```text
 //! cargo run --example axum_receiver --features axum,redis
 //! ```
@@ -28,6 +33,7 @@ use std::io::Write as _;
 use axum::Router;
 use axum::routing::post;
 use hookgate::tower::{CloudEvents, WebhookLayer};
+use tokio::sync::watch;
 
 async fn receive(CloudEvents(events): CloudEvents) -> axum::http::StatusCode {
     let mut out = std::io::stdout().lock();
@@ -38,17 +44,62 @@ async fn receive(CloudEvents(events): CloudEvents) -> axum::http::StatusCode {
     axum::http::StatusCode::OK
 }
 
+/// Resolves when the process is asked to stop: SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+async fn stop_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                terminate.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let addr = std::env::var("BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".to_owned());
+    let webhook = shared::webhook_policy().await;
     // One layer: handshake, authentication, parsing, deduplication, in that order.
     let app = Router::new()
         .route("/api/events", post(receive))
-        .layer(WebhookLayer::new(shared::webhook_policy().await));
+        .layer(WebhookLayer::new(webhook.clone()));
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     eprintln!(
         "hookgate axum receiver listening on http://{}/api/events",
         listener.local_addr()?
     );
-    axum::serve(listener, app).await
+
+    // The stop signal, for two waiters: the server and the grace period. The channel
+    // closes (`changed` returns) when the signal task drops its sender.
+    let (stop, stopped) = watch::channel(());
+    tokio::spawn(async move {
+        stop_signal().await;
+        eprintln!("stopping: finishing the requests in flight");
+        drop(stop);
+    });
+    let wait = |mut stopped: watch::Receiver<()>| async move {
+        let _ = stopped.changed().await;
+    };
+    let serve = axum::serve(listener, app).with_graceful_shutdown(wait(stopped.clone()));
+    tokio::select! {
+        result = serve => result?,
+        () = async {
+            wait(stopped).await;
+            tokio::time::sleep(shared::GRACE).await;
+        } => eprintln!("stopping: grace period over"),
+    }
+    shared::release_unfinished(&webhook).await;
+    Ok(())
 }

@@ -11,6 +11,7 @@
 //! app with.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use hookgate::ConfigError;
 use hookgate::WebhookPolicy;
@@ -154,4 +155,16 @@ pub(crate) async fn webhook_policy() -> WebhookPolicy {
             eprintln!("error: {e}");
             std::process::exit(2)
         })
+}
+
+/// How long the requests in flight may take to finish after a stop signal.
+pub(crate) const GRACE: Duration = Duration::from_secs(10);
+
+/// After the server stopped: releases the dedup claims of the deliveries that did
+/// not finish in the grace period, so that their retries are handled at once.
+pub(crate) async fn release_unfinished(webhook: &WebhookPolicy) {
+    match webhook.shutdown().await {
+        0 => eprintln!("stopped"),
+        n => eprintln!("stopped; released the claims of {n} unfinished event(s)"),
+    }
 }

@@ -101,6 +101,9 @@ pub enum ErrorKind {
     DuplicateInFlight,
     /// The deduplication store cannot be reached (503, with `Retry-After`).
     StoreUnavailable,
+    /// The receiver is shutting down and takes no new delivery (503, with
+    /// `Retry-After`); see `DedupPolicy::shutdown`.
+    ShuttingDown,
 }
 
 impl ErrorKind {
@@ -117,7 +120,7 @@ impl ErrorKind {
             Self::BodyTimeout => 408,
             Self::OriginNotAllowed | Self::CallbackRefused | Self::Forbidden => 403,
             Self::MissingCredentials | Self::InvalidCredentials => 401,
-            Self::KeysUnavailable | Self::StoreUnavailable => 503,
+            Self::KeysUnavailable | Self::StoreUnavailable | Self::ShuttingDown => 503,
             Self::DuplicateInFlight => 429,
             Self::BodyRead
             | Self::MalformedJson
@@ -172,6 +175,7 @@ impl ErrorKind {
             Self::KeysUnavailable => "keys-unavailable",
             Self::DuplicateInFlight => "duplicate-in-flight",
             Self::StoreUnavailable => "dedup-store-unavailable",
+            Self::ShuttingDown => "shutting-down",
         }
     }
 
@@ -208,6 +212,7 @@ impl ErrorKind {
             Self::KeysUnavailable => "Signing keys are unavailable",
             Self::DuplicateInFlight => "The event is being handled",
             Self::StoreUnavailable => "The deduplication store is unavailable",
+            Self::ShuttingDown => "The receiver is shutting down",
         }
     }
 }

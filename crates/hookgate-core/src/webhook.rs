@@ -28,6 +28,11 @@
 //! else, and says which headers the answer needs (`Cache-Control: private` for a
 //! request authenticated by a secret in its URL).
 //!
+//! **Shutting down.** Call [`WebhookPolicy::shutdown`] when the server has stopped
+//! and before the runtime ends: the claims of deliveries that were still being
+//! handled are released, so the sender's retry is handled at once rather than after
+//! the dedup lease.
+//!
 //! **Observing rejections.** Every rejection (of any step, and one a handler's
 //! extractor answers with a hookgate problem) is a `tracing` event, target
 //! `hookgate::rejection` (level `warn` for 5xx, `debug` for 429, `info` for the other
@@ -474,6 +479,28 @@ impl WebhookPolicy {
     #[must_use]
     pub fn dedup(&self) -> Option<&DedupPolicy> {
         self.0.dedup.as_ref()
+    }
+
+    /// Ends the receiver's deduplication for a shutdown: releases the claims of every
+    /// delivery still being handled and answers later deliveries 503 with
+    /// `Retry-After` (see [`DedupPolicy::shutdown`]). Call it once the server has
+    /// stopped (after its graceful-shutdown period) and before the runtime goes away;
+    /// returns how many claims it released (0 without deduplication).
+    ///
+    /// ```no_run
+    /// # async fn serve() {}
+    /// # async fn run(webhook: hookgate_core::webhook::WebhookPolicy) {
+    /// // axum: axum::serve(listener, app).with_graceful_shutdown(signal), with a
+    /// //       grace period; actix-web: HttpServer::run().await (SIGTERM, SIGINT).
+    /// serve().await;
+    /// webhook.shutdown().await;
+    /// # }
+    /// ```
+    pub async fn shutdown(&self) -> usize {
+        match &self.0.dedup {
+            Some(dedup) => dedup.shutdown().await,
+            None => 0,
+        }
     }
 
     /// Runs the stack on `request` up to the handler; see the [module docs](self).

@@ -45,6 +45,7 @@
 
 mod memory;
 mod store;
+mod unfinished;
 
 pub use memory::MemoryStore;
 pub use store::{Claim, ClaimToken, DedupKey, DedupStore, StoreError};
@@ -58,6 +59,7 @@ use crate::binding::Delivery;
 use crate::error::{ConfigError, Error, ErrorKind};
 use crate::event::CloudEvent;
 use crate::headers::HeaderSource;
+use unfinished::{Claims, Ticket, Unfinished};
 
 #[derive(Debug)]
 struct Inner {
@@ -69,6 +71,8 @@ struct Inner {
     fail_open: bool,
     /// Whether the misplaced-layer warning was logged.
     warned_unparsed: AtomicBool,
+    /// The claims of the deliveries being handled, for [`DedupPolicy::shutdown`].
+    unfinished: Unfinished,
 }
 
 /// How a receiver deduplicates; see the [module docs](self). Cheap to clone.
@@ -159,6 +163,7 @@ impl DedupPolicyBuilder {
             unavailable_retry_after: self.unavailable_retry_after,
             fail_open: self.fail_open,
             warned_unparsed: AtomicBool::new(false),
+            unfinished: Unfinished::default(),
         })))
     }
 }
@@ -216,6 +221,9 @@ impl DedupPolicy {
         scope: &[u8],
         delivery: &mut Delivery,
     ) -> Result<ClaimOutcome, Error> {
+        if self.0.unfinished.is_closed() {
+            return Err(self.shutting_down());
+        }
         if let [event] = delivery.events() {
             return self.claim_one(scope, event).await;
         }
@@ -245,7 +253,7 @@ impl DedupPolicy {
             Ok(_) => return self.store_failed(StoreError("wrong number of claims".into())),
             Err(error) => return self.store_failed(error),
         };
-        let mut guard = DedupGuard::new(self.clone());
+        let mut new = Claims::with_capacity(keys.len());
         let mut in_flight = false;
         let mut claimed = keys.iter().zip(&claims);
         for (event, keep) in delivery.events().iter().zip(&mut keep) {
@@ -253,7 +261,7 @@ impl DedupPolicy {
                 continue;
             }
             match claimed.next() {
-                Some((key, Claim::New(token))) => guard.claims.push((*key, *token)),
+                Some((key, Claim::New(token))) => new.push((*key, *token)),
                 Some((_, Claim::Done)) => {
                     trace(event.source(), event.id(), "duplicate");
                     *keep = false;
@@ -268,12 +276,13 @@ impl DedupPolicy {
             }
         }
         if in_flight {
-            guard.release().await;
+            self.settle(new, false).await;
             return Err(self.in_flight());
         }
-        if guard.claims.is_empty() {
+        if new.is_empty() {
             return Ok(ClaimOutcome::AllDuplicates);
         }
+        let guard = self.guard(new).await?;
         let mut keep = keep.into_iter();
         delivery
             .events_mut()
@@ -296,9 +305,7 @@ impl DedupPolicy {
         match outcome {
             Claim::New(token) => {
                 trace(event.source(), event.id(), "new");
-                let mut guard = DedupGuard::new(self.clone());
-                guard.claims.push((key, token));
-                Ok(ClaimOutcome::Handle(guard))
+                Ok(ClaimOutcome::Handle(self.guard(vec![(key, token)]).await?))
             }
             Claim::Done => {
                 trace(event.source(), event.id(), "duplicate");
@@ -309,6 +316,89 @@ impl DedupPolicy {
                 Err(self.in_flight())
             }
         }
+    }
+
+    /// The guard of the new `claims` of a delivery, registered for
+    /// [`shutdown`](Self::shutdown); when the shutdown has begun, the claims are
+    /// released and the answer is 503.
+    async fn guard(&self, claims: Claims) -> Result<DedupGuard, Error> {
+        match self.0.unfinished.register(claims) {
+            Ok(ticket) => Ok(DedupGuard {
+                policy: self.clone(),
+                ticket: Some(ticket),
+            }),
+            Err(claims) => {
+                self.settle(claims, false).await;
+                Err(self.shutting_down())
+            }
+        }
+    }
+
+    /// Completes (`success`) or releases `claims` in the store; a failure is logged.
+    async fn settle(&self, claims: Claims, success: bool) {
+        let p = &self.0;
+        let (outcome, result) = match (success, claims.as_slice()) {
+            (_, []) => return,
+            // One event (most deliveries): the store's single-key call.
+            (true, &[(key, token)]) => {
+                ("completed", p.store.complete(key, token, p.remember).await)
+            }
+            (false, &[(key, token)]) => ("released", p.store.release(key, token).await),
+            (true, _) => ("completed", p.store.complete_all(claims, p.remember).await),
+            (false, _) => ("released", p.store.release_all(claims).await),
+        };
+        match result {
+            Ok(()) => tracing::debug!(target: "hookgate::dedup", outcome, "claims finished"),
+            Err(error) => tracing::error!(
+                target: "hookgate::dedup", outcome, %error,
+                "dedup store failed to finish the claims; they end with their lease"
+            ),
+        }
+    }
+
+    /// Releases the claims of every delivery still being handled, and from then on
+    /// answers 503 `shutting-down` (with `Retry-After`) instead of claiming: call it
+    /// when the server has stopped (after its graceful-shutdown period), before the
+    /// runtime goes away, so that the sender's retry of an unfinished delivery is
+    /// handled at once (by another replica, or this one restarted) rather than after
+    /// the lease. Returns how many claims it released.
+    ///
+    /// A handler still running when it is called is not stopped: should it finish,
+    /// its answer stands, but its events are not remembered as done (at least once,
+    /// never lost). A request dropped or cancelled while the runtime runs releases its
+    /// own claims in the background; those not released yet are released here too
+    /// (releasing twice is harmless: a claim is released only with its token).
+    ///
+    /// ```
+    /// # use hookgate_core::dedup::DedupPolicy;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let policy = DedupPolicy::builder().build().unwrap();
+    /// // ... serve until a shutdown signal, give in-flight requests a grace period ...
+    /// let released = policy.shutdown().await;
+    /// assert_eq!(released, 0);
+    /// # }
+    /// ```
+    pub async fn shutdown(&self) -> usize {
+        let claims = self.0.unfinished.close();
+        let released = claims.len();
+        if released > 0 {
+            tracing::warn!(
+                target: "hookgate::dedup",
+                events = released,
+                "shutting down with deliveries unfinished; releasing their claims"
+            );
+        }
+        self.settle(claims, false).await;
+        released
+    }
+
+    fn shutting_down(&self) -> Error {
+        Error::new(
+            ErrorKind::ShuttingDown,
+            "the receiver is shutting down; retry later",
+        )
+        .with_retry_after(self.0.unavailable_retry_after)
     }
 
     fn in_flight(&self) -> Error {
@@ -346,7 +436,10 @@ impl DedupPolicy {
                 %error,
                 "dedup store failed; handling the delivery without deduplication (fail-open)"
             );
-            return Ok(ClaimOutcome::Handle(DedupGuard::new(self.clone())));
+            return Ok(ClaimOutcome::Handle(DedupGuard {
+                policy: self.clone(),
+                ticket: None,
+            }));
         }
         tracing::error!(target: "hookgate::dedup", %error, "dedup store failed; answering 503");
         Err(Error::new(
@@ -364,22 +457,17 @@ fn trace(source: &str, id: &str, outcome: &str) {
 /// The claims of a request being handled. [`finish`](Self::finish) it with the
 /// handler's status; dropped unfinished (a panic, a cancelled request) it releases the claims
 /// in the background, so the sender's retry is handled (on a tokio runtime; without
-/// one the claims end with their lease).
+/// one, or when the runtime stops first, they are released by
+/// [`DedupPolicy::shutdown`], or end with their lease).
 #[derive(Debug)]
 #[must_use]
 pub struct DedupGuard {
     policy: DedupPolicy,
-    claims: Vec<(DedupKey, ClaimToken)>,
+    /// Where the claims are registered; `None` when there are none (fail-open).
+    ticket: Option<Ticket>,
 }
 
 impl DedupGuard {
-    fn new(policy: DedupPolicy) -> Self {
-        Self {
-            policy,
-            claims: Vec::new(),
-        }
-    }
-
     /// Finishes the claims with the handler's HTTP `status`: a 2xx completes them
     /// (the events are remembered as done), anything else releases them (the
     /// sender's retry is handled). A store failure here is logged: the answer stands
@@ -394,33 +482,19 @@ impl DedupGuard {
     }
 
     async fn settle(mut self, success: bool) {
-        let claims = std::mem::take(&mut self.claims);
-        if claims.is_empty() {
-            return;
-        }
-        let p = &self.policy.0;
-        let (outcome, result) = match (success, claims.as_slice()) {
-            // One event (most deliveries): the store's single-key call.
-            (true, &[(key, token)]) => {
-                ("completed", p.store.complete(key, token, p.remember).await)
-            }
-            (false, &[(key, token)]) => ("released", p.store.release(key, token).await),
-            (true, _) => ("completed", p.store.complete_all(claims, p.remember).await),
-            (false, _) => ("released", p.store.release_all(claims).await),
-        };
-        match result {
-            Ok(()) => tracing::debug!(target: "hookgate::dedup", outcome, "claims finished"),
-            Err(error) => tracing::error!(
-                target: "hookgate::dedup", outcome, %error,
-                "dedup store failed to finish the claims; they end with their lease"
-            ),
+        if let Some(ticket) = self.ticket.take() {
+            let claims = self.policy.0.unfinished.take(ticket);
+            self.policy.settle(claims, success).await;
         }
     }
 }
 
 impl Drop for DedupGuard {
     fn drop(&mut self) {
-        let claims = std::mem::take(&mut self.claims);
+        let Some(ticket) = self.ticket.take() else {
+            return;
+        };
+        let claims = self.policy.0.unfinished.copy(ticket);
         if claims.is_empty() {
             return;
         }
@@ -429,9 +503,14 @@ impl Drop for DedupGuard {
             events = claims.len(),
             "request dropped before it finished; releasing its claims"
         );
-        let release = self.policy.0.store.release_all(claims);
+        // Released in the background, then taken out of the registry: a shutdown that
+        // comes first (the runtime stopping) still finds them.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(release);
+            let policy = self.policy.clone();
+            runtime.spawn(async move {
+                policy.settle(claims, false).await;
+                let _ = policy.0.unfinished.take(ticket);
+            });
         }
     }
 }
