@@ -98,7 +98,7 @@ async fn shared_secret_in_each_place() {
     let policy = secrets();
     for secret in ["current-secret", "previous-secret"] {
         let res = both(&policy, &post(&format!("/api/events?code={secret}"))).await;
-        assert_accepted(&res, "SharedSecret { place: Code }");
+        assert_accepted(&res, "SharedSecret { place: Code, label: None }");
         assert_eq!(res.header("cache-control"), Some("private"));
 
         let res = both(
@@ -106,7 +106,7 @@ async fn shared_secret_in_each_place() {
             &post(&format!("/api/events?x=1&access_token={secret}")),
         )
         .await;
-        assert_accepted(&res, "SharedSecret { place: AccessToken }");
+        assert_accepted(&res, "SharedSecret { place: AccessToken, label: None }");
         assert_eq!(res.header("cache-control"), Some("private"));
 
         let res = both(
@@ -114,7 +114,7 @@ async fn shared_secret_in_each_place() {
             &post("/api/events").header("Authorization", format!("Bearer {secret}")),
         )
         .await;
-        assert_accepted(&res, "SharedSecret { place: Bearer }");
+        assert_accepted(&res, "SharedSecret { place: Bearer, label: None }");
         assert_eq!(res.header("cache-control"), None, "not a query secret");
     }
     // Percent-encoded in the query, scheme in another case.
@@ -123,13 +123,13 @@ async fn shared_secret_in_each_place() {
         .build()
         .unwrap();
     let res = both(&policy, &post("/api/events?code=a%20b%26c")).await;
-    assert_accepted(&res, "SharedSecret { place: Code }");
+    assert_accepted(&res, "SharedSecret { place: Code, label: None }");
     let res = both(
         &policy,
         &post("/api/events").header("authorization", "bearer a b&c"),
     )
     .await;
-    assert_accepted(&res, "SharedSecret { place: Bearer }");
+    assert_accepted(&res, "SharedSecret { place: Bearer, label: None }");
 }
 
 #[actix_web::test]
@@ -171,7 +171,7 @@ async fn wrong_and_missing_secrets_are_401() {
         .unwrap();
     assert_accepted(
         &both(&renamed, &post("/api/events?key=s")).await,
-        "SharedSecret { place: Code }",
+        "SharedSecret { place: Code, label: None }",
     );
     assert_eq!(
         both(&renamed, &post("/api/events?code=s")).await.status,
@@ -222,7 +222,7 @@ async fn web_pubsub_signatures() {
     for lines in accepted {
         let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
         let res = both(&policy, &signed(id, &lines)).await;
-        assert_accepted(&res, "WebPubSub");
+        assert_accepted(&res, "WebPubSub { host: None, hub: None }");
     }
     for lines in [vec![wrong.as_str()], vec!["sha256=zz"], vec!["md5=abc"]] {
         let res = both(&policy, &signed(id, &lines)).await;
@@ -266,7 +266,10 @@ async fn web_pubsub_keys_chosen_by_origin_host() {
         &signed(id, &[&for_a]).header("WebHook-Request-Origin", "hub-a.webpubsub.azure.com"),
     )
     .await;
-    assert_accepted(&res, "WebPubSub");
+    assert_accepted(
+        &res,
+        r#"WebPubSub { host: Some("hub-a.webpubsub.azure.com"), hub: None }"#,
+    );
     // Key a's signature from resource b's origin, or without an origin: refused.
     let res = both(
         &policy,
@@ -278,6 +281,180 @@ async fn web_pubsub_keys_chosen_by_origin_host() {
 }
 
 #[actix_web::test]
+async fn labeled_secrets_name_their_sender() {
+    let policy = AuthPolicy::builder()
+        .shared_secrets(
+            SharedSecrets::labeled([("orders", "new"), ("orders", "old"), ("billing", "b")])
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    for (secret, label) in [("new", "orders"), ("old", "orders"), ("b", "billing")] {
+        assert_accepted(
+            &both(&policy, &post(&format!("/api/events?code={secret}"))).await,
+            &format!(r#"SharedSecret {{ place: Code, label: Some("{label}") }}"#),
+        );
+    }
+    let res = both(&policy, &post("/api/events?code=nope")).await;
+    assert_401(&res, "invalid-credentials", "nope");
+}
+
+/// Deduplication scopes the dedup keys by the sender, through the one entry point
+/// and through a stack of the separate layers alike: a sender holding one labeled
+/// secret (or one Web PubSub resource's key, or sending for one hub) cannot pre-send
+/// a guessable `(source, id)` and so make another sender's real event be
+/// acknowledged without being handled; a rotation keeps the scope (the label, not the
+/// secret), and a repeat by the same sender is a duplicate.
+#[actix_web::test]
+async fn dedup_keys_are_scoped_by_the_sender() {
+    use actix_web::{App, test, web};
+    use axum::routing::post as axum_post;
+    use hookgate::WebhookPolicy;
+    use hookgate::dedup::DedupPolicy;
+    use hookgate::handshake::HandshakePolicy;
+
+    let auth = AuthPolicy::builder()
+        .shared_secrets(
+            SharedSecrets::labeled([
+                ("victim", "victim-new"),
+                ("victim", "victim-old"),
+                ("attacker", "attacker-secret"),
+            ])
+            .unwrap(),
+        )
+        .web_pubsub_keys(
+            WebPubSubKeys::per_host([
+                ("a.webpubsub.azure.com", "key-a"),
+                ("b.webpubsub.azure.com", "key-b"),
+            ])
+            .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let webhook = || {
+        WebhookPolicy::builder()
+            .handshake(
+                HandshakePolicy::builder()
+                    .azure_event_grid()
+                    .build()
+                    .unwrap(),
+            )
+            .auth(auth.clone())
+            .dedup(DedupPolicy::builder().build().unwrap())
+            .build()
+            .unwrap()
+    };
+    let axum_count = |hookgate::tower::CloudEvents(events): hookgate::tower::CloudEvents| async move {
+        events.len().to_string()
+    };
+    let actix_count = |hookgate::actix::CloudEvents(events): hookgate::actix::CloudEvents| async move {
+        events.len().to_string()
+    };
+
+    // The one entry point.
+    let axum_whole = axum::Router::new()
+        .route("/api/events", axum_post(axum_count))
+        .layer(hookgate::tower::WebhookLayer::new(webhook()));
+    let actix_whole = test::init_service(
+        App::new()
+            .wrap(hookgate::actix::Webhook::new(webhook()))
+            .route("/api/events", web::post().to(actix_count)),
+    )
+    .await;
+    // The separate layers: authentication, then parsing, then deduplication.
+    let axum_layers = axum::Router::new()
+        .route("/api/events", axum_post(axum_count))
+        .layer(hookgate::tower::DedupLayer::new(
+            DedupPolicy::builder().build().unwrap(),
+        ))
+        .layer(hookgate::tower::ParseCloudEventsLayer::default())
+        .layer(hookgate::tower::AuthLayer::new(auth.clone()));
+    let actix_layers = test::init_service(
+        App::new()
+            .wrap(hookgate::actix::Dedup::new(
+                DedupPolicy::builder().build().unwrap(),
+            ))
+            .wrap(hookgate::actix::ParseCloudEvents::default())
+            .wrap(hookgate::actix::Auth::new(auth.clone()))
+            .route("/api/events", web::post().to(actix_count)),
+    )
+    .await;
+
+    let event = |req: TestRequest| {
+        req.header("ce-specversion", "1.0")
+            .header("ce-id", "guessable-1")
+            .header("ce-source", "/orders")
+            .header("ce-type", "t")
+    };
+    let secret = |code: &str| event(post(&format!("/api/events?code={code}")));
+    let pubsub = |host: &str, key: &str, hub: &str| {
+        let sig = format!("sha256={}", sign(key, "conn"));
+        event(
+            signed("conn", &[&sig])
+                .header("WebHook-Request-Origin", host)
+                .header("ce-hub", hub),
+        )
+    };
+    let (a, b) = ("a.webpubsub.azure.com", "b.webpubsub.azure.com");
+    let sequence = [
+        (
+            "the attacker pre-sends the victim's (source, id)",
+            secret("attacker-secret"),
+            "1",
+        ),
+        (
+            "the victim's real event is still handled",
+            secret("victim-new"),
+            "1",
+        ),
+        (
+            "the victim's retry, after a rotation: a duplicate",
+            secret("victim-old"),
+            "",
+        ),
+        (
+            "the attacker again: a duplicate of its own",
+            secret("attacker-secret"),
+            "",
+        ),
+        (
+            "Web PubSub resource a, hub chat",
+            pubsub(a, "key-a", "chat"),
+            "1",
+        ),
+        (
+            "resource b, same hub and (source, id)",
+            pubsub(b, "key-b", "chat"),
+            "1",
+        ),
+        ("resource a, another hub", pubsub(a, "key-a", "game"), "1"),
+        (
+            "resource a, hub chat again: a duplicate",
+            pubsub(a, "key-a", "chat"),
+            "",
+        ),
+    ];
+    for (who, req, handled) in &sequence {
+        for (stack, on_axum, on_actix) in [
+            (
+                "entry point",
+                axum_app::call(&axum_whole, req).await,
+                actix_app::call(&actix_whole, req).await,
+            ),
+            (
+                "layers",
+                axum_app::call(&axum_layers, req).await,
+                actix_app::call(&actix_layers, req).await,
+            ),
+        ] {
+            assert_eq!(on_axum.status, 200, "{stack}: {who}: {on_axum:?}");
+            assert_eq!(on_axum.text(), *handled, "{stack}: {who}");
+            assert_eq!(on_axum, on_actix, "{stack}: {who}");
+        }
+    }
+}
+
+#[actix_web::test]
 async fn any_of_several_methods() {
     let policy = AuthPolicy::builder()
         .shared_secrets(SharedSecrets::new(["s"]).unwrap())
@@ -286,14 +463,20 @@ async fn any_of_several_methods() {
         .unwrap();
     assert_accepted(
         &both(&policy, &post("/api/events?code=s")).await,
-        "SharedSecret { place: Code }",
+        "SharedSecret { place: Code, label: None }",
     );
     let sig = format!("sha256={}", sign(PRIMARY, "c"));
-    assert_accepted(&both(&policy, &signed("c", &[&sig])).await, "WebPubSub");
+    assert_accepted(
+        &both(&policy, &signed("c", &[&sig]).header("ce-hub", "chat")).await,
+        r#"WebPubSub { host: None, hub: Some("chat") }"#,
+    );
     // A wrong secret beside a valid signature: the signature carries it.
     let mut req = signed("c", &[&sig]);
     req.uri = "/api/events?code=wrong".into();
-    assert_accepted(&both(&policy, &req).await, "WebPubSub");
+    assert_accepted(
+        &both(&policy, &req).await,
+        "WebPubSub { host: None, hub: None }",
+    );
     let res = both(&policy, &post("/api/events")).await;
     assert_401(&res, "missing-credentials", "s3");
     assert!(res.text().contains("ce-signature") && res.text().contains("?code="));
@@ -348,7 +531,10 @@ async fn web_pubsub_signature_checks_are_bounded() {
         .chain([primary.as_str()])
         .collect::<Vec<_>>()
         .join(",");
-    assert_accepted(&both(&policy, &signed(id, &[&last_in])).await, "WebPubSub");
+    assert_accepted(
+        &both(&policy, &signed(id, &[&last_in])).await,
+        "WebPubSub { host: None, hub: None }",
+    );
     let first_out = vec![wrong.as_str(); MAX_SIGNATURES]
         .into_iter()
         .chain([primary.as_str()])

@@ -51,6 +51,7 @@ use std::rc::Rc;
 use actix_web::HttpMessage as _;
 use actix_web::body::EitherBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
+use hookgate_core::auth::Identity;
 use hookgate_core::dedup::{ClaimOutcome, DedupPolicy};
 use hookgate_core::{Delivery, Reply};
 
@@ -88,7 +89,9 @@ where
         policy.unparsed(request.method().as_str(), &ActixHeaders(request.headers()));
         return forward(&*service, request).await;
     };
-    match policy.claim(&mut delivery).await {
+    // Scoped by the caller the authentication layer (if any) put on the request.
+    let claim = policy.claim_for(request.extensions().get::<Identity>(), &mut delivery);
+    match claim.await {
         Err(error) => answer(request, problem_response(&error.problem())),
         Ok(ClaimOutcome::AllDuplicates) => answer(request, reply_response(&Reply::new(200))),
         Ok(ClaimOutcome::Handle(guard)) => {

@@ -21,9 +21,13 @@
 //! The handshake comes first because senders do not all authenticate it
 //! ([`handshake_after_auth`](WebhookPolicyBuilder::handshake_after_auth) changes that).
 //! Deduplication comes after parsing by construction, and its keys are scoped by the
-//! authenticated caller where the caller has a name of its own (an Azure AD
-//! application: its tenant and app id), so one sender cannot claim another's events;
-//! the holders of a shared secret or a Web PubSub key are one sender. After the handler,
+//! authenticated caller where the caller has a name of its own, so one sender cannot
+//! claim, and so suppress, another's events: an Azure AD application (its tenant and
+//! app id), a Web PubSub resource and hub (the host its key is bound to, and
+//! `ce-hub`), the sender a shared secret is labeled with
+//! ([`SharedSecrets::labeled`](crate::auth::SharedSecrets::labeled); the label, not
+//! the secret, so a rotation keeps it). The holders of unlabeled shared secrets are
+//! one sender. After the handler,
 //! [`Admitted::finish`] completes the claims on a 2xx and releases them on anything
 //! else, and says which headers the answer needs (`Cache-Control: private` for a
 //! request authenticated by a secret in its URL).
@@ -418,25 +422,6 @@ pub fn identity_headers(identity: &Identity) -> &'static [(&'static str, &'stati
     answer_headers(identity.from_query())
 }
 
-/// The principal that scopes a delivery's dedup keys
-/// ([`DedupPolicy::claim_scoped`]): an Azure AD caller has a name of its own (its
-/// tenant and application), so its events cannot be claimed by another caller; the
-/// holders of a shared secret or of a Web PubSub access key are one sender, and
-/// their events are not scoped (an empty scope).
-fn dedup_scope(identity: Option<&Identity>) -> String {
-    #[cfg(feature = "aad")]
-    if let Some(claims) = identity.and_then(Identity::aad_claims) {
-        let caller = [&claims.app_id, &claims.object_id, &claims.subject]
-            .into_iter()
-            .find_map(Option::as_deref)
-            .unwrap_or_default();
-        let tenant = claims.tenant_id.as_deref().unwrap_or_default();
-        return format!("aad\n{tenant}\n{caller}");
-    }
-    let _ = identity;
-    String::new()
-}
-
 fn with_headers(reply: Reply, headers: &'static [(&'static str, &'static str)]) -> Reply {
     headers.iter().fold(reply, |reply, (name, value)| {
         reply.with_header(name, *value)
@@ -546,8 +531,10 @@ impl WebhookPolicy {
             Err(error) => return answer(self.reject(Stage::Parse, &error, request)),
         };
         if let Some(dedup) = &p.dedup {
-            let scope = dedup_scope(admitted.identity.as_ref());
-            match dedup.claim_scoped(scope.as_bytes(), &mut delivery).await {
+            match dedup
+                .claim_for(admitted.identity.as_ref(), &mut delivery)
+                .await
+            {
                 Ok(ClaimOutcome::Handle(guard)) => admitted.guard = Some(guard),
                 Ok(ClaimOutcome::AllDuplicates) => return answer(Reply::new(200)),
                 Err(error) => return answer(self.reject(Stage::Dedup, &error, request)),

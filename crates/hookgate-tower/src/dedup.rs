@@ -45,6 +45,7 @@
 //! # Ok(()) }
 //! ```
 
+use hookgate_core::auth::Identity;
 use hookgate_core::dedup::{ClaimOutcome, DedupPolicy};
 use hookgate_core::{Delivery, Reply};
 use http::{Request, Response};
@@ -78,7 +79,9 @@ where
         policy.unparsed(request.method().as_str(), &HttpHeaders(request.headers()));
         return Ok(inner.call(request.map(Body::inner)).await?.map(Body::inner));
     };
-    match policy.claim(&mut delivery).await {
+    // Scoped by the caller the authentication layer (if any) put on the request.
+    let claim = policy.claim_for(request.extensions().get::<Identity>(), &mut delivery);
+    match claim.await {
         Err(error) => Ok(problem_response(&error.problem()).map(Body::full)),
         Ok(ClaimOutcome::AllDuplicates) => Ok(reply_response(&Reply::new(200)).map(Body::full)),
         Ok(ClaimOutcome::Handle(guard)) => {

@@ -29,7 +29,7 @@
 //!     .build()?;
 //! let none = HeaderList::default();
 //! let who = policy.authenticate(Some("code=old-secret"), &none).await?;
-//! assert_eq!(who, Identity::SharedSecret { place: SecretPlace::Code });
+//! assert_eq!(who, Identity::SharedSecret { place: SecretPlace::Code, label: None });
 //! assert!(who.from_query());
 //!
 //! let wrong = policy.authenticate(Some("code=guess"), &none).await.unwrap_err();

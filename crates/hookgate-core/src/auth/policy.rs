@@ -21,12 +21,21 @@ pub enum Identity {
     SharedSecret {
         /// Where it was found.
         place: SecretPlace,
+        /// The label of the sender that holds it (see
+        /// [`SharedSecrets::labeled`]); `None` for a secret without one.
+        label: Option<Arc<str>>,
     },
     /// An Azure AD access token was validated (feature `aad`).
     #[cfg(feature = "aad")]
     Aad(AadClaims),
     /// A Web PubSub `ce-signature` matched.
-    WebPubSub,
+    WebPubSub {
+        /// The host (the Web PubSub resource) the matching key is bound to (see
+        /// [`WebPubSubKeys::per_host`]); `None` for a key bound to none.
+        host: Option<Arc<str>>,
+        /// The request's `ce-hub`, when it has one.
+        hub: Option<String>,
+    },
 }
 
 impl Identity {
@@ -34,7 +43,7 @@ impl Identity {
     /// `Cache-Control: private`.
     #[must_use]
     pub fn from_query(&self) -> bool {
-        matches!(self, Self::SharedSecret { place } if place.in_query())
+        matches!(self, Self::SharedSecret { place, .. } if place.in_query())
     }
 
     /// The token's claims, for [`Identity::Aad`] (feature `aad`).
@@ -137,6 +146,7 @@ struct Presented {
     signatures: Vec<Vec<u8>>,
     connection_id: Option<Vec<u8>>,
     origin: Option<String>,
+    hub: Option<String>,
 }
 
 impl AuthPolicy {
@@ -185,6 +195,10 @@ impl AuthPolicy {
                 .get("webhook-request-origin")
                 .and_then(|v| std::str::from_utf8(v).ok())
                 .map(|v| v.trim().to_owned());
+            p.hub = headers
+                .get("ce-hub")
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .map(str::to_owned);
         }
         p
     }
@@ -256,8 +270,13 @@ impl AuthPolicy {
             (SecretPlace::Bearer, bearer),
         ]
         .into_iter()
-        .find(|(_, value)| value.is_some_and(|v| secrets.matches(v)))
-        .map(|(place, _)| Identity::SharedSecret { place })
+        .find_map(|(place, value)| {
+            let index = secrets.find(value?)?;
+            Some(Identity::SharedSecret {
+                place,
+                label: secrets.label(index),
+            })
+        })
     }
 
     async fn check(&self, p: Presented) -> Result<Identity, Error> {
@@ -281,8 +300,11 @@ impl AuthPolicy {
             ];
             for (place, value) in places {
                 if let Some(value) = value {
-                    if secrets.matches(value) {
-                        return Ok(Identity::SharedSecret { place });
+                    if let Some(index) = secrets.find(value) {
+                        return Ok(Identity::SharedSecret {
+                            place,
+                            label: secrets.label(index),
+                        });
                     }
                     if place != SecretPlace::Bearer || !self.has_aad() {
                         fail(invalid(format!(
@@ -303,15 +325,17 @@ impl AuthPolicy {
         if let Some(keys) = &self.0.webpubsub
             && !p.signatures.is_empty()
         {
-            match &p.connection_id {
-                Some(id)
-                    if keys.verify(
-                        p.signatures.iter().map(Vec::as_slice),
-                        id,
-                        p.origin.as_deref(),
-                    ) =>
-                {
-                    return Ok(Identity::WebPubSub);
+            let signatures = p.signatures.iter().map(Vec::as_slice);
+            let matched = p
+                .connection_id
+                .as_ref()
+                .map(|id| keys.find(signatures, id, p.origin.as_deref()));
+            match matched {
+                Some(Some(index)) => {
+                    return Ok(Identity::WebPubSub {
+                        host: keys.host(index),
+                        hub: p.hub,
+                    });
                 }
                 Some(_) => fail(invalid(
                     "no `ce-signature` value matches the `ce-connectionId` under a configured access key",

@@ -1,7 +1,9 @@
 //! Shared secrets: `?code=`, `?access_token=` and `Authorization: Bearer <secret>`.
 
+use std::sync::Arc;
+
 use sha2::{Digest as _, Sha256};
-use subtle::{Choice, ConstantTimeEq as _};
+use subtle::{Choice, ConditionallySelectable as _, ConstantTimeEq as _};
 
 use crate::error::ConfigError;
 
@@ -43,10 +45,20 @@ impl SecretPlace {
 /// the design asks for. Why hash at all: the digests have one length whatever the
 /// secret's, so comparing them shows neither its length nor, being branch-free,
 /// its content.
+///
+/// **Senders.** Secrets given to [`labeled`](Self::labeled) carry the name of the
+/// sender that holds them; the old and the new secret of a rotation share the
+/// label. The label is the authenticated principal: it is in the request's
+/// `Identity::SharedSecret`, and the entry point scopes dedup keys by it, so that a
+/// sender holding one secret cannot claim, and so suppress, the events of a sender
+/// holding another. The secrets of [`new`](Self::new) have no label: their holders
+/// are one sender.
 #[derive(Clone)]
 pub struct SharedSecrets {
     param: String,
     digests: Vec<[u8; 32]>,
+    /// The label of each secret (in the order of `digests`).
+    labels: Vec<Option<Arc<str>>>,
 }
 
 impl std::fmt::Debug for SharedSecrets {
@@ -57,6 +69,7 @@ impl std::fmt::Debug for SharedSecrets {
                 "secrets",
                 &format_args!("[{} redacted]", self.digests.len()),
             )
+            .field("labels", &self.labels)
             .finish()
     }
 }
@@ -72,21 +85,75 @@ impl SharedSecrets {
         I: IntoIterator,
         I::Item: AsRef<str>,
     {
-        let mut digests = Vec::new();
-        for secret in secrets {
+        Self::build(secrets.into_iter().map(|secret| (None, secret)))
+    }
+
+    /// Accepts any of `secrets`, each given with the label of the sender that holds
+    /// it (`(label, secret)`; several secrets of one sender, for rotation, share its
+    /// label). See [Senders](Self#senders).
+    ///
+    /// ```
+    /// use hookgate_core::auth::SharedSecrets;
+    ///
+    /// let secrets = SharedSecrets::labeled([
+    ///     ("orders", "new-secret"),
+    ///     ("orders", "old-secret"), // until the rotation is over
+    ///     ("billing", "another-secret"),
+    /// ])?;
+    /// assert_eq!(secrets.label_of("old-secret"), Some(Some("orders")));
+    /// # Ok::<(), hookgate_core::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ConfigError`] when there is no secret, a secret or label is empty, or one
+    /// secret is given under two labels (its holder would be two senders).
+    pub fn labeled<I, L, S>(secrets: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = (L, S)>,
+        L: AsRef<str>,
+        S: AsRef<str>,
+    {
+        let mut labeled = Vec::new();
+        for (label, secret) in secrets {
+            let label = label.as_ref();
+            if label.is_empty() {
+                return Err(ConfigError(
+                    "a shared secret's label must not be empty".into(),
+                ));
+            }
+            labeled.push((Some(Arc::<str>::from(label)), secret));
+        }
+        Self::build(labeled)
+    }
+
+    fn build<S: AsRef<str>>(
+        secrets: impl IntoIterator<Item = (Option<Arc<str>>, S)>,
+    ) -> Result<Self, ConfigError> {
+        let mut this = Self {
+            param: "code".to_owned(),
+            digests: Vec::new(),
+            labels: Vec::new(),
+        };
+        for (label, secret) in secrets {
             let secret = secret.as_ref();
             if secret.is_empty() {
                 return Err(ConfigError("a shared secret must not be empty".into()));
             }
-            digests.push(digest(secret));
+            let digest = digest(secret);
+            if let Some(i) = this.digests.iter().position(|d| *d == digest)
+                && this.labels[i] != label
+            {
+                return Err(ConfigError(
+                    "one shared secret is given under two labels".into(),
+                ));
+            }
+            this.digests.push(digest);
+            this.labels.push(label);
         }
-        if digests.is_empty() {
+        if this.digests.is_empty() {
             return Err(ConfigError("no shared secret given".into()));
         }
-        Ok(Self {
-            param: "code".to_owned(),
-            digests,
-        })
+        Ok(this)
     }
 
     /// The name of the code query parameter (default `code`).
@@ -114,11 +181,34 @@ impl SharedSecrets {
     /// compared with every configured one, without stopping at a match.
     #[must_use]
     pub fn matches(&self, candidate: &str) -> bool {
+        self.find(candidate).is_some()
+    }
+
+    /// The label of the secret `candidate` is (`Some(None)` for a secret without
+    /// one), or `None` when it is not a configured secret; constant time, like
+    /// [`matches`](Self::matches).
+    #[must_use]
+    pub fn label_of(&self, candidate: &str) -> Option<Option<&str>> {
+        self.find(candidate).map(|i| self.labels[i].as_deref())
+    }
+
+    /// The index of the secret `candidate` is: every digest compared, the index
+    /// selected without a branch.
+    pub(super) fn find(&self, candidate: &str) -> Option<usize> {
         let candidate = digest(candidate);
-        self.digests
-            .iter()
-            .fold(Choice::from(0), |found, d| found | same(d, &candidate))
-            .into()
+        let mut found = Choice::from(0);
+        let mut index = 0u32;
+        for (i, d) in (0u32..).zip(&self.digests) {
+            let hit = same(d, &candidate);
+            index.conditional_assign(&i, hit);
+            found |= hit;
+        }
+        bool::from(found).then_some(index as usize)
+    }
+
+    /// The label of secret `index` (from [`find`](Self::find)).
+    pub(super) fn label(&self, index: usize) -> Option<Arc<str>> {
+        self.labels.get(index).cloned().flatten()
     }
 }
 
@@ -154,5 +244,20 @@ mod tests {
             assert!(!bool::from(same(&a, &b)), "byte {i}");
         }
         assert!(bool::from(same(&a, &digest("a"))));
+    }
+
+    #[test]
+    fn labels_name_the_sender_of_each_secret() {
+        let secrets = SharedSecrets::labeled([("a", "one"), ("b", "two"), ("a", "three")]).unwrap();
+        assert_eq!(secrets.label_of("one"), Some(Some("a")));
+        assert_eq!(secrets.label_of("two"), Some(Some("b")));
+        assert_eq!(secrets.label_of("three"), Some(Some("a")));
+        assert_eq!(secrets.label_of("four"), None);
+        assert_eq!(SharedSecrets::new(["x"]).unwrap().label_of("x"), Some(None));
+        // The same secret twice under one label is harmless; under two, refused.
+        assert!(SharedSecrets::labeled([("a", "one"), ("a", "one")]).is_ok());
+        assert!(SharedSecrets::labeled([("a", "one"), ("b", "one")]).is_err());
+        assert!(SharedSecrets::labeled([("", "one")]).is_err());
+        assert!(SharedSecrets::labeled(Vec::<(&str, &str)>::new()).is_err());
     }
 }

@@ -1,8 +1,10 @@
 //! Azure Web PubSub's `ce-signature`: HMAC-SHA256 of `ce-connectionId`.
 
+use std::sync::Arc;
+
 use hmac::{Hmac, Mac as _};
 use sha2::Sha256;
-use subtle::{Choice, ConstantTimeEq as _};
+use subtle::{Choice, ConditionallySelectable as _, ConstantTimeEq as _};
 
 use crate::error::ConfigError;
 
@@ -15,9 +17,14 @@ use crate::error::ConfigError;
 /// HMAC-SHA256 keyed by an applicable access key's UTF-8 bytes over the UTF-8
 /// bytes of `ce-connectionId`. A key bound to a host applies only when the origin is
 /// that host; an unbound key always applies.
+///
+/// **Senders.** The host of the key that matched, and the request's `ce-hub`, are
+/// the authenticated principal (`Identity::WebPubSub`): the entry point scopes dedup
+/// keys by them, so the events of two resources (bound keys) or two hubs are never
+/// taken for one another. Unbound keys are one sender per hub.
 #[derive(Clone)]
 pub struct WebPubSubKeys {
-    keys: Vec<(Option<String>, Hmac<Sha256>)>,
+    keys: Vec<(Option<Arc<str>>, Hmac<Sha256>)>,
 }
 
 impl std::fmt::Debug for WebPubSubKeys {
@@ -63,12 +70,12 @@ impl WebPubSubKeys {
             if host.is_empty() {
                 return Err(ConfigError("a Web PubSub host must not be empty".into()));
             }
-            this = this.push(Some(host.to_ascii_lowercase()), key.as_ref())?;
+            this = this.push(Some(host.to_ascii_lowercase().into()), key.as_ref())?;
         }
         this.check()
     }
 
-    fn push(mut self, host: Option<String>, key: &str) -> Result<Self, ConfigError> {
+    fn push(mut self, host: Option<Arc<str>>, key: &str) -> Result<Self, ConfigError> {
         if key.is_empty() {
             return Err(ConfigError(
                 "a Web PubSub access key must not be empty".into(),
@@ -101,21 +108,31 @@ impl WebPubSubKeys {
         connection_id: &[u8],
         origin: Option<&str>,
     ) -> bool {
+        self.find(signatures, connection_id, origin).is_some()
+    }
+
+    /// [`verify`](Self::verify), saying which key matched: its index (the last
+    /// that matched, selected without a branch).
+    pub(super) fn find<'a>(
+        &self,
+        signatures: impl IntoIterator<Item = &'a [u8]>,
+        connection_id: &[u8],
+        origin: Option<&str>,
+    ) -> Option<usize> {
         if connection_id.len() > MAX_CONNECTION_ID {
-            return false;
+            return None;
         }
         let origin_host = origin.map(origin_host);
-        let macs: Vec<[u8; 32]> = self
-            .keys
-            .iter()
-            .filter(|(host, _)| {
+        let macs: Vec<(u32, [u8; 32])> = (0u32..)
+            .zip(&self.keys)
+            .filter(|(_, (host, _))| {
                 host.as_deref()
                     .is_none_or(|h| origin_host.is_some_and(|o| o.eq_ignore_ascii_case(h)))
             })
-            .map(|(_, mac)| {
+            .map(|(i, (_, mac))| {
                 let mut mac = mac.clone();
                 mac.update(connection_id);
-                mac.finalize().into_bytes().into()
+                (i, mac.finalize().into_bytes().into())
             })
             .collect();
         let candidates = signatures
@@ -130,12 +147,20 @@ impl WebPubSubKeys {
                 Some(digest)
             });
         let mut found = Choice::from(0);
+        let mut index = 0u32;
         for candidate in candidates {
-            for mac in &macs {
-                found |= candidate.ct_eq(mac);
+            for (i, mac) in &macs {
+                let hit = candidate.ct_eq(mac);
+                index.conditional_assign(i, hit);
+                found |= hit;
             }
         }
-        found.into()
+        bool::from(found).then_some(index as usize)
+    }
+
+    /// The host key `index` (from [`find`](Self::find)) is bound to.
+    pub(super) fn host(&self, index: usize) -> Option<Arc<str>> {
+        self.keys.get(index).and_then(|(host, _)| host.clone())
     }
 }
 

@@ -51,10 +51,12 @@ pub use memory::MemoryStore;
 pub use store::{Claim, ClaimToken, DedupKey, DedupStore, StoreError};
 
 use std::collections::HashSet;
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use crate::auth::Identity;
 use crate::binding::Delivery;
 use crate::error::{ConfigError, Error, ErrorKind};
 use crate::event::CloudEvent;
@@ -207,6 +209,31 @@ impl DedupPolicy {
     /// both with `Retry-After`.
     pub async fn claim(&self, delivery: &mut Delivery) -> Result<ClaimOutcome, Error> {
         self.claim_scoped(&[], delivery).await
+    }
+
+    /// [`claim`](Self::claim) for the events of the authenticated caller `identity`:
+    /// the keys are scoped by its principal (see [`claim_scoped`](Self::claim_scoped)):
+    ///
+    /// | authenticated by | scope |
+    /// |---|---|
+    /// | an Azure AD token | the tenant and the application (or object, or subject) |
+    /// | a Web PubSub signature | the host its key is bound to (the resource) and the `ce-hub` |
+    /// | a labeled shared secret | the label (which survives a rotation) |
+    /// | an unlabeled shared secret, or nothing | none: its holders are one sender |
+    ///
+    /// The whole-stack entry point and the dedup layers of both adapters call it with
+    /// the identity the authentication put on the request. The scope is computed at
+    /// once: the future does not borrow `identity`.
+    ///
+    /// # Errors
+    /// As [`claim`](Self::claim).
+    pub fn claim_for<'a>(
+        &'a self,
+        identity: Option<&Identity>,
+        delivery: &'a mut Delivery,
+    ) -> impl Future<Output = Result<ClaimOutcome, Error>> + Send + 'a {
+        let scope = scope_of(identity);
+        async move { self.claim_scoped(scope.as_bytes(), delivery).await }
     }
 
     /// [`claim`](Self::claim) for the events of the principal `scope` (the
@@ -447,6 +474,52 @@ impl DedupPolicy {
             "the deduplication store is unavailable; retry later",
         )
         .with_retry_after(self.0.unavailable_retry_after))
+    }
+}
+
+/// The principal that scopes a delivery's dedup keys
+/// ([`DedupPolicy::claim_scoped`]), so that one sender cannot claim, and so
+/// suppress, another's events:
+///
+/// | authenticated by | scope |
+/// |---|---|
+/// | an Azure AD token | the tenant and the application (or object, or subject) |
+/// | a Web PubSub signature | the host its key is bound to (the resource) and the `ce-hub` |
+/// | a labeled shared secret | the label (which survives a rotation) |
+/// | an unlabeled shared secret, or nothing | none: its holders are one sender |
+///
+/// Each kind has its own prefix, and the fields are length-prefixed, so no two
+/// principals share a scope.
+fn scope_of(identity: Option<&Identity>) -> String {
+    fn scope(kind: &str, fields: &[&str]) -> String {
+        use std::fmt::Write as _;
+        let mut scope = String::from(kind);
+        for field in fields {
+            let _ = write!(scope, "\n{}:{field}", field.len());
+        }
+        scope
+    }
+    match identity {
+        #[cfg(feature = "aad")]
+        Some(Identity::Aad(claims)) => {
+            let caller = [&claims.app_id, &claims.object_id, &claims.subject]
+                .into_iter()
+                .find_map(Option::as_deref)
+                .unwrap_or_default();
+            let tenant = claims.tenant_id.as_deref().unwrap_or_default();
+            scope("aad", &[tenant, caller])
+        }
+        Some(Identity::WebPubSub { host, hub }) => scope(
+            "web-pubsub",
+            &[
+                host.as_deref().unwrap_or_default(),
+                hub.as_deref().unwrap_or_default(),
+            ],
+        ),
+        Some(Identity::SharedSecret {
+            label: Some(label), ..
+        }) => scope("secret", &[label]),
+        _ => String::new(),
     }
 }
 
