@@ -6,7 +6,7 @@
 
 use bytes::Bytes;
 use hookgate_core::{
-    CloudEvent, Data, ExtensionValue, HeaderList, Mode, ParseConfig, encode, parse,
+    CloudEvent, Data, ErrorKind, ExtensionValue, HeaderList, Mode, ParseConfig, encode, parse,
 };
 use proptest::prelude::*;
 use proptest::test_runner::Config;
@@ -64,6 +64,23 @@ fn text(min: usize, max: usize) -> impl Strategy<Value = String> {
     prop::collection::vec(piece, min..=max).prop_map(|pieces| pieces.concat())
 }
 
+/// [`text`] as a CloudEvents String: the characters a String must not hold (controls,
+/// noncharacters) become `?`. (That they are refused is checked in
+/// `strings_with_a_forbidden_character_are_refused`.)
+fn attr_text(min: usize, max: usize) -> impl Strategy<Value = String> {
+    text(min, max).prop_map(|s| {
+        s.chars()
+            .map(|c| if forbidden(c) { '?' } else { c })
+            .collect()
+    })
+}
+
+/// Whether CloudEvents 1.0.2 forbids `c` in a String.
+fn forbidden(c: char) -> bool {
+    let n = u32::from(c);
+    c.is_control() || (0xfdd0..=0xfdef).contains(&n) || (n & 0xfffe) == 0xfffe
+}
+
 fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
         2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
@@ -100,7 +117,7 @@ fn rfc3339() -> impl Strategy<Value = String> {
 
 fn extension_value() -> impl Strategy<Value = ExtensionValue> {
     prop_oneof![
-        text(0, 12).prop_map(|s| ExtensionValue::from(s.as_str())),
+        attr_text(0, 12).prop_map(|s| ExtensionValue::from(s.as_str())),
         any::<bool>().prop_map(ExtensionValue::Boolean),
         any::<i64>().prop_map(ExtensionValue::Integer),
     ]
@@ -210,13 +227,13 @@ impl EventSpec {
 /// `implied_json`: JSON data may come without a datacontenttype.
 fn event_spec(implied_json: bool) -> impl Strategy<Value = EventSpec> {
     (
-        (text(1, 12), text(1, 12), text(1, 12)),
+        (attr_text(1, 12), attr_text(1, 12), attr_text(1, 12)),
         (
-            prop::option::of(text(1, 12)),
+            prop::option::of(attr_text(1, 12)),
             prop::option::of(prop_oneof![
                 Just("#".to_owned()),
                 Just("https://example.com/schemas/order.json".to_owned()),
-                text(1, 12),
+                attr_text(1, 12),
             ]),
             prop::option::of(rfc3339()),
         ),
@@ -292,6 +309,50 @@ proptest! {
         let delivery = parse_with(vec![("content-type".into(), content_type.into())], body);
         prop_assert_eq!(delivery.mode(), Mode::Batch);
         prop_assert_eq!(delivery.into_events(), events);
+    }
+
+    /// A String attribute holding a character CloudEvents forbids (a control, a
+    /// noncharacter) is refused with `invalid-attribute` naming the attribute, in every
+    /// mode (binary carries it percent-encoded, as an encoder must).
+    #[test]
+    fn strings_with_a_forbidden_character_are_refused(
+        spec in event_spec(false),
+        which in 0usize..4,
+        bad in prop_oneof![
+            (0u32..0x20).prop_map(|n| char::from_u32(n).unwrap()),
+            (0x7fu32..0xa0).prop_map(|n| char::from_u32(n).unwrap()),
+            prop::sample::select(vec!['\u{fdd0}', '\u{fdef}', '\u{fffe}', '\u{ffff}', '\u{10ffff}']),
+        ],
+        at in any::<prop::sample::Index>(),
+    ) {
+        let mut spec = spec;
+        let (name, value) = match which {
+            0 => ("id", &mut spec.id),
+            1 => ("source", &mut spec.source),
+            2 => ("type", &mut spec.ty),
+            _ => ("subject", spec.subject.get_or_insert_with(|| "s".to_owned())),
+        };
+        let mut chars: Vec<char> = value.chars().collect();
+        chars.insert(at.index(chars.len() + 1), bad);
+        *value = chars.into_iter().collect();
+        let event = spec.build();
+        for (mode, (headers, body)) in [
+            ("binary", encode::binary(&event)),
+            ("structured", {
+                let (ct, body) = encode::structured(&event);
+                (vec![("content-type".to_owned(), ct.to_owned())], body)
+            }),
+            ("batch", {
+                let (ct, body) = encode::batch(std::slice::from_ref(&event));
+                (vec![("content-type".to_owned(), ct.to_owned())], body)
+            }),
+        ] {
+            let error = parse(&HeaderList::new(headers), body, &ParseConfig::default())
+                .expect_err("a forbidden character must be refused");
+            prop_assert_eq!(error.kind(), ErrorKind::InvalidAttribute, "{}: {}", mode, error);
+            let named = format!("`{name}`");
+            prop_assert!(error.detail().contains(&named), "{}: {}", mode, error);
+        }
     }
 }
 

@@ -3,7 +3,10 @@
 use bytestring::ByteString;
 
 use crate::error::{Error, ErrorKind, excerpt};
-use crate::event::{Attributes, ExtensionValue, SpecVersion, Str, Time, check_attribute_name};
+use crate::event::{
+    Attributes, ExtensionValue, SpecVersion, Str, Time, check_attribute_name, check_media_type,
+    check_string,
+};
 
 /// The attributes of an event under construction. `origin` names where attribute
 /// `name` was found, for error details (`header ce-id`, `member "id"`).
@@ -217,6 +220,28 @@ impl Draft {
             if empty_or(value) == Some(true) {
                 return Err(empty(name));
             }
+        }
+        // Every String a CloudEvents String (`time` is checked as a timestamp).
+        for (name, value) in [
+            ("specversion", &self.specversion),
+            ("id", &self.id),
+            ("source", &self.source),
+            ("type", &self.ty),
+            ("datacontenttype", &self.datacontenttype),
+            ("dataschema", &self.dataschema),
+            ("subject", &self.subject),
+        ] {
+            if let Some(value) = value {
+                check_string(name, self.get(value))?;
+            }
+        }
+        for (name, value) in &self.extensions {
+            if let ExtensionValue::String(value) = value {
+                check_string(self.get(name), value)?;
+            }
+        }
+        if let Some(media_type) = self.datacontenttype() {
+            check_media_type(media_type)?;
         }
         let time = match &self.time {
             Some(s) => Some(Time::parse(s.clone(), self.get(s))?),

@@ -7,6 +7,22 @@
 //! raw JSON text or the raw bytes. [`CloudEvent::into_typed`] deserializes the data
 //! into your own type, straight from those bytes.
 //!
+//! **What a parsed event's attributes are checked for** (a failure is a 400
+//! `invalid-attribute` or `invalid-attribute-name` naming the attribute), and where a
+//! real sender's value is accepted although it breaks a MUST of CloudEvents 1.0.2, its
+//! meaning being clear:
+//!
+//! | attribute | checked | accepted although not to the letter |
+//! |---|---|---|
+//! | every String value (`id`, `source`, `type`, `subject`, `dataschema`, `datacontenttype`, string extensions) | no control character (U+0000–U+001F, U+007F–U+009F) and no Unicode noncharacter (U+FDD0–U+FDEF, U+xFFFE, U+xFFFF); surrogates cannot occur (values are UTF-8) | — |
+//! | `id`, `source`, `type`, `specversion` | present, non-empty | `source` is not parsed as a URI-reference: it is an opaque name (the dedup key), and a sender's `my source` means the same as `my%20source` |
+//! | `datacontenttype` | RFC 2046 `type/subtype`, each an RFC 2045 token, then parameters | parameters are not parsed (a stray `;` or a parameter without `=`, as in `application/json;`, is read as no parameter) |
+//! | `dataschema` | non-empty | a relative reference (Azure Event Grid sends `#`) and characters a URI does not allow |
+//! | `subject` | non-empty | — |
+//! | `time` | RFC 3339 | — |
+//! | extension names | `[a-z0-9]+`, not a core name | longer than the 20 characters the spec recommends (a SHOULD) |
+//! | extension values | — | an Integer wider than 32 bits, and JSON values the type system does not have (kept as raw JSON) |
+//!
 //! ```
 //! use hookgate_core::{CloudEvent, Data, ExtensionValue};
 //!
@@ -30,7 +46,8 @@
 //   (`SpecVersion`, `RawJson`, `ExtensionValue`, `AttributeValue`), `Data`;
 // - `typed.rs`: `EventData`, the conversion of `Data` into a handler's type;
 // - `json.rs`: JSON writing (`Serialize`, `CloudEvent::to_json`);
-// - `rules.rs`: what an attribute name or value must be (names, `time`, media types).
+// - `rules.rs`: what an attribute name or value must be (names, `time`, media types,
+//   the characters of a String).
 
 mod json;
 mod model;
@@ -42,4 +59,4 @@ pub use rules::is_json_media_type;
 pub use typed::EventData;
 
 pub(crate) use model::{Attributes, Str, Time};
-pub(crate) use rules::check_attribute_name;
+pub(crate) use rules::{check_attribute_name, check_media_type, check_string};

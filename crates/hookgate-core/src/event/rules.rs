@@ -1,5 +1,8 @@
 //! Attribute rules: names (`[a-z0-9]+`, no core name as an extension), `time`
-//! (RFC 3339) and JSON media types.
+//! (RFC 3339), media types (RFC 2046 `type/subtype`), the characters of a String
+//! (CloudEvents 1.0.2, "Type System"), and JSON media types.
+//!
+//! The table of what is checked is in the [`event` module docs](super).
 
 use std::fmt;
 
@@ -32,6 +35,61 @@ impl Time {
             text: stored,
             value,
         })
+    }
+}
+
+/// Checks that `value`, the value of attribute `name`, is a CloudEvents String: no
+/// control character and no noncharacter. One pass over the bytes for ASCII.
+pub(crate) fn check_string(name: &str, value: &str) -> Result<(), Error> {
+    let bad = if value.is_ascii() {
+        value
+            .bytes()
+            .position(|b| b < 0x20 || b == 0x7f)
+            .map(|i| char::from(value.as_bytes()[i]))
+    } else {
+        value.chars().find(|&c| {
+            let n = u32::from(c);
+            c.is_control() || (0xfdd0..=0xfdef).contains(&n) || (n & 0xfffe) == 0xfffe
+        })
+    };
+    match bad {
+        None => Ok(()),
+        Some(c) => Err(Error::new(
+            ErrorKind::InvalidAttribute,
+            format!(
+                "attribute `{name}` contains U+{:04X}: CloudEvents strings must not contain \
+                 control characters (U+0000–U+001F, U+007F–U+009F) or Unicode noncharacters",
+                u32::from(c)
+            ),
+        )),
+    }
+}
+
+/// Checks a `datacontenttype` against RFC 2046: `type/subtype` (RFC 2045 tokens), then
+/// optional parameters after `;`, which are not parsed (see the [module docs](self)).
+pub(crate) fn check_media_type(value: &str) -> Result<(), Error> {
+    /// An RFC 2045 token character: visible ASCII but the tspecials.
+    fn token(part: &str) -> bool {
+        !part.is_empty()
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?=".contains(&b))
+    }
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim_matches([' ', '\t']);
+    match essence.split_once('/') {
+        Some((ty, subtype)) if token(ty) && token(subtype) => Ok(()),
+        _ => Err(Error::new(
+            ErrorKind::InvalidAttribute,
+            format!(
+                "attribute `datacontenttype` must be a media type `type/subtype` (RFC 2046) \
+                 such as application/json, got `{}`",
+                excerpt(value)
+            ),
+        )),
     }
 }
 
@@ -93,6 +151,69 @@ pub fn is_json_media_type(media_type: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strings_without_controls_or_noncharacters() {
+        for yes in [
+            "",
+            "plain",
+            "Zürich",
+            "emoji 🎉",
+            "quote \" and \\",
+            "\u{a0}nbsp",
+        ] {
+            assert!(check_string("x", yes).is_ok(), "{yes:?}");
+        }
+        for no in [
+            "a\nb",
+            "tab\t",
+            "nul\0",
+            "del\x7f",
+            "c1\u{85}",
+            "c1\u{9f}",
+            "\u{fdd0}",
+            "\u{fdef}",
+            "\u{fffe}",
+            "\u{ffff}",
+            "\u{1fffe}",
+            "\u{10ffff}",
+        ] {
+            let error = check_string("subject", no).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::InvalidAttribute, "{no:?}");
+            assert!(error.detail().contains("`subject`"), "{no:?}");
+        }
+        assert!(check_string("x", "\u{fdcf}\u{fdf0}\u{fffd}").is_ok());
+    }
+
+    #[test]
+    fn media_types() {
+        for yes in [
+            "application/json",
+            "text/plain; charset=utf-8",
+            "application/vnd.api+json",
+            "application/json;",
+            "multipart/mixed; boundary=\"a b\"",
+            "Application/XML",
+            " text/csv ",
+            "application/x-www-form-urlencoded",
+        ] {
+            assert!(check_media_type(yes).is_ok(), "{yes:?}");
+        }
+        for no in [
+            "json",
+            "application/",
+            "/json",
+            "application json",
+            "application/json/x",
+            "app lication/json",
+            "text/(plain)",
+            "",
+            ";",
+            "a/b@c",
+        ] {
+            assert!(check_media_type(no).is_err(), "{no:?}");
+        }
+    }
 
     #[test]
     fn json_media_types() {
