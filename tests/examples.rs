@@ -1,0 +1,178 @@
+//! The example receivers as a user runs them: the binaries `cargo test` built
+//! (`target/<profile>/examples/`), started as processes with their environment.
+//!
+//! - A secret variable that is set but blank (`WEBHOOK_CODES=`, `WEBPUBSUB_KEYS=,`: a
+//!   secret that was not injected) stops the start with a message naming it (exit
+//!   code 2), instead of running without authentication.
+//! - A receiver started with a shared secret answers a delivery with the secret 200
+//!   (and prints the event), one without it 401, and stops on SIGTERM with exit code
+//!   0 (a graceful shutdown).
+
+#![cfg(unix)]
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+const EXAMPLES: [&str; 2] = ["axum_receiver", "actix_receiver"];
+
+/// The example binary `name`, next to this test's directory.
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps/<test>");
+    let path = profile_dir.join("examples").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run the README's test command (`cargo test --workspace \
+         --all-features`), which builds the examples",
+        path.display()
+    );
+    path
+}
+
+/// A command for example `name` with a clean configuration.
+fn command(name: &str) -> Command {
+    let mut command = Command::new(example(name));
+    for var in [
+        "WEBHOOK_CODES",
+        "WEBPUBSUB_KEYS",
+        "AAD_AUTHORITY",
+        "AAD_AUDIENCES",
+        "AAD_ROLES",
+        "REDIS_URL",
+        "ALLOWED_ORIGINS",
+        "ALLOWED_RATE",
+    ] {
+        command.env_remove(var);
+    }
+    command
+        .env("BIND_ADDR", "127.0.0.1:0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Waits for `child` to exit, at most `within`; kills it and panics otherwise.
+fn exit_within(child: &mut Child, within: Duration) -> ExitStatus {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the example did not exit within {within:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_blank_secret_variable_stops_the_start() {
+    for name in EXAMPLES {
+        for (var, value) in [
+            ("WEBHOOK_CODES", ""),
+            ("WEBHOOK_CODES", " , "),
+            ("WEBPUBSUB_KEYS", ","),
+        ] {
+            let mut child = command(name).env(var, value).spawn().expect("spawn");
+            let status = exit_within(&mut child, Duration::from_secs(20));
+            let mut stderr = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut stderr)
+                .unwrap();
+            assert_eq!(status.code(), Some(2), "{name} {var}={value:?}: {stderr}");
+            assert!(
+                stderr.contains(var) && stderr.contains("lists nothing"),
+                "{name} {var}={value:?}: {stderr}"
+            );
+        }
+    }
+}
+
+/// Sends one HTTP/1.1 request and returns the status and the body.
+fn http(addr: &str, request: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"));
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn delivery(addr: &str, query: &str) -> String {
+    let event = r#"{"specversion":"1.0","id":"example-1","source":"/tests","type":"t"}"#;
+    format!(
+        "POST /api/events{query} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/cloudevents+json\r\nContent-Length: {}\r\n\r\n{event}",
+        event.len()
+    )
+}
+
+#[test]
+fn a_receiver_serves_and_stops_gracefully_on_sigterm() {
+    for name in EXAMPLES {
+        let mut child = command(name)
+            .env("WEBHOOK_CODES", "s3cret")
+            .spawn()
+            .expect("spawn");
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        let addr = loop {
+            line.clear();
+            let read = stderr.read_line(&mut line).unwrap();
+            assert!(read > 0, "{name} ended before listening");
+            if let Some(rest) = line.split("http://").nth(1) {
+                break rest.split('/').next().unwrap().to_owned();
+            }
+        };
+
+        let (status, _) = http(&addr, &delivery(&addr, "?code=s3cret"));
+        assert_eq!(status, 200, "{name}: with the secret");
+        let (status, body) = http(&addr, &delivery(&addr, ""));
+        assert_eq!(status, 401, "{name}: without the secret: {body}");
+
+        let killed = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(killed.success());
+        let status = exit_within(&mut child, Duration::from_secs(20));
+        assert!(status.success(), "{name}: SIGTERM gave {status}");
+        let mut rest = String::new();
+        stderr.read_to_string(&mut rest).unwrap();
+        assert!(rest.contains("stopped"), "{name}: {rest}");
+        let mut stdout = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut stdout)
+            .unwrap();
+        assert_eq!(
+            stdout.lines().filter(|l| l.contains("example-1")).count(),
+            1,
+            "{name}: the event printed once: {stdout}"
+        );
+    }
+}
