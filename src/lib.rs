@@ -165,7 +165,10 @@
 //!   constant time and never echoed. See [`auth`].
 //! - Deduplication never acknowledges an event that was not handled: claims are
 //!   released on an error, a panic or a dropped request; a failing store answers 503.
-//!   See [`dedup`].
+//!   Its keys are scoped by the authenticated sender, so one sender cannot suppress
+//!   another's events. See [`dedup`].
+//! - Every MUST of CloudEvents 1.0.2 on attribute values is checked, and the values of
+//!   real senders that break one with a clear meaning are accepted: see [`event`].
 //!
 //! # Timeouts a deployment should set
 //!
@@ -176,6 +179,15 @@
 //! (through `hyper-util`'s server builder, or a `tower_http::timeout` layer for the
 //! whole request); with actix-web, `HttpServer::client_request_timeout` (5 s by
 //! default) and `client_disconnect_timeout`.
+//!
+//! # Shutting down
+//!
+//! Stop the server gracefully (axum: `axum::serve(..).with_graceful_shutdown(signal)`
+//! plus a grace period; actix-web: `HttpServer::shutdown_timeout`, on SIGTERM and
+//! SIGINT by itself), then call [`WebhookPolicy::shutdown`] before the runtime ends:
+//! it releases the dedup claims of the deliveries that did not finish, so that the
+//! sender's retries are handled at once rather than after the dedup lease. The
+//! examples do exactly this.
 //!
 //! The order of the parts, from the outside in: handshake, authentication, parsing,
 //! deduplication, the handler. [`WebhookPolicy`] applies them in that order in one
