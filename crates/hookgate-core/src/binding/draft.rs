@@ -1,5 +1,8 @@
 //! Collecting attributes, whichever mode they came in, and checking them once.
 
+use std::collections::HashSet;
+use std::hash::BuildHasher as _;
+
 use bytestring::ByteString;
 
 use crate::error::{Error, ErrorKind, excerpt};
@@ -22,9 +25,18 @@ pub(super) struct Draft {
     subject: Option<Str>,
     time: Option<Str>,
     extensions: Vec<(Str, ExtensionValue)>,
+    /// The hashes of the extension names, once there are more than [`SCAN_LIMIT`]
+    /// (a keyed hash, random per process: a sender cannot aim at collisions).
+    seen: Option<HashSet<u64>>,
     /// The most attributes the event may have (`ParseConfig::max_attributes`).
     max_attributes: usize,
 }
+
+/// Up to this many extensions, a new name is compared with each one already seen
+/// (cheaper than hashing for the dozen extensions real senders use); past it, the
+/// names are looked up in a hash set, so the check stays linear in the number of
+/// attributes whatever `ParseConfig::max_attributes` allows.
+const SCAN_LIMIT: usize = 16;
 
 /// A core attribute: one that must be a string when present.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,7 +162,7 @@ impl Draft {
 
     /// Adds extension `name`, checking its name.
     pub(super) fn set_extension(&mut self, name: Str, value: ExtensionValue) -> Result<(), Error> {
-        let text = self.get(&name);
+        let text = name.resolve(&self.text);
         check_attribute_name(text)?;
         if text == "data" {
             return Err(Error::new(
@@ -158,10 +170,24 @@ impl Draft {
                 "`data` is not an attribute: in binary mode the data is the body",
             ));
         }
-        // The limit first, so that the duplicate check below (a scan) stays bounded:
-        // at most `max_attributes` comparisons per attribute.
         self.room()?;
-        if self.extensions.iter().any(|(n, _)| self.get(n) == text) {
+        let (extensions, body) = (&self.extensions, &self.text);
+        let given = if extensions.len() < SCAN_LIMIT {
+            extensions.iter().any(|(n, _)| n.resolve(body) == text)
+        } else {
+            let seen = self.seen.get_or_insert_with(|| {
+                let mut seen = HashSet::with_capacity(2 * SCAN_LIMIT);
+                for (n, _) in extensions {
+                    seen.insert(seen.hasher().hash_one(n.resolve(body)));
+                }
+                seen
+            });
+            // A hash seen before is the same name but with a negligible chance: the
+            // names are compared to be sure (once, as a duplicate ends the parse).
+            !seen.insert(seen.hasher().hash_one(text))
+                && extensions.iter().any(|(n, _)| n.resolve(body) == text)
+        };
+        if given {
             return Err(duplicate(text));
         }
         self.extensions.push((name, value));

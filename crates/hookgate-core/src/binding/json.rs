@@ -2,7 +2,11 @@
 //!
 //! The body is scanned once by serde_json into borrowed members (`&RawValue` per
 //! value); strings without escapes become slices of the body's buffer, so an event
-//! costs few allocations.
+//! costs few allocations. A batch is built member by member while it is scanned:
+//! only the events built so far are held, the count is checked before each member
+//! is read (`ParseConfig::max_events`), and after the first refused member the rest
+//! is only checked to be JSON (which keeps "not JSON" ahead of a member's error, and
+//! costs no memory).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -11,7 +15,9 @@ use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use bytes::Bytes;
 use bytestring::ByteString;
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 use serde_json::value::RawValue;
 
 use super::draft::{Core, Draft};
@@ -27,7 +33,12 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
-pub(super) fn parse(mode: Mode, body: Bytes, max_attributes: usize) -> Result<Delivery, Error> {
+pub(super) fn parse(
+    mode: Mode,
+    body: Bytes,
+    max_attributes: usize,
+    max_events: usize,
+) -> Result<Delivery, Error> {
     let text = ByteString::try_from(body).map_err(|_| {
         Error::new(
             ErrorKind::MalformedJson,
@@ -53,16 +64,15 @@ pub(super) fn parse(mode: Mode, body: Bytes, max_attributes: usize) -> Result<De
                     "a `application/cloudevents-batch+json` body must be a JSON array of events",
                 ));
             }
-            let members: Vec<Member<'_>> = serde_json::from_str(&text).map_err(malformed)?;
-            let events = members
-                .into_iter()
-                .enumerate()
-                .map(|(i, m)| {
-                    build(m, &text, max_attributes)
-                        .map_err(|e| e.context(format_args!("batch member {i}")))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(Delivery::new(Mode::Batch, events))
+            let batch = Batch {
+                body: &text,
+                max_attributes,
+                max_events,
+            };
+            let mut json = serde_json::Deserializer::from_str(&text);
+            let events = batch.deserialize(&mut json).map_err(malformed)?;
+            json.end().map_err(malformed)?;
+            Ok(Delivery::new(Mode::Batch, events?))
         }
         _ => {
             let member: Member<'_> = serde_json::from_str(&text).map_err(malformed)?;
@@ -71,6 +81,61 @@ pub(super) fn parse(mode: Mode, body: Bytes, max_attributes: usize) -> Result<De
                 vec![build(member, &text, max_attributes)?],
             ))
         }
+    }
+}
+
+/// The events of a batch, built while the array is scanned.
+struct Batch<'b> {
+    body: &'b ByteString,
+    max_attributes: usize,
+    max_events: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for Batch<'_> {
+    /// The events, or the first refused member's error (the JSON is valid either way).
+    type Value = Result<Vec<CloudEvent>, Error>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Batch<'_> {
+    type Value = Result<Vec<CloudEvent>, Error>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON array of CloudEvents")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut events = Vec::new();
+        let refused = loop {
+            if events.len() == self.max_events {
+                // The limit is reached: one more member is refused unread.
+                if seq.next_element::<IgnoredAny>()?.is_none() {
+                    return Ok(Ok(events));
+                }
+                break Error::new(
+                    ErrorKind::TooManyEvents,
+                    format!(
+                        "the batch has more than {} events, the receiver's limit \
+                         (ParseConfig::max_events)",
+                        self.max_events
+                    ),
+                );
+            }
+            let Some(member) = seq.next_element::<Member<'de>>()? else {
+                return Ok(Ok(events));
+            };
+            match build(member, self.body, self.max_attributes) {
+                Ok(event) => events.push(event),
+                Err(e) => break e.context(format_args!("batch member {}", events.len())),
+            }
+        };
+        // Free the events at once; the rest of the array is only checked to be JSON.
+        drop(events);
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Err(refused))
     }
 }
 
