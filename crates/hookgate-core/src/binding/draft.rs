@@ -190,6 +190,13 @@ impl Draft {
         if given {
             return Err(duplicate(text));
         }
+        let len = self.extensions.len();
+        if len == self.extensions.capacity() {
+            // Doubling, but never past `max_attributes` (no room that cannot be used).
+            let target = (2 * len).max(4).min(self.max_attributes);
+            self.extensions
+                .reserve_exact(target.saturating_sub(len).max(1));
+        }
         self.extensions.push((name, value));
         Ok(())
     }
@@ -209,7 +216,13 @@ impl Draft {
     }
 
     /// Checks the required attributes and the formats, and builds the attributes.
-    pub(super) fn finish(self) -> Result<Attributes, Error> {
+    pub(super) fn finish(mut self) -> Result<Attributes, Error> {
+        // Room left over by the doubling is given back for an event of many
+        // extensions: a batch of such events would otherwise hold up to twice what
+        // its extensions need. The usual few extensions are kept as they are.
+        if self.extensions.len() > SCAN_LIMIT {
+            self.extensions.shrink_to_fit();
+        }
         let specversion = match self.specversion.as_ref().map(|s| self.get(s)) {
             Some("1.0") => SpecVersion::V1_0,
             Some(other) => {

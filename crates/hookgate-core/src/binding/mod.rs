@@ -551,7 +551,11 @@ mod limit_tests {
         // The member past the limit is refused unread, whatever it is.
         let err = parse(&headers, "[{},{},{}]".into(), &two).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::MissingAttribute);
-        assert!(err.detail().starts_with("batch member 0:"), "{}", err.detail());
+        assert!(
+            err.detail().starts_with("batch member 0:"),
+            "{}",
+            err.detail()
+        );
         let mut over = batch(2).to_vec();
         over.pop();
         over.extend_from_slice(b",7]");
@@ -571,7 +575,10 @@ mod limit_tests {
     /// found (in both modes), and many distinct names are accepted.
     #[test]
     fn duplicates_are_found_among_many_extensions() {
-        let config = ParseConfig::builder().max_attributes(100_000).build().unwrap();
+        let config = ParseConfig::builder()
+            .max_attributes(100_000)
+            .build()
+            .unwrap();
         let headers = HeaderList::new([("content-type", "application/cloudevents+json")]);
         let many = parse(&headers, structured(50_000), &config).unwrap();
         assert_eq!(many.events()[0].extensions().count(), 50_000);
@@ -584,7 +591,11 @@ mod limit_tests {
             event.push_str(&format!(r#","x{twice}":"again"}}"#));
             let err = parse(&headers, event.into(), &config).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::DuplicateAttribute, "{count} {twice}");
-            assert!(err.detail().contains(&format!("`x{twice}`")), "{}", err.detail());
+            assert!(
+                err.detail().contains(&format!("`x{twice}`")),
+                "{}",
+                err.detail()
+            );
         }
         let mut binary = HeaderList::new([
             ("ce-specversion", "1.0"),
