@@ -59,6 +59,9 @@ pub enum ErrorKind {
     /// An event with more attributes than
     /// [`ParseConfig::max_attributes`](crate::ParseConfig::max_attributes) allows (400).
     TooManyAttributes,
+    /// A batch with more events than
+    /// [`ParseConfig::max_events`](crate::ParseConfig::max_events) allows (400).
+    TooManyEvents,
     /// `specversion` is not `1.0` (400).
     UnsupportedSpecVersion,
     /// A `ce-` header value that cannot be decoded (bad quoting, invalid UTF-8) (400).
@@ -131,6 +134,7 @@ impl ErrorKind {
             | Self::InvalidAttributeName
             | Self::DuplicateAttribute
             | Self::TooManyAttributes
+            | Self::TooManyEvents
             | Self::UnsupportedSpecVersion
             | Self::InvalidHeader
             | Self::ConflictingData
@@ -159,6 +163,7 @@ impl ErrorKind {
             Self::InvalidAttributeName => "invalid-attribute-name",
             Self::DuplicateAttribute => "duplicate-attribute",
             Self::TooManyAttributes => "too-many-attributes",
+            Self::TooManyEvents => "too-many-events",
             Self::UnsupportedSpecVersion => "unsupported-specversion",
             Self::InvalidHeader => "invalid-header",
             Self::ConflictingData => "conflicting-data",
@@ -196,6 +201,7 @@ impl ErrorKind {
             Self::InvalidAttributeName => "Invalid attribute name",
             Self::DuplicateAttribute => "An attribute is given twice",
             Self::TooManyAttributes => "The event has too many attributes",
+            Self::TooManyEvents => "The batch has too many events",
             Self::UnsupportedSpecVersion => "Unsupported CloudEvents specversion",
             Self::InvalidHeader => "A CloudEvents header cannot be decoded",
             Self::ConflictingData => "The event data is given twice",

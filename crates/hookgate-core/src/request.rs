@@ -44,7 +44,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use crate::headers::HeaderSource;
 
@@ -125,11 +125,12 @@ pub enum ReadError {
 
 /// Reads `body` in full, refusing it as soon as it is longer than `limit` bytes.
 ///
-/// Memory stays within a small multiple of the limit, whatever the chunking: a body
-/// that arrives in one chunk is kept as it is (no copy); one in many chunks is copied
-/// into one buffer, sized in advance when the length is known, else grown by
-/// doubling (so at most about twice the limit, plus the old buffer while it grows).
-/// Reading stops at the first chunk past the limit.
+/// Memory and time stay linear in the body, whatever the chunking: a body that
+/// arrives in one chunk is kept as it is (no copy); one in many chunks (down to one
+/// byte each) is copied into one buffer, sized in advance when the length is known,
+/// else grown by doubling but never past `limit` (so the buffer is at most twice the
+/// body and never larger than the limit, and a one-byte-chunked megabyte costs about
+/// twenty allocations). Reading stops at the first chunk past the limit.
 ///
 /// # Errors
 /// [`ReadError::TooLarge`] past `limit`, [`ReadError::Body`] when the body fails.
@@ -137,7 +138,7 @@ pub async fn read_body<B: BodyStream>(body: B, limit: usize) -> Result<Bytes, Re
     let mut body = std::pin::pin!(body);
     let hint = body.exact_len().and_then(|n| usize::try_from(n).ok());
     let mut first: Option<Bytes> = None;
-    let mut buf: Option<BytesMut> = None;
+    let mut buf: Option<Vec<u8>> = None;
     let mut len = 0usize;
     while let Some(chunk) = poll_fn(|cx| body.as_mut().poll_chunk(cx)).await {
         let chunk = chunk.map_err(ReadError::Body)?;
@@ -149,11 +150,18 @@ pub async fn read_body<B: BodyStream>(body: B, limit: usize) -> Result<Bytes, Re
             continue;
         }
         match (&mut buf, first.take()) {
-            (Some(buf), _) => buf.extend_from_slice(&chunk),
+            (Some(buf), _) => {
+                if buf.capacity() - buf.len() < chunk.len() {
+                    // `len <= limit`, so the target holds the chunk.
+                    let target = (2 * buf.capacity()).max(len).min(limit);
+                    buf.reserve_exact(target - buf.len());
+                }
+                buf.extend_from_slice(&chunk);
+            }
             (None, None) => first = Some(chunk),
             (None, Some(head)) => {
                 let capacity = hint.filter(|&n| n <= limit).unwrap_or(len).max(len);
-                let mut joined = BytesMut::with_capacity(capacity);
+                let mut joined = Vec::with_capacity(capacity);
                 joined.extend_from_slice(&head);
                 joined.extend_from_slice(&chunk);
                 buf = Some(joined);
@@ -161,7 +169,7 @@ pub async fn read_body<B: BodyStream>(body: B, limit: usize) -> Result<Bytes, Re
         }
     }
     Ok(match buf {
-        Some(buf) => buf.freeze(),
+        Some(buf) => Bytes::from(buf),
         None => first.unwrap_or_default(),
     })
 }

@@ -1,5 +1,8 @@
 //! Collecting attributes, whichever mode they came in, and checking them once.
 
+use std::collections::HashSet;
+use std::hash::BuildHasher as _;
+
 use bytestring::ByteString;
 
 use crate::error::{Error, ErrorKind, excerpt};
@@ -25,9 +28,18 @@ pub(super) struct Draft {
     subject: Option<Str>,
     time: Option<Str>,
     extensions: Vec<(Str, ExtensionValue)>,
+    /// The hashes of the extension names, once there are more than [`SCAN_LIMIT`]
+    /// (a keyed hash, random per process: a sender cannot aim at collisions).
+    seen: Option<HashSet<u64>>,
     /// The most attributes the event may have (`ParseConfig::max_attributes`).
     max_attributes: usize,
 }
+
+/// Up to this many extensions, a new name is compared with each one already seen
+/// (cheaper than hashing for the dozen extensions real senders use); past it, the
+/// names are looked up in a hash set, so the check stays linear in the number of
+/// attributes whatever `ParseConfig::max_attributes` allows.
+const SCAN_LIMIT: usize = 16;
 
 /// A core attribute: one that must be a string when present.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -153,7 +165,7 @@ impl Draft {
 
     /// Adds extension `name`, checking its name.
     pub(super) fn set_extension(&mut self, name: Str, value: ExtensionValue) -> Result<(), Error> {
-        let text = self.get(&name);
+        let text = name.resolve(&self.text);
         check_attribute_name(text)?;
         if text == "data" {
             return Err(Error::new(
@@ -161,11 +173,32 @@ impl Draft {
                 "`data` is not an attribute: in binary mode the data is the body",
             ));
         }
-        // The limit first, so that the duplicate check below (a scan) stays bounded:
-        // at most `max_attributes` comparisons per attribute.
         self.room()?;
-        if self.extensions.iter().any(|(n, _)| self.get(n) == text) {
+        let (extensions, body) = (&self.extensions, &self.text);
+        let given = if extensions.len() < SCAN_LIMIT {
+            extensions.iter().any(|(n, _)| n.resolve(body) == text)
+        } else {
+            let seen = self.seen.get_or_insert_with(|| {
+                let mut seen = HashSet::with_capacity(2 * SCAN_LIMIT);
+                for (n, _) in extensions {
+                    seen.insert(seen.hasher().hash_one(n.resolve(body)));
+                }
+                seen
+            });
+            // A hash seen before is the same name but with a negligible chance: the
+            // names are compared to be sure (once, as a duplicate ends the parse).
+            !seen.insert(seen.hasher().hash_one(text))
+                && extensions.iter().any(|(n, _)| n.resolve(body) == text)
+        };
+        if given {
             return Err(duplicate(text));
+        }
+        let len = self.extensions.len();
+        if len == self.extensions.capacity() {
+            // Doubling, but never past `max_attributes` (no room that cannot be used).
+            let target = (2 * len).max(4).min(self.max_attributes);
+            self.extensions
+                .reserve_exact(target.saturating_sub(len).max(1));
         }
         self.extensions.push((name, value));
         Ok(())
@@ -186,7 +219,13 @@ impl Draft {
     }
 
     /// Checks the required attributes and the formats, and builds the attributes.
-    pub(super) fn finish(self) -> Result<Attributes, Error> {
+    pub(super) fn finish(mut self) -> Result<Attributes, Error> {
+        // Room left over by the doubling is given back for an event of many
+        // extensions: a batch of such events would otherwise hold up to twice what
+        // its extensions need. The usual few extensions are kept as they are.
+        if self.extensions.len() > SCAN_LIMIT {
+            self.extensions.shrink_to_fit();
+        }
         let specversion = match self.specversion.as_ref().map(|s| self.get(s)) {
             Some("1.0") => SpecVersion::V1_0,
             Some(other) => {

@@ -2,7 +2,11 @@
 //!
 //! The body is scanned once by serde_json into borrowed members (`&RawValue` per
 //! value); strings without escapes become slices of the body's buffer, so an event
-//! costs few allocations.
+//! costs few allocations. A batch is built member by member while it is scanned:
+//! only the events built so far are held, the count is checked before each member
+//! is read (`ParseConfig::max_events`), and after the first refused member the rest
+//! is only checked to be JSON (which keeps "not JSON" ahead of a member's error, and
+//! costs no memory).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -11,7 +15,9 @@ use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use bytes::Bytes;
 use bytestring::ByteString;
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 use serde_json::value::RawValue;
 
 use super::draft::{Core, Draft};
@@ -27,7 +33,12 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
-pub(super) fn parse(mode: Mode, body: Bytes, max_attributes: usize) -> Result<Delivery, Error> {
+pub(super) fn parse(
+    mode: Mode,
+    body: Bytes,
+    max_attributes: usize,
+    max_events: usize,
+) -> Result<Delivery, Error> {
     let text = ByteString::try_from(body).map_err(|_| {
         Error::new(
             ErrorKind::MalformedJson,
@@ -53,31 +64,117 @@ pub(super) fn parse(mode: Mode, body: Bytes, max_attributes: usize) -> Result<De
                     "a `application/cloudevents-batch+json` body must be a JSON array of events",
                 ));
             }
-            let members: Vec<Member<'_>> = serde_json::from_str(&text).map_err(malformed)?;
-            let events = members
-                .into_iter()
-                .enumerate()
-                .map(|(i, m)| {
-                    build(m, &text, max_attributes)
-                        .map_err(|e| e.context(format_args!("batch member {i}")))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(Delivery::new(Mode::Batch, events))
+            let batch = Batch {
+                body: &text,
+                max_attributes,
+                max_events,
+            };
+            let mut json = serde_json::Deserializer::from_str(&text);
+            let events = batch.deserialize(&mut json).map_err(malformed)?;
+            json.end().map_err(malformed)?;
+            Ok(Delivery::new(Mode::Batch, events?))
         }
         _ => {
-            let member: Member<'_> = serde_json::from_str(&text).map_err(malformed)?;
-            Ok(Delivery::new(
-                Mode::Structured,
-                vec![build(member, &text, max_attributes)?],
-            ))
+            let seed = EventSeed {
+                body: &text,
+                max_attributes,
+            };
+            let mut json = serde_json::Deserializer::from_str(&text);
+            let event = seed.deserialize(&mut json).map_err(malformed)?;
+            json.end().map_err(malformed)?;
+            Ok(Delivery::new(Mode::Structured, vec![event?]))
         }
     }
 }
 
-/// One JSON value where an event is expected: its members, or what it was instead.
-enum Member<'de> {
-    Object(Vec<(Key<'de>, &'de RawValue)>),
-    Other(&'static str),
+/// The length of the smallest valid event in the JSON format,
+/// `{"id":"1","source":"s","type":"t","specversion":"1.0"}`, and its separator: a
+/// body of `n` bytes holds at most `n / SMALLEST_EVENT + 1` events.
+const SMALLEST_EVENT: usize = 55;
+
+/// The events of a batch, built while the array is scanned.
+struct Batch<'b> {
+    body: &'b ByteString,
+    max_attributes: usize,
+    max_events: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for Batch<'_> {
+    /// The events, or the first refused member's error (the JSON is valid either way).
+    type Value = Result<Vec<CloudEvent>, Error>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Batch<'_> {
+    type Value = Result<Vec<CloudEvent>, Error>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON array of CloudEvents")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut events = Vec::new();
+        let refused = loop {
+            if events.len() == self.max_events {
+                // The limit is reached: one more member is refused unread.
+                if seq.next_element::<IgnoredAny>()?.is_none() {
+                    return Ok(Ok(events));
+                }
+                break Error::new(
+                    ErrorKind::TooManyEvents,
+                    format!(
+                        "the batch has more than {} events, the receiver's limit \
+                         (ParseConfig::max_events)",
+                        self.max_events
+                    ),
+                );
+            }
+            let Some(event) = seq.next_element_seed(EventSeed {
+                body: self.body,
+                max_attributes: self.max_attributes,
+            })?
+            else {
+                return Ok(Ok(events));
+            };
+            match event {
+                Ok(event) => {
+                    if events.len() == events.capacity() {
+                        // Doubling, but never past the most events the body can hold.
+                        let most = self.max_events.min(self.body.len() / SMALLEST_EVENT + 1);
+                        let room = (2 * events.len()).clamp(4, most.max(4)) - events.len();
+                        events.reserve_exact(room);
+                    }
+                    events.push(event);
+                }
+                Err(e) => break e.context(format_args!("batch member {}", events.len())),
+            }
+        };
+        // Free the events at once; the rest of the array is only checked to be JSON.
+        drop(events);
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Err(refused))
+    }
+}
+
+/// One JSON value where an event is expected, built into an event as its members
+/// are read (no list of members is kept). After the first refused member the rest of
+/// the object is only checked to be JSON.
+#[derive(Clone, Copy)]
+struct EventSeed<'b> {
+    body: &'b ByteString,
+    max_attributes: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for EventSeed<'_> {
+    /// The event, or why it is refused (the JSON is valid either way).
+    type Value = Result<CloudEvent, Error>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
 }
 
 /// A member name, borrowed from the body unless it had escapes.
@@ -102,62 +199,59 @@ impl<'de> Deserialize<'de> for Key<'de> {
     }
 }
 
-impl<'de> Deserialize<'de> for Member<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(MemberVisitor)
-    }
+fn not_an_object(what: &str) -> Result<CloudEvent, Error> {
+    Err(Error::new(
+        ErrorKind::NotAnObject,
+        format!("expected a CloudEvent JSON object, got {what}"),
+    ))
 }
 
-struct MemberVisitor;
-
-impl<'de> Visitor<'de> for MemberVisitor {
-    type Value = Member<'de>;
+impl<'de> Visitor<'de> for EventSeed<'_> {
+    type Value = Result<CloudEvent, Error>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a CloudEvent JSON object")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        // Room for a usual event's members, reserved at its first member: an empty
-        // object (`[{},{},...]`, three bytes of body each) allocates nothing, where a
-        // reservation up front cost about 480 bytes per member of such a batch.
-        let mut members = Vec::new();
-        while let Some(key) = map.next_key::<Key<'de>>()? {
-            if members.is_empty() {
-                members.reserve(map.size_hint().unwrap_or(12));
+        let mut builder = Builder::new(self.body, self.max_attributes);
+        while let Some(Key(name)) = map.next_key::<Key<'de>>()? {
+            let raw = map.next_value::<&'de RawValue>()?;
+            if let Err(e) = builder.member(name, raw) {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                return Ok(Err(e));
             }
-            members.push((key, map.next_value::<&'de RawValue>()?));
         }
-        Ok(Member::Object(members))
+        Ok(builder.finish())
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Member::Other("an array"))
+        Ok(not_an_object("an array"))
     }
 
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Member::Other("a boolean"))
+        Ok(not_an_object("a boolean"))
     }
 
     fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Member::Other("a number"))
+        Ok(not_an_object("a number"))
     }
 
     fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Member::Other("a number"))
+        Ok(not_an_object("a number"))
     }
 
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Member::Other("a number"))
+        Ok(not_an_object("a number"))
     }
 
     fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(Member::Other("a string"))
+        Ok(not_an_object("a string"))
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Member::Other("null"))
+        Ok(not_an_object("null"))
     }
 }
 
@@ -220,67 +314,66 @@ fn unescape(body: &ByteString, quoted: &str) -> ByteString {
     }
 }
 
-fn build(
-    member: Member<'_>,
-    body: &ByteString,
-    max_attributes: usize,
-) -> Result<CloudEvent, Error> {
-    let members = match member {
-        Member::Object(members) => members,
-        Member::Other(what) => {
-            return Err(Error::new(
-                ErrorKind::NotAnObject,
-                format!("expected a CloudEvent JSON object, got {what}"),
-            ));
+/// An event under construction from its JSON members, in the order they come.
+struct Builder<'a> {
+    body: &'a ByteString,
+    draft: Draft,
+    data: Option<&'a RawValue>,
+    data_base64: Option<&'a RawValue>,
+}
+
+impl<'a> Builder<'a> {
+    fn new(body: &'a ByteString, max_attributes: usize) -> Self {
+        Self {
+            body,
+            draft: Draft::over(body.clone(), max_attributes),
+            data: None,
+            data_base64: None,
         }
-    };
-    let mut draft = Draft::over(body.clone(), max_attributes);
-    let mut data = None;
-    let mut data_base64 = None;
-    for (Key(name), raw) in members {
+    }
+
+    /// Takes member `name` of value `raw` (a part of the body).
+    fn member(&mut self, name: Cow<'_, str>, raw: &'a RawValue) -> Result<(), Error> {
+        let body = self.body;
         let value = classify(raw);
         // One match on the name decides where the member goes.
         let slot = match &*name {
-            "data" => Some(&mut data),
-            "data_base64" => Some(&mut data_base64),
-            other => match Core::of(other) {
-                Some(core) => {
-                    match value {
-                        Value::Null => {}
-                        Value::String(s) => draft.set_core(core, unescape_str(body, s))?,
-                        other => {
-                            return Err(Error::new(
-                                ErrorKind::InvalidAttribute,
-                                format!(
-                                    "attribute `{name}` must be a string, got {}",
-                                    type_name(&other)
-                                ),
-                            ));
-                        }
-                    }
-                    continue;
+            "data" => &mut self.data,
+            "data_base64" => &mut self.data_base64,
+            other => {
+                if let Some(core) = Core::of(other) {
+                    return match value {
+                        Value::Null => Ok(()),
+                        Value::String(s) => self.draft.set_core(core, unescape_str(body, s)),
+                        other => Err(Error::new(
+                            ErrorKind::InvalidAttribute,
+                            format!(
+                                "attribute `{name}` must be a string, got {}",
+                                type_name(&other)
+                            ),
+                        )),
+                    };
                 }
-                None => None,
-            },
+                return self.extension(name, value);
+            }
         };
-        if let Some(slot) = slot {
-            if slot.is_some() {
-                return Err(Error::new(
-                    ErrorKind::DuplicateAttribute,
-                    format!("member `{name}` is given more than once"),
-                ));
-            }
-            if !matches!(value, Value::Null) {
-                *slot = Some(raw);
-            }
-            continue;
+        if slot.is_some() {
+            return Err(Error::new(
+                ErrorKind::DuplicateAttribute,
+                format!("member `{name}` is given more than once"),
+            ));
         }
+        if !matches!(value, Value::Null) {
+            *slot = Some(raw);
+        }
+        Ok(())
+    }
+
+    fn extension(&mut self, name: Cow<'_, str>, value: Value<'_>) -> Result<(), Error> {
+        let body = self.body;
         let ext = match value {
             // A null member means "absent", but its name must still be a valid one.
-            Value::Null => {
-                check_attribute_name(&name)?;
-                continue;
-            }
+            Value::Null => return check_attribute_name(&name),
             Value::String(s) => ExtensionValue::String(unescape(body, s)),
             Value::Bool(b) => ExtensionValue::Boolean(b),
             Value::Number(n) => match n.parse::<i64>() {
@@ -293,30 +386,36 @@ fn build(
             Cow::Borrowed(n) => Str::of(body, n),
             Cow::Owned(n) => Str::Own(n.into_boxed_str()),
         };
-        draft.set_extension(name, ext)?;
+        self.draft.set_extension(name, ext)
     }
-    let data = match (data, data_base64) {
-        (Some(_), Some(_)) => {
-            return Err(Error::new(
-                ErrorKind::ConflictingData,
-                "`data` and `data_base64` are both present; an event carries one of them",
-            ));
-        }
-        (None, None) => Data::Empty,
-        (None, Some(raw)) => decode_base64(body, classify(raw))?,
-        (Some(raw), None) => match classify(raw) {
-            // Under a non-JSON content type a JSON string is the data's text.
-            Value::String(s)
-                if draft
-                    .datacontenttype()
-                    .is_some_and(|ct| !is_json_media_type(ct)) =>
-            {
-                Data::Binary(unescape(body, s).into_bytes())
+
+    /// Checks the whole event and builds it.
+    fn finish(self) -> Result<CloudEvent, Error> {
+        let body = self.body;
+        let data = match (self.data, self.data_base64) {
+            (Some(_), Some(_)) => {
+                return Err(Error::new(
+                    ErrorKind::ConflictingData,
+                    "`data` and `data_base64` are both present; an event carries one of them",
+                ));
             }
-            _ => Data::Json(RawJson::trusted(body.slice_ref(raw.get()))),
-        },
-    };
-    Ok(CloudEvent::from_parts(draft.finish()?, data))
+            (None, None) => Data::Empty,
+            (None, Some(raw)) => decode_base64(body, classify(raw))?,
+            (Some(raw), None) => match classify(raw) {
+                // Under a non-JSON content type a JSON string is the data's text.
+                Value::String(s)
+                    if self
+                        .draft
+                        .datacontenttype()
+                        .is_some_and(|ct| !is_json_media_type(ct)) =>
+                {
+                    Data::Binary(unescape(body, s).into_bytes())
+                }
+                _ => Data::Json(RawJson::trusted(body.slice_ref(raw.get()))),
+            },
+        };
+        Ok(CloudEvent::from_parts(self.draft.finish()?, data))
+    }
 }
 
 fn decode_base64(body: &ByteString, value: Value<'_>) -> Result<Data, Error> {

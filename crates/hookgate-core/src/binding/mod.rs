@@ -88,6 +88,7 @@ pub const BATCH_MEDIA_TYPE: &str = "application/cloudevents-batch+json";
 pub struct ParseConfig {
     body_limit: usize,
     max_attributes: usize,
+    max_events: usize,
     body_timeout: std::time::Duration,
 }
 
@@ -113,19 +114,33 @@ impl ParseConfig {
     /// real senders use (Azure's events carry about a dozen).
     pub const DEFAULT_MAX_ATTRIBUTES: usize = 128;
 
+    /// The default [`max_events`](Self::max_events): 5,000, the most events Azure
+    /// Event Grid puts in one batch.
+    pub const DEFAULT_MAX_EVENTS: usize = 5000;
+
     /// A builder, starting from the defaults.
     pub fn builder() -> ParseConfigBuilder {
         ParseConfigBuilder {
             body_limit: Self::DEFAULT_BODY_LIMIT,
             max_attributes: Self::DEFAULT_MAX_ATTRIBUTES,
+            max_events: Self::DEFAULT_MAX_EVENTS,
             body_timeout: Self::DEFAULT_BODY_TIMEOUT,
         }
     }
 
+    /// The most events one batch may hold; more is answered 400 `too-many-events`,
+    /// which names the limit. The batch is refused as soon as its parser reaches the
+    /// member past the limit, before that member is read, so the events a request
+    /// can make (and the memory they take) are bounded by it.
+    #[must_use]
+    pub fn max_events(&self) -> usize {
+        self.max_events
+    }
+
     /// The most attributes (the context attributes and the extensions) one event
     /// may have; more is answered 400 `too-many-attributes`, which names the limit.
-    /// It bounds the work of a request: checking a new extension's name against the
-    /// ones already seen costs at most this many comparisons.
+    /// Checking that no name is given twice costs time linear in the number of
+    /// attributes, whatever this limit is.
     #[must_use]
     pub fn max_attributes(&self) -> usize {
         self.max_attributes
@@ -172,6 +187,7 @@ impl Default for ParseConfig {
         Self {
             body_limit: Self::DEFAULT_BODY_LIMIT,
             max_attributes: Self::DEFAULT_MAX_ATTRIBUTES,
+            max_events: Self::DEFAULT_MAX_EVENTS,
             body_timeout: Self::DEFAULT_BODY_TIMEOUT,
         }
     }
@@ -183,6 +199,7 @@ impl Default for ParseConfig {
 pub struct ParseConfigBuilder {
     body_limit: usize,
     max_attributes: usize,
+    max_events: usize,
     body_timeout: std::time::Duration,
 }
 
@@ -197,6 +214,13 @@ impl ParseConfigBuilder {
     /// [`ParseConfig::DEFAULT_MAX_ATTRIBUTES`]; at least 4, the required ones).
     pub fn max_attributes(mut self, count: usize) -> Self {
         self.max_attributes = count;
+        self
+    }
+
+    /// The most events one batch may hold (default
+    /// [`ParseConfig::DEFAULT_MAX_EVENTS`]; at least 1).
+    pub fn max_events(mut self, count: usize) -> Self {
+        self.max_events = count;
         self
     }
 
@@ -221,9 +245,13 @@ impl ParseConfigBuilder {
                 self.max_attributes
             )));
         }
+        if self.max_events == 0 {
+            return Err(ConfigError("max_events must be at least 1".into()));
+        }
         Ok(ParseConfig {
             body_limit: self.body_limit,
             max_attributes: self.max_attributes,
+            max_events: self.max_events,
             body_timeout: self.body_timeout,
         })
     }
@@ -442,7 +470,7 @@ pub fn parse_with_mode(
         Mode::Binary => {
             binary::parse(headers, body, max).map(|e| Delivery::new(Mode::Binary, vec![e]))
         }
-        Mode::Structured | Mode::Batch => json::parse(mode, body, max),
+        Mode::Structured | Mode::Batch => json::parse(mode, body, max, config.max_events()),
     }
 }
 
@@ -493,5 +521,94 @@ mod limit_tests {
         let err = parse(&binary, Bytes::new(), &small).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::TooManyAttributes);
         assert!(ParseConfig::builder().max_attributes(3).build().is_err());
+    }
+
+    fn batch(events: usize) -> Bytes {
+        let event = r#"{"specversion":"1.0","id":"1","source":"/s","type":"t"}"#;
+        format!("[{}]", vec![event; events].join(",")).into()
+    }
+
+    /// Exactly `max_events` events pass, one more is refused with a 400 that names
+    /// the limit; the limit is configurable, and a member's error, or JSON that is
+    /// not valid, is still reported as before.
+    #[test]
+    fn the_event_limit_is_exact_and_configurable() {
+        let headers = HeaderList::new([("content-type", BATCH_MEDIA_TYPE)]);
+        let config = ParseConfig::default();
+        assert_eq!(config.max_events(), 5000);
+        assert_eq!(parse(&headers, batch(5000), &config).unwrap().len(), 5000);
+        let err = parse(&headers, batch(5001), &config).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TooManyEvents);
+        assert_eq!(err.status(), 400);
+        assert!(err.detail().contains("5000"), "{}", err.detail());
+
+        let two = ParseConfig::builder().max_events(2).build().unwrap();
+        assert_eq!(parse(&headers, batch(2), &two).unwrap().len(), 2);
+        assert_eq!(parse(&headers, batch(0), &two).unwrap().len(), 0);
+        let err = parse(&headers, batch(3), &two).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TooManyEvents);
+        assert!(err.detail().contains(" 2 "), "{}", err.detail());
+        // The member past the limit is refused unread, whatever it is.
+        let err = parse(&headers, "[{},{},{}]".into(), &two).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::MissingAttribute);
+        assert!(
+            err.detail().starts_with("batch member 0:"),
+            "{}",
+            err.detail()
+        );
+        let mut over = batch(2).to_vec();
+        over.pop();
+        over.extend_from_slice(b",7]");
+        let err = parse(&headers, over.into(), &two).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TooManyEvents);
+        // Not JSON wins over a member's error and over the limit.
+        let err = parse(&headers, "[{},{},{},".into(), &two).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::MalformedJson);
+        let err = parse(&headers, "[{}] x".into(), &two).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::MalformedJson);
+        let err = parse(&headers, r#"[{"specversion":"1.0"}, 1, 2"#.into(), &config).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::MalformedJson);
+        assert!(ParseConfig::builder().max_events(0).build().is_err());
+    }
+
+    /// Past the few extensions that are compared one by one, duplicates are still
+    /// found (in both modes), and many distinct names are accepted.
+    #[test]
+    fn duplicates_are_found_among_many_extensions() {
+        let config = ParseConfig::builder()
+            .max_attributes(100_000)
+            .build()
+            .unwrap();
+        let headers = HeaderList::new([("content-type", "application/cloudevents+json")]);
+        let many = parse(&headers, structured(50_000), &config).unwrap();
+        assert_eq!(many.events()[0].extensions().count(), 50_000);
+        for (count, twice) in [(17, 0), (17, 16), (40, 3), (40, 39), (1000, 500)] {
+            let mut event =
+                String::from(r#"{"specversion":"1.0","id":"1","source":"/s","type":"t""#);
+            for i in 0..count {
+                event.push_str(&format!(r#","x{i}":"v""#));
+            }
+            event.push_str(&format!(r#","x{twice}":"again"}}"#));
+            let err = parse(&headers, event.into(), &config).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::DuplicateAttribute, "{count} {twice}");
+            assert!(
+                err.detail().contains(&format!("`x{twice}`")),
+                "{}",
+                err.detail()
+            );
+        }
+        let mut binary = HeaderList::new([
+            ("ce-specversion", "1.0"),
+            ("ce-id", "1"),
+            ("ce-source", "/s"),
+            ("ce-type", "t"),
+        ]);
+        for i in 0..40 {
+            binary.push(format!("ce-x{i}"), "v");
+        }
+        assert!(parse(&binary, Bytes::new(), &config).is_ok());
+        binary.push("ce-X7", "again");
+        let err = parse(&binary, Bytes::new(), &config).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::DuplicateAttribute);
     }
 }
