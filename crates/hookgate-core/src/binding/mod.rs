@@ -77,6 +77,14 @@ pub const BATCH_MEDIA_TYPE: &str = "application/cloudevents-batch+json";
 
 /// Limits of the parser; validated when built.
 ///
+/// Together they bound what one request can cost: time linear in the body, and a
+/// peak heap (the body buffer, the events, the answer) of at most about 3 times
+/// [`body_limit`](Self::body_limit) at the defaults, whatever the body holds and
+/// however it is chunked; about 9.5 times for the one exception, a batch of
+/// [`max_events`](Self::max_events) events that fill the body with one-letter
+/// extensions (each is 6 bytes of body and 56 bytes parsed). The figures are in
+/// `BENCHMARKS.md`, "Worst-case requests", measured by `tests/memory.rs`.
+///
 /// ```
 /// use hookgate_core::ParseConfig;
 ///
