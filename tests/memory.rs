@@ -225,7 +225,7 @@ fn cases() -> Vec<Case> {
             name: "1 MiB event of small members (refused)",
             content_type: "application/cloudevents+json",
             body: {
-                let event = with_extensions(&minimal_event(1), (LIMIT - 100) / 12);
+                let event = with_extensions(&minimal_event(1), (LIMIT - 100) / 14);
                 assert!(event.len() <= LIMIT);
                 event.into()
             },
