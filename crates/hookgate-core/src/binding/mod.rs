@@ -138,7 +138,7 @@ impl ParseConfig {
 
     /// The most events one batch may hold; more is answered 400 `too-many-events`,
     /// which names the limit. The batch is refused as soon as its parser reaches the
-    /// member past the limit, before that member is read, so the events a request
+    /// member past the limit, before that member is built, so the events a request
     /// can make (and the memory they take) are bounded by it.
     #[must_use]
     pub fn max_events(&self) -> usize {
@@ -556,7 +556,7 @@ mod limit_tests {
         let err = parse(&headers, batch(3), &two).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::TooManyEvents);
         assert!(err.detail().contains(" 2 "), "{}", err.detail());
-        // The member past the limit is refused unread, whatever it is.
+        // A member before the limit is built and refused first.
         let err = parse(&headers, "[{},{},{}]".into(), &two).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::MissingAttribute);
         assert!(
@@ -564,6 +564,7 @@ mod limit_tests {
             "{}",
             err.detail()
         );
+        // The member past the limit is refused whatever it is, without being built.
         let mut over = batch(2).to_vec();
         over.pop();
         over.extend_from_slice(b",7]");
