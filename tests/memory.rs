@@ -65,6 +65,43 @@ struct Cost {
     blocks: u64,
 }
 
+/// A normal event of about 600 bytes, as `crates/hookgate-bench` sends them: every
+/// context attribute, two extensions and an object of data.
+fn normal_event(i: usize) -> String {
+    format!(
+        concat!(
+            r#"{{"specversion":"1.0","id":"2f9c1e4a-7b3d-4c8e-9a61-{:012x}","#,
+            r#""source":"https://orders.example.com/shop/eu-west-1","#,
+            r#""type":"com.example.shop.order.created","subject":"orders/ORD-2026-{:06}","#,
+            r#""time":"2026-01-31T12:34:56.789Z","datacontenttype":"application/json","#,
+            r#""dataschema":"https://schemas.example.com/shop/order-created/v1.json","#,
+            r#""traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01","#,
+            r#""partitionkey":"customer-{:05}","data":{{"orderId":"ORD-2026-{:06}","#,
+            r#""customerId":"CUST-{:05}","amount":129.5,"currency":"EUR","items":3,"#,
+            r#""express":true,"warehouse":"AMS-02","note":"leave at the front door"}}}}"#
+        ),
+        i,
+        i,
+        98765 + i,
+        i,
+        98765 + i
+    )
+}
+
+/// A batch of normal events, as many as fit in `len` bytes.
+fn normal_batch(len: usize) -> Bytes {
+    let mut events = Vec::new();
+    let mut total = 2;
+    for event in (0..).map(normal_event) {
+        total += event.len() + 1;
+        if total > len + 1 {
+            break;
+        }
+        events.push(event);
+    }
+    Bytes::from(format!("[{}]", events.join(",")))
+}
+
 fn minimal_event(i: usize) -> String {
     format!(r#"{{"specversion":"1.0","id":"{i}","source":"/s","type":"t"}}"#)
 }
@@ -105,6 +142,34 @@ fn cases() -> Vec<Case> {
     let small_extensions = (per_event - minimal_event(max).len()) / 6;
     assert!(small_extensions < 26, "one-letter names");
     let mut cases = vec![
+        Case {
+            name: "normal batch, 1 MiB",
+            content_type: "application/cloudevents-batch+json",
+            body: normal_batch(LIMIT),
+            status: 200,
+            multiple: MULTIPLE,
+        },
+        Case {
+            name: "normal batch, 300 KB",
+            content_type: "application/cloudevents-batch+json",
+            body: normal_batch(array(max, minimal_event).len()),
+            status: 200,
+            multiple: MULTIPLE,
+        },
+        Case {
+            name: "normal event, 1 KB",
+            content_type: "application/cloudevents+json",
+            body: {
+                // Padded with a third extension to the size of the event of 124.
+                let len = with_extensions(&minimal_event(1), 124).len();
+                let event = normal_event(1);
+                let open = &event[..event.len() - 1];
+                let pad = len - open.len() - r#","pad":""}"#.len();
+                format!(r#"{open},"pad":"{}"}}"#, "x".repeat(pad)).into()
+            },
+            status: 200,
+            multiple: MULTIPLE,
+        },
         Case {
             name: "batch of 5000 events, 1 MiB",
             content_type: "application/cloudevents-batch+json",
@@ -160,7 +225,7 @@ fn cases() -> Vec<Case> {
             name: "1 MiB event of small members (refused)",
             content_type: "application/cloudevents+json",
             body: {
-                let event = with_extensions(&minimal_event(1), (LIMIT - 100) / 12);
+                let event = with_extensions(&minimal_event(1), (LIMIT - 100) / 14);
                 assert!(event.len() <= LIMIT);
                 event.into()
             },

@@ -48,12 +48,20 @@ impl Incoming for ActixRequest<'_> {
     }
 
     fn take_body(&mut self) -> PayloadBody {
-        PayloadBody(self.payload.take())
+        // actix-web's HTTP/1 decoder reads exactly `Content-Length` bytes: the reader
+        // can size its buffer once (the core checked the length against the limit).
+        let length = self
+            .head
+            .headers()
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok());
+        PayloadBody(self.payload.take(), length)
     }
 }
 
-/// An actix-web payload as the core's [`BodyStream`].
-pub(crate) struct PayloadBody(Payload);
+/// An actix-web payload as the core's [`BodyStream`], with its declared length.
+pub(crate) struct PayloadBody(Payload, Option<u64>);
 
 impl BodyStream for PayloadBody {
     fn poll_chunk(
@@ -63,5 +71,9 @@ impl BodyStream for PayloadBody {
         Pin::new(&mut self.0)
             .poll_next(cx)
             .map(|chunk| chunk.map(|c| c.map_err(|e| BodyError(Box::new(e)))))
+    }
+
+    fn exact_len(&self) -> Option<u64> {
+        self.1
     }
 }

@@ -78,7 +78,9 @@ pub trait BodyStream {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Bytes, BodyError>>>;
 
-    /// The body's length when it is known in advance.
+    /// The body's length when it is known in advance (from `Content-Length`, say).
+    /// Only a hint: [`read_body`] sizes its buffer with it (when it is within the
+    /// limit) and still reads the body to its end.
     fn exact_len(&self) -> Option<u64> {
         None
     }

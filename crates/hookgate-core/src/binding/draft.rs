@@ -29,17 +29,18 @@ pub(super) struct Draft {
     time: Option<Str>,
     extensions: Vec<(Str, ExtensionValue)>,
     /// The hashes of the extension names, once there are more than [`SCAN_LIMIT`]
-    /// (a keyed hash, random per process: a sender cannot aim at collisions).
-    seen: Option<HashSet<u64>>,
+    /// (foldhash, seeded at random per process and per set: a sender cannot aim at
+    /// collisions, and one costs only a scan).
+    seen: Option<HashSet<u64, foldhash::fast::RandomState>>,
     /// The most attributes the event may have (`ParseConfig::max_attributes`).
     max_attributes: usize,
 }
 
 /// Up to this many extensions, a new name is compared with each one already seen
-/// (cheaper than hashing for the dozen extensions real senders use); past it, the
+/// (cheaper than hashing for the few extensions real senders use); past it, the
 /// names are looked up in a hash set, so the check stays linear in the number of
 /// attributes whatever `ParseConfig::max_attributes` allows.
-const SCAN_LIMIT: usize = 16;
+const SCAN_LIMIT: usize = 8;
 
 /// A core attribute: one that must be a string when present.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -179,7 +180,10 @@ impl Draft {
             extensions.iter().any(|(n, _)| n.resolve(body) == text)
         } else {
             let seen = self.seen.get_or_insert_with(|| {
-                let mut seen = HashSet::with_capacity(2 * SCAN_LIMIT);
+                let mut seen = HashSet::with_capacity_and_hasher(
+                    4 * SCAN_LIMIT,
+                    foldhash::fast::RandomState::default(),
+                );
                 for (n, _) in extensions {
                     seen.insert(seen.hasher().hash_one(n.resolve(body)));
                 }

@@ -1,11 +1,12 @@
 //! Structured and batch content modes: the CloudEvents JSON format.
 //!
-//! The body is scanned once by serde_json into borrowed members (`&RawValue` per
-//! value); strings without escapes become slices of the body's buffer, so an event
-//! costs few allocations. A batch is built member by member while it is scanned:
-//! only the events built so far are held, the count is checked before each member
-//! is read (`ParseConfig::max_events`), and after the first refused member the rest
-//! is only checked to be JSON (which keeps "not JSON" ahead of a member's error, and
+//! The body is scanned once by serde_json, and each event is built from its
+//! members as they are read (each value borrowed as a `&RawValue`; no list of
+//! members is kept); strings without escapes become slices of the body's buffer, so
+//! an event costs few allocations. A batch is built event by event the same way:
+//! only the events built so far are held, the count is checked before each one is
+//! built (`ParseConfig::max_events`), and after the first refused member the rest is
+//! only checked to be JSON (which keeps "not JSON" ahead of a member's error, and
 //! costs no memory).
 
 use std::borrow::Cow;
@@ -119,7 +120,7 @@ impl<'de> Visitor<'de> for Batch<'_> {
         let mut events = Vec::new();
         let refused = loop {
             if events.len() == self.max_events {
-                // The limit is reached: one more member is refused unread.
+                // The limit is reached: one more member is refused, not built.
                 if seq.next_element::<IgnoredAny>()?.is_none() {
                     return Ok(Ok(events));
                 }

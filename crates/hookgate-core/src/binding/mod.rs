@@ -77,6 +77,14 @@ pub const BATCH_MEDIA_TYPE: &str = "application/cloudevents-batch+json";
 
 /// Limits of the parser; validated when built.
 ///
+/// Together they bound what one request can cost: time linear in the body, and a
+/// peak heap (the body buffer, the events, the answer) of at most about 3 times
+/// [`body_limit`](Self::body_limit) at the defaults, whatever the body holds and
+/// however it is chunked; about 9.5 times for the one exception, a batch of
+/// [`max_events`](Self::max_events) events that fill the body with one-letter
+/// extensions (each is 6 bytes of body and 56 bytes parsed). The figures are in
+/// `BENCHMARKS.md`, "Worst-case requests", measured by `tests/memory.rs`.
+///
 /// ```
 /// use hookgate_core::ParseConfig;
 ///
@@ -130,7 +138,7 @@ impl ParseConfig {
 
     /// The most events one batch may hold; more is answered 400 `too-many-events`,
     /// which names the limit. The batch is refused as soon as its parser reaches the
-    /// member past the limit, before that member is read, so the events a request
+    /// member past the limit, before that member is built, so the events a request
     /// can make (and the memory they take) are bounded by it.
     #[must_use]
     pub fn max_events(&self) -> usize {
@@ -548,7 +556,7 @@ mod limit_tests {
         let err = parse(&headers, batch(3), &two).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::TooManyEvents);
         assert!(err.detail().contains(" 2 "), "{}", err.detail());
-        // The member past the limit is refused unread, whatever it is.
+        // A member before the limit is built and refused first.
         let err = parse(&headers, "[{},{},{}]".into(), &two).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::MissingAttribute);
         assert!(
@@ -556,6 +564,7 @@ mod limit_tests {
             "{}",
             err.detail()
         );
+        // The member past the limit is refused whatever it is, without being built.
         let mut over = batch(2).to_vec();
         over.pop();
         over.extend_from_slice(b",7]");
