@@ -13,7 +13,9 @@
 //!
 //! - `batch_1mib`: `max_events`, 5,000 events (the default limit) padded to fill
 //!   the megabyte; `dense_extensions`, 5,000 events filling it with one-letter
-//!   extensions (`,"a":1`); `empty_members`, `[{},{},...]` (refused at the first
+//!   extensions (`,"a":1`; refused at `max_batch_extensions`, 32,768);
+//!   `dense_extensions_up_to_the_cap`, as many such events as carry 32,768
+//!   extensions (about 270 KB, accepted); `empty_members`, `[{},{},...]` (refused at the first
 //!   member); `many_members`, one structured event of small members (refused at
 //!   the attribute limit); `structured`, one event whose data is the megabyte;
 //! - `batch_300k`: `max_events`, 5,000 of the smallest events;
@@ -151,6 +153,20 @@ mod batch_1mib {
         let max = ParseConfig::DEFAULT_MAX_EVENTS;
         let count = (LIMIT / max - 1 - minimal_event(max).len()) / 6;
         let body = batch((0..max).map(|i| with_extensions(&minimal_event(i), count)));
+        // Refused at `max_batch_extensions` (32,768 of the 125,000).
+        run(
+            b,
+            &Request::new(BATCH, body),
+            Some(ErrorKind::TooManyAttributes),
+        );
+    }
+
+    #[divan::bench]
+    fn dense_extensions_up_to_the_cap(b: Bencher<'_, '_>) {
+        let max = ParseConfig::DEFAULT_MAX_EVENTS;
+        let count = (LIMIT / max - 1 - minimal_event(max).len()) / 6;
+        let events = ParseConfig::DEFAULT_MAX_BATCH_EXTENSIONS / count;
+        let body = batch((0..events).map(|i| with_extensions(&minimal_event(i), count)));
         run(b, &Request::new(BATCH, body), None);
     }
 

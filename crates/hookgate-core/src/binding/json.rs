@@ -22,7 +22,7 @@ use serde::de::{
 use serde_json::value::RawValue;
 
 use super::draft::{Core, Draft};
-use super::{Delivery, Mode};
+use super::{Delivery, Mode, ParseConfig};
 use crate::error::{Error, ErrorKind, excerpt};
 use crate::event::{
     CloudEvent, Data, ExtensionValue, RawJson, Str, check_attribute_name, is_json_media_type,
@@ -34,12 +34,8 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
-pub(super) fn parse(
-    mode: Mode,
-    body: Bytes,
-    max_attributes: usize,
-    max_events: usize,
-) -> Result<Delivery, Error> {
+pub(super) fn parse(mode: Mode, body: Bytes, config: &ParseConfig) -> Result<Delivery, Error> {
+    let max_attributes = config.max_attributes();
     let text = ByteString::try_from(body).map_err(|_| {
         Error::new(
             ErrorKind::MalformedJson,
@@ -68,7 +64,8 @@ pub(super) fn parse(
             let batch = Batch {
                 body: &text,
                 max_attributes,
-                max_events,
+                max_events: config.max_events(),
+                max_extensions: config.max_batch_extensions(),
             };
             let mut json = serde_json::Deserializer::from_str(&text);
             let events = batch.deserialize(&mut json).map_err(malformed)?;
@@ -98,6 +95,8 @@ struct Batch<'b> {
     body: &'b ByteString,
     max_attributes: usize,
     max_events: usize,
+    /// The most extensions of all the events together.
+    max_extensions: usize,
 }
 
 impl<'de> DeserializeSeed<'de> for Batch<'_> {
@@ -118,6 +117,7 @@ impl<'de> Visitor<'de> for Batch<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut events = Vec::new();
+        let mut extensions = 0usize;
         let refused = loop {
             if events.len() == self.max_events {
                 // The limit is reached: one more member is refused, not built.
@@ -142,6 +142,17 @@ impl<'de> Visitor<'de> for Batch<'_> {
             };
             match event {
                 Ok(event) => {
+                    extensions += event.extensions().len();
+                    if extensions > self.max_extensions {
+                        break Error::new(
+                            ErrorKind::TooManyAttributes,
+                            format!(
+                                "the batch has more than {} extension attributes in all, the \
+                                 receiver's limit (ParseConfig::max_batch_extensions)",
+                                self.max_extensions
+                            ),
+                        );
+                    }
                     if events.len() == events.capacity() {
                         // Doubling, but never past the most events the body can hold.
                         let most = self.max_events.min(self.body.len() / SMALLEST_EVENT + 1);
