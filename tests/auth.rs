@@ -542,6 +542,21 @@ async fn web_pubsub_signature_checks_are_bounded() {
         .join(",");
     let res = both(&policy, &signed(id, &[&first_out])).await;
     assert_401(&res, "invalid-credentials", PRIMARY);
+    // `a, b, …` with a space after each comma is read to its 16th candidate.
+    let spaced = vec![wrong.as_str(); MAX_SIGNATURES - 1]
+        .into_iter()
+        .chain([primary.as_str()])
+        .collect::<Vec<_>>()
+        .join(", ");
+    assert_accepted(
+        &both(&policy, &signed(id, &[&spaced])).await,
+        "WebPubSub { host: None, hub: None }",
+    );
+    // A header of separators is not walked to its end: a valid candidate after
+    // 8 KiB of them is not read.
+    let buried = format!("{}{primary}", ", ".repeat(4096));
+    let res = both(&policy, &signed(id, &[&buried])).await;
+    assert_401(&res, "invalid-credentials", PRIMARY);
     let long = "c".repeat(MAX_CONNECTION_ID + 1);
     let signature = format!("sha256={}", sign(PRIMARY, &long));
     let res = both(&policy, &signed(&long, &[&signature])).await;

@@ -100,7 +100,8 @@ impl WebPubSubKeys {
     /// The cost is bounded and linear whatever the request: one MAC per applicable
     /// key over a connection id of at most [`MAX_CONNECTION_ID`] bytes (a longer one
     /// is not valid), then each of at most [`MAX_SIGNATURES`] candidates compared
-    /// with each MAC in constant time (candidates past that are not read).
+    /// with each MAC in constant time (candidates past that are not read, nor is
+    /// anything past 64 items between separators, empty ones included).
     #[must_use]
     pub fn verify<'a>(
         &self,
@@ -135,9 +136,12 @@ impl WebPubSubKeys {
                 (i, mac.finalize().into_bytes().into())
             })
             .collect();
+        // Items between separators, empty ones included, are bounded too, so that a
+        // header of nothing but separators is not walked to its end.
         let candidates = signatures
             .into_iter()
             .flat_map(|line| line.split(|b| *b == b',' || *b == b' '))
+            .take(MAX_SIGNATURE_ITEMS)
             .filter(|item| !item.trim_ascii().is_empty())
             .take(MAX_SIGNATURES)
             .filter_map(|item| {
@@ -167,6 +171,11 @@ impl WebPubSubKeys {
 /// The most `ce-signature` values read from one request (Web PubSub sends one per
 /// access key: two).
 pub const MAX_SIGNATURES: usize = 16;
+
+/// The most items between separators (`,` and space, empty ones included) read
+/// from `ce-signature`: room for [`MAX_SIGNATURES`] candidates written `a, b, …` and
+/// some stray separators; past it nothing is read.
+const MAX_SIGNATURE_ITEMS: usize = 4 * MAX_SIGNATURES;
 
 /// The longest `ce-connectionId` a signature is checked over, in bytes (Web
 /// PubSub's are a few dozen).
