@@ -72,7 +72,8 @@ pub struct OutboundRequest {
     /// checked; the client must connect to these (and no others), so that a DNS
     /// answer that changes between the check and the request cannot redirect it.
     pub addrs: Vec<SocketAddr>,
-    /// The time allowed to connect.
+    /// The time allowed to connect, for clients that can set it per request
+    /// (`ReqwestClient` connects within the timeout it was built with).
     pub connect_timeout: Duration,
     /// The time allowed for the whole exchange, body included.
     pub timeout: Duration,
@@ -153,7 +154,9 @@ mod reqwest_client {
     /// it (cloning shares it too). A request with [`addrs`](OutboundRequest::addrs)
     /// goes straight to those addresses: no proxy, whatever the environment says,
     /// no pooled connection and no DNS lookup (a validation callback must reach the
-    /// address that was checked, not one that a second lookup would give). Other
+    /// address that was checked, not one that a second lookup would give; requests
+    /// in progress to the same host at once may use any of the addresses checked for
+    /// it, all of which passed the same guard when the client is its policy's). Other
     /// requests (Azure AD key fetches) use the system resolver, a connection pool and
     /// the proxy of the environment (`HTTPS_PROXY`, …) as reqwest does.
     ///

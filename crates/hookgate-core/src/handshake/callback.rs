@@ -37,7 +37,8 @@ use crate::reply::Reply;
 ///   included, and reads at most 64 KiB of the answer; the attempts and the waits
 ///   between them are bounded ([`attempts`](CallbackPolicyBuilder::attempts),
 ///   [`backoff`](CallbackPolicyBuilder::backoff)): with the defaults a callback
-///   target that never answers holds its place for at most 47 s;
+///   target that never answers holds its place for at most about 50 s (4 attempts
+///   of 10 s, 7 s of waits between them);
 /// - the HTTP client is built once, with the policy, and shared by every
 ///   confirmation.
 #[derive(Clone, Debug)]
@@ -622,18 +623,30 @@ impl PendingCallback {
 }
 
 /// Resolves `name` with the system resolver on the blocking pool (as
-/// `tokio::net::lookup_host` does). The lookup holds `slot` until it returns,
-/// even when nobody waits for it any more.
+/// `tokio::net::lookup_host` does).
 fn system_lookup(
     name: String,
     port: u16,
     slot: Slot,
 ) -> BoxFuture<io::Result<(Vec<SocketAddr>, Slot)>> {
-    let lookup = tokio::task::spawn_blocking(move || {
-        let addrs = (name.as_str(), port).to_socket_addrs()?.collect();
-        Ok((addrs, slot))
-    });
-    Box::pin(async move { lookup.await.map_err(io::Error::other)? })
+    on_blocking_pool(
+        move || {
+            (name.as_str(), port)
+                .to_socket_addrs()
+                .map(Iterator::collect)
+        },
+        slot,
+    )
+}
+
+/// Runs `lookup` on the blocking pool. It holds `slot` until it returns, even
+/// when nobody waits for it any more (a blocking call cannot be interrupted).
+fn on_blocking_pool(
+    lookup: impl FnOnce() -> io::Result<Vec<SocketAddr>> + Send + 'static,
+    slot: Slot,
+) -> BoxFuture<io::Result<(Vec<SocketAddr>, Slot)>> {
+    let task = tokio::task::spawn_blocking(move || lookup().map(|addrs| (addrs, slot)));
+    Box::pin(async move { task.await.map_err(io::Error::other)? })
 }
 
 impl fmt::Display for Host {
@@ -1046,6 +1059,34 @@ mod tests {
             );
             assert_eq!(policy.in_progress(), 0);
         }
+    }
+
+    /// A blocking lookup that outlives the timeout keeps its place until it
+    /// returns: slow names cannot pile up blocking threads beyond the cap.
+    #[tokio::test]
+    async fn a_blocking_lookup_keeps_its_slot_until_it_returns() {
+        let policy = lenient();
+        let slot = super::Slot::take(&policy.0.slots).unwrap();
+        let lookup = super::on_blocking_pool(
+            || {
+                std::thread::sleep(Duration::from_secs(1));
+                Ok(Vec::new())
+            },
+            slot,
+        );
+        assert!(
+            tokio::time::timeout(Duration::from_millis(20), lookup)
+                .await
+                .is_err()
+        );
+        assert_eq!(policy.in_progress(), 1, "the lookup still runs");
+        for _ in 0..500 {
+            if policy.in_progress() == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the lookup did not give its place back within 5 s");
     }
 
     #[tokio::test]
