@@ -9,12 +9,13 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use common::apps::{TestRequest, TestResponse, actix_app, axum_app};
-use hookgate::handshake::{CallbackPolicy, HandshakePolicy, Rate};
+use hookgate::client::BoxFuture;
+use hookgate::handshake::{CallbackPolicy, CallbackResolver, HandshakePolicy, Rate};
 
 const CORS_ORIGIN: &str = "https://app.example";
 const DELIVERED: &str = "delivered";
@@ -589,4 +590,260 @@ fn policies_are_checked_when_built() {
             .build()
             .is_err()
     );
+    assert!(CallbackPolicy::builder().max_concurrent(0).build().is_err());
+    assert!(
+        CallbackPolicy::builder()
+            .resolve_timeout(Duration::ZERO)
+            .build()
+            .is_err()
+    );
+}
+
+/// The four ways a handshake reaches the core: the handshake middleware
+/// (`HandshakeLayer`, `Handshake`) and the whole-stack entry point (`WebhookLayer`,
+/// `Webhook`), on axum and on actix-web.
+#[derive(Clone, Copy, Debug)]
+enum Entry {
+    AxumHandshake,
+    AxumWebhook,
+    ActixHandshake,
+    ActixWebhook,
+}
+
+const ENTRIES: [Entry; 4] = [
+    Entry::AxumHandshake,
+    Entry::AxumWebhook,
+    Entry::ActixHandshake,
+    Entry::ActixWebhook,
+];
+
+impl Entry {
+    async fn call(self, policy: &HandshakePolicy, req: &TestRequest) -> TestResponse {
+        use actix_web::{App, HttpResponse, test, web};
+        use tower::Layer as _;
+
+        let webhook = || {
+            hookgate::WebhookPolicy::builder()
+                .handshake(policy.clone())
+                .build()
+                .unwrap()
+        };
+        match self {
+            Self::AxumHandshake => axum_side::call(policy, req).await,
+            Self::AxumWebhook => {
+                let router = axum::Router::new()
+                    .route("/api/events", axum::routing::post(|| async { DELIVERED }));
+                let app = hookgate::tower::WebhookLayer::new(webhook()).layer(router);
+                axum_app::call_service(app, req).await
+            }
+            Self::ActixHandshake => {
+                actix_app::call(&actix_side::app(policy.clone()).await, req).await
+            }
+            Self::ActixWebhook => {
+                let app = test::init_service(
+                    App::new()
+                        .wrap(hookgate::actix::Webhook::new(webhook()))
+                        .route(
+                            "/api/events",
+                            web::post().to(|| async { HttpResponse::Ok().body(DELIVERED) }),
+                        ),
+                )
+                .await;
+                actix_app::call(&app, req).await
+            }
+        }
+    }
+}
+
+/// A resolver that never answers.
+#[derive(Debug)]
+struct SilentResolver;
+
+impl CallbackResolver for SilentResolver {
+    fn resolve(&self, _: &str, _: u16) -> BoxFuture<std::io::Result<Vec<SocketAddr>>> {
+        Box::pin(std::future::pending())
+    }
+}
+
+/// A resolver that answers `to` for every name.
+#[derive(Debug)]
+struct FixedResolver(SocketAddr);
+
+impl CallbackResolver for FixedResolver {
+    fn resolve(&self, _: &str, _: u16) -> BoxFuture<std::io::Result<Vec<SocketAddr>>> {
+        let to = self.0;
+        Box::pin(async move { Ok(vec![to]) })
+    }
+}
+
+/// Waits on the test's runtime (so that spawned confirmations run) until `done`,
+/// for at most 10 s.
+async fn eventually(what: &str, done: impl Fn() -> bool) {
+    for _ in 0..1000 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("not within 10 s: {what}");
+}
+
+#[actix_web::test]
+async fn a_callback_host_that_does_not_resolve_in_time_is_refused_on_every_entry() {
+    let callback = local_callbacks()
+        .resolver(Arc::new(SilentResolver))
+        .resolve_timeout(Duration::from_millis(100))
+        .max_concurrent(1)
+        .build()
+        .unwrap();
+    let policy = callback_policy(callback.clone());
+    for entry in ENTRIES {
+        // Twice: a lookup that timed out gives its place back.
+        for _ in 0..2 {
+            let res = entry
+                .call(&policy, &with_callback("http://never.example/cb"))
+                .await;
+            assert_refused(&res, 403, "callback-refused");
+            let detail = res.json()["detail"].as_str().unwrap().to_owned();
+            assert!(
+                detail.contains("`never.example` did not resolve within 100ms"),
+                "{entry:?}: {detail}"
+            );
+            assert_eq!(callback.in_progress(), 0, "{entry:?}");
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_callback_name_goes_to_the_address_it_was_checked_with_on_every_entry() {
+    for entry in ENTRIES {
+        let server = CallbackServer::start(0);
+        // `.invalid` never resolves: only the checked address reaches the server.
+        let policy = callback_policy(
+            local_callbacks()
+                .resolver(Arc::new(FixedResolver(server.addr)))
+                .build()
+                .unwrap(),
+        );
+        let url = format!("http://callback.invalid:{}/confirm", server.addr.port());
+        let res = entry.call(&policy, &with_callback(&url)).await;
+        assert_eq!(res.status, 200, "{entry:?}: {res:?}");
+        let got = actix_web::rt::spawn(async move {
+            tokio::task::spawn_blocking(move || server.next())
+                .await
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            (got.0.as_str(), got.1.as_str()),
+            ("GET", "/confirm"),
+            "{entry:?}"
+        );
+    }
+}
+
+/// A real HTTP server on a loopback port that holds every request until
+/// released (for at most 10 s), then answers 200.
+struct HoldingServer {
+    addr: SocketAddr,
+    arrived: Arc<AtomicUsize>,
+    released: Arc<AtomicBool>,
+}
+
+impl HoldingServer {
+    fn start() -> Self {
+        let arrived = Arc::new(AtomicUsize::new(0));
+        let released = Arc::new(AtomicBool::new(false));
+        let (addr_tx, addr_rx) = mpsc::channel();
+        let (a, r) = (Arc::clone(&arrived), Arc::clone(&released));
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let app = axum::Router::new().fallback(move || {
+                    let (arrived, released) = (Arc::clone(&a), Arc::clone(&r));
+                    async move {
+                        arrived.fetch_add(1, Ordering::SeqCst);
+                        for _ in 0..1000 {
+                            if released.load(Ordering::SeqCst) {
+                                break;
+                            }
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                        }
+                        http::StatusCode::OK
+                    }
+                });
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                addr_tx.send(listener.local_addr().unwrap()).unwrap();
+                axum::serve(listener, app).await.unwrap();
+            });
+        });
+        let addr = addr_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        Self {
+            addr,
+            arrived,
+            released,
+        }
+    }
+
+    fn arrived(&self) -> usize {
+        self.arrived.load(Ordering::SeqCst)
+    }
+}
+
+#[actix_web::test]
+async fn callbacks_beyond_the_cap_are_429_until_one_ends_on_every_entry() {
+    for entry in ENTRIES {
+        let server = HoldingServer::start();
+        let callback = local_callbacks()
+            .max_concurrent(2)
+            .attempts(1)
+            .build()
+            .unwrap();
+        let policy = callback_policy(callback.clone());
+        let url = server.url_for(entry);
+        for _ in 0..2 {
+            let res = entry.call(&policy, &with_callback(&url)).await;
+            assert_eq!(res.status, 200, "{entry:?}: {res:?}");
+        }
+        eventually("both confirmations reach the target", || {
+            server.arrived() == 2
+        })
+        .await;
+        assert_eq!(callback.in_progress(), 2, "{entry:?}");
+
+        // The third is refused while the two are held, and sends nothing.
+        let res = entry.call(&policy, &with_callback(&url)).await;
+        assert_refused(&res, 429, "callback-busy");
+        assert_eq!(res.header("retry-after"), Some("10"), "{entry:?}");
+        let detail = res.json()["detail"].as_str().unwrap().to_owned();
+        assert!(
+            detail.contains("2 validation callbacks"),
+            "{entry:?}: {detail}"
+        );
+
+        // The target answers: the places come back and a handshake is accepted.
+        server.released.store(true, Ordering::SeqCst);
+        eventually("the held confirmations end", || callback.in_progress() == 0).await;
+        let res = entry.call(&policy, &with_callback(&url)).await;
+        assert_eq!(res.status, 200, "{entry:?}: {res:?}");
+        eventually("the new confirmation reaches the target", || {
+            server.arrived() == 3
+        })
+        .await;
+        assert_eq!(
+            server.arrived(),
+            3,
+            "{entry:?}: the refused one sent nothing"
+        );
+    }
+}
+
+impl HoldingServer {
+    fn url_for(&self, entry: Entry) -> String {
+        format!("http://{}/hold?{entry:?}", self.addr)
+    }
 }

@@ -85,6 +85,9 @@ pub enum ErrorKind {
     /// The validation handshake asked for a callback that the receiver will not call:
     /// not https, a host outside the allowlist, a loopback or private address (403).
     CallbackRefused,
+    /// The validation handshake asked for a callback while the receiver already
+    /// runs as many as it allows at once (429, with `Retry-After`).
+    CallbackBusy,
     /// An Azure Event Grid `SubscriptionValidation` request whose body is not the
     /// expected validation event (400).
     InvalidValidationEvent,
@@ -114,7 +117,8 @@ impl ErrorKind {
     ///
     /// 400, 403, 413 and 415 are for input that a retry cannot repair (Azure Event
     /// Grid does not retry them), 401 for missing or wrong credentials; 429 and 503 only
-    /// for what a retry repairs: an event in flight, keys or a store unavailable.
+    /// for what a retry repairs: an event in flight, too many callbacks in progress,
+    /// keys or a store unavailable.
     #[must_use]
     pub const fn status(self) -> u16 {
         match self {
@@ -124,7 +128,7 @@ impl ErrorKind {
             Self::OriginNotAllowed | Self::CallbackRefused | Self::Forbidden => 403,
             Self::MissingCredentials | Self::InvalidCredentials => 401,
             Self::KeysUnavailable | Self::StoreUnavailable | Self::ShuttingDown => 503,
-            Self::DuplicateInFlight => 429,
+            Self::DuplicateInFlight | Self::CallbackBusy => 429,
             Self::BodyRead
             | Self::MalformedJson
             | Self::NotAnObject
@@ -173,6 +177,7 @@ impl ErrorKind {
             Self::InvalidHandshakeHeader => "invalid-handshake-header",
             Self::OriginNotAllowed => "origin-not-allowed",
             Self::CallbackRefused => "callback-refused",
+            Self::CallbackBusy => "callback-busy",
             Self::InvalidValidationEvent => "invalid-validation-event",
             Self::MissingCredentials => "missing-credentials",
             Self::InvalidCredentials => "invalid-credentials",
@@ -211,6 +216,7 @@ impl ErrorKind {
             Self::InvalidHandshakeHeader => "A validation handshake header is invalid",
             Self::OriginNotAllowed => "The webhook origin is not allowed",
             Self::CallbackRefused => "The validation callback is refused",
+            Self::CallbackBusy => "Too many validation callbacks are in progress",
             Self::InvalidValidationEvent => "Invalid Event Grid subscription validation event",
             Self::MissingCredentials => "Credentials are required",
             Self::InvalidCredentials => "The credentials are not valid",

@@ -1,13 +1,15 @@
 //! Grant by callback: confirm a handshake with a request to `WebHook-Request-Callback`.
 
 use std::fmt;
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs as _};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use http::Uri;
 
-use crate::client::{ClientError, HttpClient, OutboundMethod, OutboundRequest};
+use crate::client::{BoxFuture, ClientError, HttpClient, OutboundMethod, OutboundRequest};
 use crate::error::{ConfigError, Error, ErrorKind, excerpt};
 use crate::reply::Reply;
 
@@ -21,6 +23,24 @@ use crate::reply::Reply;
 /// multicast, broadcast or unspecified — unless
 /// [`allow_private_addresses`](CallbackPolicyBuilder::allow_private_addresses). The
 /// request then goes to exactly the addresses that were checked.
+///
+/// What a callback may cost is bounded too:
+/// - the host name is resolved within
+///   [`resolve_timeout`](CallbackPolicyBuilder::resolve_timeout) (default 5 s); a
+///   name that does not resolve in time is refused (403 `callback-refused`) and
+///   the expiry is logged;
+/// - at most [`max_concurrent`](CallbackPolicyBuilder::max_concurrent) callbacks
+///   (default 64) are in progress at once, from the lookup of the host to the
+///   last attempt of the confirmation; a handshake beyond that is answered 429
+///   `callback-busy` with `Retry-After: 10`, and the sender retries it later;
+/// - each attempt has [`timeout`](CallbackPolicyBuilder::timeout) in all, body
+///   included, and reads at most 64 KiB of the answer; the attempts and the waits
+///   between them are bounded ([`attempts`](CallbackPolicyBuilder::attempts),
+///   [`backoff`](CallbackPolicyBuilder::backoff)): with the defaults a callback
+///   target that never answers holds its place for at most about 50 s (4 attempts
+///   of 10 s, 7 s of waits between them);
+/// - the HTTP client is built once, with the policy, and shared by every
+///   confirmation.
 #[derive(Clone, Debug)]
 pub struct CallbackPolicy(Arc<CallbackInner>);
 
@@ -34,11 +54,22 @@ struct CallbackInner {
     hosts: Option<Vec<String>>,
     allow_private: bool,
     client: Arc<dyn HttpClient>,
+    resolve_timeout: Duration,
+    resolver: Option<Arc<dyn CallbackResolver>>,
+    slots: Arc<Slots>,
 }
+
+/// The `Retry-After` seconds of a handshake refused because too many callbacks
+/// are in progress.
+const BUSY_RETRY_AFTER: u32 = 10;
+
+/// The most bytes read from the answer to a confirmation.
+const CONFIRMATION_BODY_LIMIT: usize = 64 * 1024;
 
 impl CallbackPolicy {
     /// A builder: `GET`, 10 s per attempt, 4 attempts 1 s apart then doubling,
-    /// https only, public addresses only, any host.
+    /// https only, public addresses only, any host, the system resolver within 5 s,
+    /// at most 64 callbacks at once.
     pub fn builder() -> CallbackPolicyBuilder {
         CallbackPolicyBuilder {
             method: OutboundMethod::Get,
@@ -49,7 +80,74 @@ impl CallbackPolicy {
             hosts: None,
             allow_private: false,
             client: None,
+            resolve_timeout: Duration::from_secs(5),
+            resolver: None,
+            max_concurrent: 64,
         }
+    }
+
+    /// How many callbacks are in progress now (looking up their host or
+    /// confirming), out of [`max_concurrent`](CallbackPolicyBuilder::max_concurrent).
+    #[must_use]
+    pub fn in_progress(&self) -> usize {
+        self.0.slots.used.load(Ordering::Acquire)
+    }
+}
+
+/// Resolves the host names of callback URLs; see
+/// [`CallbackPolicyBuilder::resolver`]. The default is the system resolver
+/// (`getaddrinfo`, on tokio's blocking pool).
+///
+/// ```
+/// use std::net::{Ipv4Addr, SocketAddr};
+/// use hookgate_core::client::BoxFuture;
+/// use hookgate_core::handshake::CallbackResolver;
+///
+/// /// Every name is one public address (for a test).
+/// #[derive(Debug)]
+/// struct Fixed;
+///
+/// impl CallbackResolver for Fixed {
+///     fn resolve(&self, _host: &str, port: u16) -> BoxFuture<std::io::Result<Vec<SocketAddr>>> {
+///         Box::pin(async move { Ok(vec![SocketAddr::from((Ipv4Addr::new(20, 1, 2, 3), port))]) })
+///     }
+/// }
+/// ```
+pub trait CallbackResolver: fmt::Debug + Send + Sync + 'static {
+    /// The addresses of `host` (a lowercase DNS name, never an IP address), each
+    /// with `port`. The policy waits for at most its
+    /// [`resolve_timeout`](CallbackPolicyBuilder::resolve_timeout), then drops the
+    /// future. What the error says is logged, never answered to the caller.
+    fn resolve(&self, host: &str, port: u16) -> BoxFuture<io::Result<Vec<SocketAddr>>>;
+}
+
+/// The count of callbacks in progress.
+#[derive(Debug)]
+struct Slots {
+    max: usize,
+    used: AtomicUsize,
+}
+
+/// One callback in progress: taken before the host is looked up, given back when
+/// dropped (when the confirmation ends, or when the handshake is refused).
+#[derive(Debug)]
+struct Slot(Arc<Slots>);
+
+impl Slot {
+    fn take(slots: &Arc<Slots>) -> Option<Self> {
+        slots
+            .used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < slots.max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Self(Arc::clone(slots)))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.used.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -65,6 +163,9 @@ pub struct CallbackPolicyBuilder {
     hosts: Option<Vec<String>>,
     allow_private: bool,
     client: Option<Arc<dyn HttpClient>>,
+    resolve_timeout: Duration,
+    resolver: Option<Arc<dyn CallbackResolver>>,
+    max_concurrent: usize,
 }
 
 impl CallbackPolicyBuilder {
@@ -116,21 +217,65 @@ impl CallbackPolicyBuilder {
         self
     }
 
-    /// The HTTP client to confirm with (default: `client::ReqwestClient`, with the
-    /// `callback` feature).
+    /// The HTTP client to confirm with (default: a `client::ReqwestClient` built
+    /// with the policy, with the `callback` feature). It must connect to the
+    /// [`addrs`](crate::client::OutboundRequest::addrs) of each request and no
+    /// others, and honour its timeout and body limit.
     pub fn client(mut self, client: Arc<dyn HttpClient>) -> Self {
         self.client = Some(client);
         self
     }
 
-    /// Checks the configuration and builds the policy.
+    /// The time allowed to resolve the callback host (default 5 s). A host that
+    /// does not resolve in time is refused (403 `callback-refused`, which says so)
+    /// and the expiry is logged; no confirmation is sent. The handshake's answer
+    /// waits for the lookup, so this bounds it too.
+    ///
+    /// The system resolver cannot be interrupted: a lookup that outlives the
+    /// timeout keeps its place among the [`max_concurrent`](Self::max_concurrent)
+    /// callbacks until it returns, so slow names cannot pile up threads.
+    pub fn resolve_timeout(mut self, timeout: Duration) -> Self {
+        self.resolve_timeout = timeout;
+        self
+    }
+
+    /// Resolves callback hosts with `resolver` instead of the system resolver
+    /// (a resolver of the application's own, or a fixed one in tests).
+    pub fn resolver(mut self, resolver: Arc<dyn CallbackResolver>) -> Self {
+        self.resolver = Some(resolver);
+        self
+    }
+
+    /// The most callbacks in progress at once (default 64), from the lookup of
+    /// the host to the end of the confirmation. When that many are in progress, a
+    /// new handshake with `WebHook-Request-Callback` is answered 429
+    /// `callback-busy` with `Retry-After: 10` (the sender retries it) and nothing is
+    /// looked up or sent. A handshake whose callback is refused does not count.
+    pub fn max_concurrent(mut self, max: usize) -> Self {
+        self.max_concurrent = max;
+        self
+    }
+
+    /// Checks the configuration and builds the policy, with its HTTP client.
     ///
     /// # Errors
-    /// [`ConfigError`] for a zero timeout, 0 or more than 10 attempts, an empty host
-    /// allowlist, or no client (neither given nor the `callback` feature).
+    /// [`ConfigError`] for a zero timeout or resolve timeout, 0 or more than 10
+    /// attempts, a zero `max_concurrent`, an empty host allowlist, no client
+    /// (neither given nor the `callback` feature), or a default client that cannot
+    /// be built.
     pub fn build(self) -> Result<CallbackPolicy, ConfigError> {
         if self.timeout.is_zero() {
             return Err(ConfigError("the callback timeout must not be zero".into()));
+        }
+        if self.resolve_timeout.is_zero() {
+            return Err(ConfigError(
+                "the callback resolve timeout must not be zero".into(),
+            ));
+        }
+        if self.max_concurrent == 0 {
+            return Err(ConfigError(
+                "max_concurrent callbacks must be at least 1".into(),
+            ));
         }
         if !(1..=10).contains(&self.attempts) {
             return Err(ConfigError(format!(
@@ -143,7 +288,7 @@ impl CallbackPolicyBuilder {
         }
         let client = match self.client {
             Some(client) => client,
-            None => default_client()?,
+            None => default_client(self.timeout)?,
         };
         Ok(CallbackPolicy(Arc::new(CallbackInner {
             method: self.method,
@@ -154,18 +299,26 @@ impl CallbackPolicyBuilder {
             hosts: self.hosts,
             allow_private: self.allow_private,
             client,
+            resolve_timeout: self.resolve_timeout,
+            resolver: self.resolver,
+            slots: Arc::new(Slots {
+                max: self.max_concurrent,
+                used: AtomicUsize::new(0),
+            }),
         })))
     }
 }
 
+/// The client of every confirmation of a policy: built once, with the policy.
 #[cfg(feature = "callback")]
-#[allow(clippy::unnecessary_wraps)]
-fn default_client() -> Result<Arc<dyn HttpClient>, ConfigError> {
-    Ok(Arc::new(crate::client::ReqwestClient::new()))
+fn default_client(connect_timeout: Duration) -> Result<Arc<dyn HttpClient>, ConfigError> {
+    Ok(Arc::new(
+        crate::client::ReqwestClient::with_connect_timeout(connect_timeout)?,
+    ))
 }
 
 #[cfg(not(feature = "callback"))]
-fn default_client() -> Result<Arc<dyn HttpClient>, ConfigError> {
+fn default_client(_: Duration) -> Result<Arc<dyn HttpClient>, ConfigError> {
     Err(ConfigError(
         "no HTTP client for callbacks: enable the `callback` feature or call client()".into(),
     ))
@@ -197,6 +350,8 @@ enum Host {
 pub struct Confirmation {
     request: OutboundRequest,
     policy: CallbackPolicy,
+    /// Its place among the callbacks in progress, until it is dropped.
+    _slot: Slot,
 }
 
 fn refused(why: impl fmt::Display) -> Error {
@@ -341,7 +496,10 @@ impl PendingCallback {
     }
 
     /// Resolves the callback host and checks its addresses, then answers: 200
-    /// without grant headers and the [`Confirmation`] to run, or the 403 refusal.
+    /// without grant headers and the [`Confirmation`] to run, the 403 refusal, or
+    /// 429 with `Retry-After` when the policy's
+    /// [`max_concurrent`](CallbackPolicyBuilder::max_concurrent) callbacks are in
+    /// progress. The confirmation keeps its place among them until it is dropped.
     pub async fn answer(self) -> (Reply, Option<Confirmation>) {
         match self.check().await {
             Ok(confirmation) => (Reply::new(200), Some(confirmation)),
@@ -359,26 +517,54 @@ impl PendingCallback {
 
     async fn check(&self) -> Result<Confirmation, Error> {
         let p = &self.policy.0;
-        let port = self.port;
-        let addrs: Vec<SocketAddr> = match &self.host {
-            Host::Ip(ip) => vec![SocketAddr::new(*ip, port)],
-            // What the resolver said, and which addresses a name has, is logged, not
-            // told to the (unauthenticated) caller: it would map the network for them.
-            Host::Domain(name) => resolve(name, port).await.map_err(|e| {
-                tracing::warn!(
-                    target: "hookgate::handshake", host = %name, error = %e,
-                    "callback host does not resolve"
-                );
-                refused(format_args!(
-                    "the callback host `{}` could not be resolved",
-                    excerpt(name)
-                ))
-            })?,
+        let (addrs, slot) = match &self.host {
+            // An address is checked before it takes a place: a refusal costs none.
+            Host::Ip(ip) => {
+                let addrs = vec![SocketAddr::new(*ip, self.port)];
+                self.guard(&addrs)?;
+                (addrs, self.take_slot()?)
+            }
+            Host::Domain(name) => {
+                let slot = self.take_slot()?;
+                let (addrs, slot) = self.resolve(name, slot).await?;
+                self.guard(&addrs)?;
+                (addrs, slot)
+            }
         };
+        let mut request = OutboundRequest::new(p.method, self.url.clone());
+        request.addrs = addrs;
+        request.timeout = p.timeout;
+        request.connect_timeout = p.timeout;
+        request.body_limit = CONFIRMATION_BODY_LIMIT;
+        Ok(Confirmation {
+            request,
+            policy: self.policy.clone(),
+            _slot: slot,
+        })
+    }
+
+    /// A place among the callbacks in progress, or the 429 refusal.
+    fn take_slot(&self) -> Result<Slot, Error> {
+        let slots = &self.policy.0.slots;
+        Slot::take(slots).ok_or_else(|| {
+            Error::new(
+                ErrorKind::CallbackBusy,
+                format!(
+                    "{} validation callbacks are in progress, the most this receiver \
+                     runs at once; retry the handshake later",
+                    slots.max
+                ),
+            )
+            .with_retry_after(BUSY_RETRY_AFTER)
+        })
+    }
+
+    /// Refuses addresses that are internal or special-purpose, unless allowed.
+    fn guard(&self, addrs: &[SocketAddr]) -> Result<(), Error> {
         if addrs.is_empty() {
             return Err(refused("the callback host resolves to no address"));
         }
-        if !p.allow_private
+        if !self.policy.0.allow_private
             && let Some(bad) = addrs.iter().find(|a| is_internal(a.ip()))
         {
             tracing::warn!(
@@ -390,28 +576,77 @@ impl PendingCallback {
                  special-purpose address",
             ));
         }
-        let mut request = OutboundRequest::new(p.method, self.url.clone());
-        request.addrs = addrs;
-        request.timeout = p.timeout;
-        request.connect_timeout = p.timeout;
-        Ok(Confirmation {
-            request,
-            policy: self.policy.clone(),
-        })
+        Ok(())
+    }
+
+    /// Resolves `name` within the policy's resolve timeout. The slot comes back
+    /// with the addresses; a lookup of the system resolver that outlives the
+    /// timeout keeps it until the lookup returns.
+    async fn resolve(&self, name: &str, slot: Slot) -> Result<(Vec<SocketAddr>, Slot), Error> {
+        let p = &self.policy.0;
+        let port = self.port;
+        let lookup: BoxFuture<io::Result<(Vec<SocketAddr>, Slot)>> = match &p.resolver {
+            Some(resolver) => {
+                let addrs = resolver.resolve(name, port);
+                Box::pin(async move { addrs.await.map(|addrs| (addrs, slot)) })
+            }
+            None => system_lookup(name.to_owned(), port, slot),
+        };
+        // What the resolver said, and which addresses a name has, is logged, not
+        // told to the (unauthenticated) caller: it would map the network for them.
+        match tokio::time::timeout(p.resolve_timeout, lookup).await {
+            Ok(Ok(found)) => Ok(found),
+            Ok(Err(error)) => {
+                tracing::warn!(
+                    target: "hookgate::handshake", host = %name, %error,
+                    "callback host does not resolve"
+                );
+                Err(refused(format_args!(
+                    "the callback host `{}` could not be resolved",
+                    excerpt(name)
+                )))
+            }
+            Err(_) => {
+                tracing::warn!(
+                    target: "hookgate::handshake", host = %name,
+                    timeout = ?p.resolve_timeout,
+                    "callback host lookup timed out; no confirmation is sent"
+                );
+                Err(refused(format_args!(
+                    "the callback host `{}` did not resolve within {:?}",
+                    excerpt(name),
+                    p.resolve_timeout
+                )))
+            }
+        }
     }
 }
 
-/// Resolves `name` on the blocking pool (the system resolver, as
+/// Resolves `name` with the system resolver on the blocking pool (as
 /// `tokio::net::lookup_host` does).
-async fn resolve(name: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
-    let name = name.to_owned();
-    tokio::task::spawn_blocking(move || {
-        (name.as_str(), port)
-            .to_socket_addrs()
-            .map(Iterator::collect)
-    })
-    .await
-    .map_err(std::io::Error::other)?
+fn system_lookup(
+    name: String,
+    port: u16,
+    slot: Slot,
+) -> BoxFuture<io::Result<(Vec<SocketAddr>, Slot)>> {
+    on_blocking_pool(
+        move || {
+            (name.as_str(), port)
+                .to_socket_addrs()
+                .map(Iterator::collect)
+        },
+        slot,
+    )
+}
+
+/// Runs `lookup` on the blocking pool. It holds `slot` until it returns, even
+/// when nobody waits for it any more (a blocking call cannot be interrupted).
+fn on_blocking_pool(
+    lookup: impl FnOnce() -> io::Result<Vec<SocketAddr>> + Send + 'static,
+    slot: Slot,
+) -> BoxFuture<io::Result<(Vec<SocketAddr>, Slot)>> {
+    let task = tokio::task::spawn_blocking(move || lookup().map(|addrs| (addrs, slot)));
+    Box::pin(async move { task.await.map_err(io::Error::other)? })
 }
 
 impl fmt::Display for Host {
@@ -642,9 +877,11 @@ impl Confirmation {
 
 #[cfg(test)]
 mod tests {
+    use std::net::SocketAddr;
     use std::sync::Arc;
+    use std::time::Duration;
 
-    use super::{CallbackPolicy, PendingCallback, is_internal};
+    use super::{CallbackPolicy, CallbackResolver, PendingCallback, is_internal};
     use crate::ErrorKind;
     use crate::client::{BoxFuture, ClientError, HttpClient, OutboundRequest, OutboundResponse};
 
@@ -777,6 +1014,262 @@ mod tests {
             let err = PendingCallback::new(raw, &strict).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidHandshakeHeader, "{raw}");
         }
+    }
+
+    /// A resolver that never answers.
+    #[derive(Debug)]
+    struct Silent;
+
+    impl CallbackResolver for Silent {
+        fn resolve(&self, _: &str, _: u16) -> BoxFuture<std::io::Result<Vec<SocketAddr>>> {
+            Box::pin(std::future::pending())
+        }
+    }
+
+    /// Every name is `to`.
+    #[derive(Debug)]
+    struct Fixed(SocketAddr);
+
+    impl CallbackResolver for Fixed {
+        fn resolve(&self, _: &str, _: u16) -> BoxFuture<std::io::Result<Vec<SocketAddr>>> {
+            let to = self.0;
+            Box::pin(async move { Ok(vec![to]) })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_lookup_that_does_not_end_is_refused_in_time_and_frees_its_slot() {
+        let policy = CallbackPolicy::builder()
+            .client(Arc::new(NoClient))
+            .resolver(Arc::new(Silent))
+            .resolve_timeout(Duration::from_millis(50))
+            .max_concurrent(1)
+            .build()
+            .unwrap();
+        for _ in 0..3 {
+            let pending = PendingCallback::new("https://slow.example/cb", &policy).unwrap();
+            let (reply, confirmation) = pending.answer().await;
+            assert!(confirmation.is_none());
+            let problem = reply.problem().expect("a problem");
+            assert_eq!(reply.status(), 403);
+            assert_eq!(problem.type_uri(), "urn:hookgate:problem:callback-refused");
+            assert!(
+                problem.detail().contains("did not resolve within 50ms"),
+                "{problem:?}"
+            );
+            assert_eq!(policy.in_progress(), 0);
+        }
+    }
+
+    /// A blocking lookup that outlives the timeout keeps its place until it
+    /// returns: slow names cannot pile up blocking threads beyond the cap.
+    #[tokio::test]
+    async fn a_blocking_lookup_keeps_its_slot_until_it_returns() {
+        let policy = lenient();
+        let slot = super::Slot::take(&policy.0.slots).unwrap();
+        let lookup = super::on_blocking_pool(
+            || {
+                std::thread::sleep(Duration::from_secs(1));
+                Ok(Vec::new())
+            },
+            slot,
+        );
+        assert!(
+            tokio::time::timeout(Duration::from_millis(20), lookup)
+                .await
+                .is_err()
+        );
+        assert_eq!(policy.in_progress(), 1, "the lookup still runs");
+        for _ in 0..500 {
+            if policy.in_progress() == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the lookup did not give its place back within 5 s");
+    }
+
+    #[tokio::test]
+    async fn callbacks_beyond_the_cap_are_429_until_one_ends() {
+        let policy = CallbackPolicy::builder()
+            .client(Arc::new(NoClient))
+            .resolver(Arc::new(Fixed("20.1.2.3:443".parse().unwrap())))
+            .max_concurrent(2)
+            .build()
+            .unwrap();
+        let answer = |url: &str| PendingCallback::new(url, &policy).unwrap().answer();
+        let (first, one) = answer("https://a.example/").await;
+        let (second, two) = answer("https://20.1.2.4/").await;
+        assert_eq!((first.status(), second.status()), (200, 200));
+        assert_eq!(policy.in_progress(), 2);
+        for url in ["https://c.example/", "https://20.1.2.5/"] {
+            let (busy, none) = answer(url).await;
+            assert!(none.is_none());
+            assert_eq!(busy.status(), 429);
+            assert!(busy.headers().contains(&("retry-after", "10".into())));
+        }
+        // A refused address takes no place, and says why even when all are taken.
+        let (refused, _) = answer("https://10.0.0.1/").await;
+        assert_eq!(refused.status(), 403);
+        drop(one);
+        assert_eq!(policy.in_progress(), 1);
+        let (third, three) = answer("https://c.example/").await;
+        assert_eq!(third.status(), 200);
+        drop((two, three));
+        assert_eq!(policy.in_progress(), 0);
+        assert!(CallbackPolicy::builder().max_concurrent(0).build().is_err());
+        assert!(
+            CallbackPolicy::builder()
+                .resolve_timeout(Duration::ZERO)
+                .build()
+                .is_err()
+        );
+    }
+
+    /// A loopback server on a thread of its own that serves `connections`
+    /// connections with `serve`, each on a thread, then stops.
+    #[cfg(feature = "callback")]
+    fn loopback_server(
+        connections: usize,
+        serve: fn(std::net::TcpStream),
+    ) -> (SocketAddr, std::thread::JoinHandle<()>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let thread = std::thread::spawn(move || {
+            let mut handlers = Vec::new();
+            for stream in listener.incoming().take(connections) {
+                let stream = stream.unwrap();
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(10)))
+                    .unwrap();
+                handlers.push(std::thread::spawn(move || serve(stream)));
+            }
+            for handler in handlers {
+                handler.join().unwrap();
+            }
+        });
+        (addr, thread)
+    }
+
+    /// Reads the request head (it has no body).
+    #[cfg(feature = "callback")]
+    fn read_head(stream: &mut std::net::TcpStream) -> String {
+        use std::io::Read as _;
+        let mut head = Vec::new();
+        let mut byte = [0; 1];
+        while !head.ends_with(b"\r\n\r\n") && head.len() < 8192 {
+            if stream.read(&mut byte).unwrap_or(0) == 0 {
+                break;
+            }
+            head.push(byte[0]);
+        }
+        String::from_utf8_lossy(&head).into_owned()
+    }
+
+    /// The default client is built once, with the policy: confirmations, to an
+    /// address or to a name, share it. A name goes to the address it was checked
+    /// with (`.invalid` never resolves, so a second lookup could not reach the
+    /// server).
+    #[cfg(feature = "callback")]
+    #[tokio::test]
+    async fn confirmations_share_the_client_built_with_the_policy() {
+        use std::io::Write as _;
+
+        let builds = || crate::client::REQWEST_CLIENT_BUILDS.with(std::cell::Cell::get);
+        let (addr, server) = loopback_server(4, |mut stream| {
+            let head = read_head(&mut stream);
+            assert!(head.starts_with("GET /cb"), "{head}");
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+        });
+        let before = builds();
+        let policy = CallbackPolicy::builder()
+            .allow_http(true)
+            .allow_private_addresses(true)
+            .resolver(Arc::new(Fixed(addr)))
+            .build()
+            .unwrap();
+        assert_eq!(builds(), before + 1, "one client, built with the policy");
+        for url in [
+            format!("http://{addr}/cb1"),
+            format!("http://pinned.invalid:{}/cb2", addr.port()),
+            format!("http://{addr}/cb3"),
+            format!("http://Pinned.Invalid:{}/cb4", addr.port()),
+        ] {
+            let (reply, confirmation) = PendingCallback::new(&url, &policy).unwrap().answer().await;
+            assert_eq!(reply.status(), 200, "{url}");
+            confirmation.unwrap().run().await.unwrap();
+        }
+        assert_eq!(builds(), before + 1, "no client built per confirmation");
+        assert_eq!(policy.in_progress(), 0);
+        join(server).await;
+    }
+
+    /// A callback target that streams an endless body, or never answers, costs
+    /// at most the body limit and the attempts' timeouts.
+    #[cfg(feature = "callback")]
+    #[tokio::test]
+    async fn endless_bodies_and_silent_targets_are_bounded() {
+        use std::io::Write as _;
+
+        let policy = CallbackPolicy::builder()
+            .allow_http(true)
+            .allow_private_addresses(true)
+            .timeout(Duration::from_millis(300))
+            .attempts(2)
+            .backoff(Duration::from_millis(10))
+            .build()
+            .unwrap();
+        let confirm = async |addr: SocketAddr| {
+            let (reply, confirmation) = PendingCallback::new(&format!("http://{addr}/"), &policy)
+                .unwrap()
+                .answer()
+                .await;
+            assert_eq!(reply.status(), 200);
+            confirmation.unwrap().run().await.unwrap_err()
+        };
+
+        // 1 GiB announced, sent in 64 KiB writes until the client goes away.
+        let (addr, server) = loopback_server(2, |mut stream| {
+            read_head(&mut stream);
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 1073741824\r\n\r\n");
+            stream
+                .set_write_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            let chunk = vec![b'x'; 64 * 1024];
+            for _ in 0..16 * 1024 {
+                if stream.write_all(&chunk).is_err() {
+                    break;
+                }
+            }
+        });
+        let error = confirm(addr).await;
+        assert_eq!(error.attempts, 2);
+        assert!(error.last.contains("over 65536 bytes"), "{error}");
+        join(server).await;
+
+        // Reads the request and answers nothing for 3 s.
+        let (addr, server) = loopback_server(2, |mut stream| {
+            read_head(&mut stream);
+            std::thread::sleep(Duration::from_secs(3));
+        });
+        // Both attempts time out while the target still holds the connection.
+        let error = confirm(addr).await;
+        assert_eq!(error.attempts, 2);
+        assert!(
+            error.last.contains("timed out") || error.last.contains("timeout"),
+            "{error}"
+        );
+        assert_eq!(policy.in_progress(), 0);
+        join(server).await;
+    }
+
+    /// Waits for a server thread without blocking the runtime, which still has
+    /// to close the client's connections.
+    #[cfg(feature = "callback")]
+    async fn join(server: std::thread::JoinHandle<()>) {
+        tokio::task::spawn_blocking(move || server.join().unwrap())
+            .await
+            .unwrap();
     }
 
     #[test]

@@ -14,6 +14,8 @@
 //! | `OPTIONS` without `WebHook-Request-Origin` (a CORS preflight, say) | [`Decision::Pass`] to the inner service |
 //! | an origin, rate or callback header that is empty, not visible ASCII, repeated or malformed | [`Decision::Reply`]: 400 problem+json |
 //! | allowed origin with `WebHook-Request-Callback`, callback mode on | [`Decision::Callback`]: check the URL, reply 200 without grant headers, confirm in the background |
+//! | … whose URL or address is refused, or whose host does not resolve within the [resolve timeout](CallbackPolicyBuilder::resolve_timeout) | 403 problem+json `callback-refused` |
+//! | … when [`max_concurrent`](CallbackPolicyBuilder::max_concurrent) callbacks are in progress | 429 problem+json `callback-busy`, `Retry-After: 10` |
 //! | `GET` with `WebHook-Request-Origin`, when [`answer_get`](HandshakePolicyBuilder::answer_get) is on | as `OPTIONS` |
 //! | `POST` with `aeg-event-type: SubscriptionValidation`, when [`event_grid_schema`](HandshakePolicyBuilder::event_grid_schema) is on | [`Decision::EventGridValidation`]: read the body, answer with [`HandshakePolicy::event_grid_validation`] |
 //! | anything else | [`Decision::Pass`] |
@@ -54,7 +56,8 @@ mod event_grid;
 mod policy;
 
 pub use callback::{
-    CallbackPolicy, CallbackPolicyBuilder, ConfirmError, Confirmation, PendingCallback,
+    CallbackPolicy, CallbackPolicyBuilder, CallbackResolver, ConfirmError, Confirmation,
+    PendingCallback,
 };
 pub use event_grid::{
     SUBSCRIPTION_VALIDATION, VALIDATION_BODY_LIMIT, VALIDATION_BODY_TIMEOUT, VALIDATION_EVENT_TYPE,

@@ -277,9 +277,12 @@ impl AadPolicyBuilder {
         if self.key_ttl.is_zero() {
             return Err(ConfigError("Azure AD: `key_ttl` must not be zero".into()));
         }
-        let client = self
-            .client
-            .unwrap_or_else(|| Arc::new(crate::client::ReqwestClient::new()));
+        let client = match self.client {
+            Some(client) => client,
+            None => Arc::new(crate::client::ReqwestClient::with_connect_timeout(
+                self.connect_timeout,
+            )?),
+        };
         let counters = Arc::new(Counters::default());
         let source = KeySource {
             client,
