@@ -46,7 +46,7 @@ pub(crate) fn check_string(name: &str, value: &str) -> Result<(), Error> {
     // so that the loop vectorizes.
     let unusual = value
         .bytes()
-        .fold(false, |any, b| any | (b < 0x20) | (b >= 0x7f));
+        .fold(false, |any, b| any | !(0x20..0x7f).contains(&b));
     if !unusual {
         return Ok(());
     }
