@@ -68,7 +68,11 @@ for target in $targets; do
   echo "== $target: ${seconds} s, -max_len=$max_len (log: $log)"
   status=0
   # /usr/bin/time -f: user and system CPU seconds of the fuzzer, on the last line.
-  (cd fuzz && /usr/bin/time -f "cpu %U %S" cargo +nightly fuzz run "$target" "corpus/$target" -- \
+  # fuzz/regressions/<target>/: inputs that once failed, replayed first (libFuzzer
+  # adds what it finds to the first directory only).
+  dirs=("corpus/$target")
+  [[ -d "fuzz/regressions/$target" ]] && dirs+=("regressions/$target")
+  (cd fuzz && /usr/bin/time -f "cpu %U %S" cargo +nightly fuzz run "$target" "${dirs[@]}" -- \
     -max_total_time="$seconds" -max_len="$max_len" -rss_limit_mb="$rss_limit_mb" \
     -timeout=10 -print_final_stats=1) >"$log" 2>&1 || status=$?
 
