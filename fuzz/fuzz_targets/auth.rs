@@ -43,16 +43,12 @@ fuzz_target!(|data: &[u8]| {
         Ok(Identity::SharedSecret { .. }) => {
             // One of the secrets was presented somewhere: in the query (decoded
             // or not) or the Authorization header.
-            let decoded: String = query
-                .map(|q| {
-                    form_decode(q)
-                })
-                .unwrap_or_default();
+            let decoded: String = query.map(form_decode).unwrap_or_default();
             let raw = format!(
                 "{} {} {}",
                 query.unwrap_or_default(),
                 decoded,
-                String::from_utf8_lossy(&head)
+                String::from_utf8_lossy(head)
             );
             assert!(SECRETS.iter().any(|s| raw.contains(s)), "accepted {raw:?}");
         }

@@ -20,11 +20,16 @@ fuzz_target!(|data: &[u8]| {
     {
         let event = &delivery.events()[0];
         // Authentication headers never become event data.
-        assert!(event.extension("signature").is_none(), "ce-signature became an extension");
+        assert!(
+            event.extension("signature").is_none(),
+            "ce-signature became an extension"
+        );
         // The data's type is the Content-Type header, nothing else.
-        let content_type = headers
-            .get("content-type")
-            .map(|c| std::str::from_utf8(c).expect("an accepted Content-Type is UTF-8").trim());
+        let content_type = headers.get("content-type").map(|c| {
+            std::str::from_utf8(c)
+                .expect("an accepted Content-Type is UTF-8")
+                .trim()
+        });
         assert_eq!(event.datacontenttype(), content_type);
         assert_eq!(event.data.is_empty(), body.is_empty());
     }

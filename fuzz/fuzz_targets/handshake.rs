@@ -12,7 +12,9 @@
 
 use std::sync::Arc;
 
-use hookgate_core::client::{BoxFuture, ClientError, HttpClient, OutboundRequest, OutboundResponse};
+use hookgate_core::client::{
+    BoxFuture, ClientError, HttpClient, OutboundRequest, OutboundResponse,
+};
 use hookgate_core::handshake::{CallbackPolicy, Decision, HandshakePolicy, Rate};
 use hookgate_core::{HeaderList, HeaderSource as _};
 use libfuzzer_sys::fuzz_target;
@@ -104,7 +106,12 @@ fuzz_target!(|data: &[u8]| {
                         .collect();
                     assert_eq!(granted.len(), 1);
                     assert!(granted[0].1 == origin || granted[0].1 == "*");
-                    assert!(reply.headers().iter().any(|(n, _)| *n == "webhook-allowed-rate"));
+                    assert!(
+                        reply
+                            .headers()
+                            .iter()
+                            .any(|(n, _)| *n == "webhook-allowed-rate")
+                    );
                     assert!(reply.problem().is_none());
                 } else {
                     assert!(matches!(status, 400 | 403), "status {status}");
@@ -112,7 +119,10 @@ fuzz_target!(|data: &[u8]| {
                     assert_eq!(problem.status(), status);
                     assert!(!problem.detail().is_empty());
                     assert!(
-                        !reply.headers().iter().any(|(n, _)| n.starts_with("webhook-allowed")),
+                        !reply
+                            .headers()
+                            .iter()
+                            .any(|(n, _)| n.starts_with("webhook-allowed")),
                         "a refusal grants"
                     );
                 }
@@ -123,7 +133,10 @@ fuzz_target!(|data: &[u8]| {
                 assert!(policy.allows(origin), "callback for `{origin}`");
                 let url = pending.url();
                 let scheme = url.scheme_str().expect("a scheme");
-                assert!(scheme == "https" || (*allow_http && scheme == "http"), "{url}");
+                assert!(
+                    scheme == "https" || (*allow_http && scheme == "http"),
+                    "{url}"
+                );
                 let authority = url.authority().expect("a host");
                 assert!(!authority.as_str().contains('@'), "{url}");
                 assert!(!authority.host().is_empty(), "{url}");

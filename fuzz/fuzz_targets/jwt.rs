@@ -38,7 +38,10 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(header["alg"], "RS256");
             assert!(header.get("crit").is_none_or(serde_json::Value::is_null));
             assert!(header["kid"] == kid.as_str() || header["x5t"] == kid.as_str());
-            assert_eq!(URL_SAFE_NO_PAD.decode(parts[2]).expect("base64url"), signature);
+            assert_eq!(
+                URL_SAFE_NO_PAD.decode(parts[2]).expect("base64url"),
+                signature
+            );
         }
     }
 });

@@ -76,7 +76,11 @@ fuzz_target!(|data: &[u8]| {
     for (keys, model_keys) in [(&unbound, &unbound_model), (&bound, &bound_model)] {
         let keys_here = applicable(model_keys, origin);
         let got = keys.verify(lines.iter().copied(), connection_id, origin);
-        assert_eq!(got, model(&keys_here, &lines, connection_id), "lines {lines:?}");
+        assert_eq!(
+            got,
+            model(&keys_here, &lines, connection_id),
+            "lines {lines:?}"
+        );
 
         // A valid signature first is accepted whatever follows, when a key applies
         // and the connection id is within the limit.

@@ -10,7 +10,10 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let config = hookgate_fuzz::config();
-    let headers = HeaderList::new([("content-type", "application/cloudevents+json; charset=utf-8")]);
+    let headers = HeaderList::new([(
+        "content-type",
+        "application/cloudevents+json; charset=utf-8",
+    )]);
     let result = hookgate_core::parse(&headers, Bytes::copy_from_slice(data), &config);
     hookgate_fuzz::check_parse(&result, &config);
 });

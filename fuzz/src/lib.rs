@@ -157,8 +157,14 @@ pub fn check_event(event: &CloudEvent, config: &ParseConfig) {
             ),
             "reserved extension name `{name}`"
         );
-        assert!(event.extension(name).is_some(), "extension `{name}` not found");
-        assert!(event.attribute(name).is_some(), "attribute `{name}` not found");
+        assert!(
+            event.extension(name).is_some(),
+            "extension `{name}` not found"
+        );
+        assert!(
+            event.attribute(name).is_some(),
+            "attribute `{name}` not found"
+        );
     }
     names.sort_unstable();
     let before = names.len();
