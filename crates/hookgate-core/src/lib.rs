@@ -51,6 +51,9 @@ pub mod dedup;
 pub mod encode;
 pub mod error;
 pub mod event;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod handshake;
 pub mod headers;
 pub mod problem;
