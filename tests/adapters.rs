@@ -200,3 +200,35 @@ async fn raw_latin1_header_values_are_understood() {
     assert_eq!(res.status, 400);
     assert_eq!(res.problem_slug(), "invalid-header");
 }
+
+/// A `Content-Type` with non-ASCII bytes where a `+json` suffix would start is
+/// refused as a media type, not a panic (the `structured` fuzz target found the
+/// JSON-type check slicing inside a character): raw UTF-8, raw ISO-8859-1, on both
+/// frameworks, with the layer and with the extractor alone.
+#[actix_web::test]
+async fn a_non_ascii_content_type_is_a_400_not_a_panic() {
+    let config = ParseConfig::default();
+    // Raw UTF-8 is read and refused as a media type; a `Content-Type` that is not
+    // UTF-8 is refused as a header (only `ce-` values are read as ISO-8859-1).
+    for (content_type, slug) in [
+        (&b"text/\xd0\x8fabcd"[..], "invalid-attribute"),
+        (&b"text/\xfcabcd"[..], "invalid-header"),
+    ] {
+        for path in ["/events", "/nolayer"] {
+            let req = TestRequest::post(path)
+                .header("ce-specversion", "1.0")
+                .header("ce-id", "1")
+                .header("ce-source", "/s")
+                .header("ce-type", "t")
+                .header("content-type", content_type)
+                .body("x");
+            let res = both(&config, &req).await;
+            assert_eq!(res.status, 400, "{content_type:?} on {path}: {res:?}");
+            assert_eq!(
+                res.problem_slug(),
+                slug,
+                "{content_type:?} on {path}: {res:?}"
+            );
+        }
+    }
+}

@@ -309,9 +309,7 @@ async fn labeled_secrets_name_their_sender() {
 async fn dedup_keys_are_scoped_by_the_sender() {
     use actix_web::{App, test, web};
     use axum::routing::post as axum_post;
-    use hookgate::WebhookPolicy;
     use hookgate::dedup::DedupPolicy;
-    use hookgate::handshake::HandshakePolicy;
 
     let auth = AuthPolicy::builder()
         .shared_secrets(
@@ -332,13 +330,7 @@ async fn dedup_keys_are_scoped_by_the_sender() {
         .build()
         .unwrap();
     let webhook = || {
-        WebhookPolicy::builder()
-            .handshake(
-                HandshakePolicy::builder()
-                    .azure_event_grid()
-                    .build()
-                    .unwrap(),
-            )
+        common::event_grid_webhook()
             .auth(auth.clone())
             .dedup(DedupPolicy::builder().build().unwrap())
             .build()

@@ -353,20 +353,12 @@ async fn issuer_down_with_and_without_cached_keys() {
 /// suppress, another's events; a repeat from the same caller is a duplicate.
 #[actix_web::test]
 async fn the_entry_point_scopes_dedup_keys_by_the_azure_ad_caller() {
-    use hookgate::WebhookPolicy;
     use hookgate::dedup::DedupPolicy;
-    use hookgate::handshake::HandshakePolicy;
 
     let key = TestKey::a();
     let issuer = OidcIssuer::start(&[&key]).await;
     let webhook = || {
-        WebhookPolicy::builder()
-            .handshake(
-                HandshakePolicy::builder()
-                    .azure_event_grid()
-                    .build()
-                    .unwrap(),
-            )
+        common::event_grid_webhook()
             .auth(policy(aad(&issuer)))
             .dedup(DedupPolicy::builder().build().unwrap())
             .build()

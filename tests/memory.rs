@@ -27,10 +27,11 @@
 
 use std::convert::Infallible;
 
+mod common;
+
 use bytes::Bytes;
 use futures_util::stream;
 use hookgate::dedup::DedupPolicy;
-use hookgate::handshake::HandshakePolicy;
 use hookgate::{ParseConfig, WebhookPolicy};
 
 #[global_allocator]
@@ -284,13 +285,7 @@ fn cases() -> Vec<Case> {
 }
 
 fn policy() -> WebhookPolicy {
-    WebhookPolicy::builder()
-        .handshake(
-            HandshakePolicy::builder()
-                .azure_event_grid()
-                .build()
-                .unwrap(),
-        )
+    common::event_grid_webhook()
         .parse(ParseConfig::default())
         .dedup(DedupPolicy::builder().build().unwrap())
         .build()

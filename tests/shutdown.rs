@@ -18,7 +18,6 @@ use std::time::{Duration, Instant};
 use common::redis::{RedisServer, unique_prefix};
 use hookgate::WebhookPolicy;
 use hookgate::dedup::DedupPolicy;
-use hookgate::handshake::HandshakePolicy;
 use hookgate_redis::RedisStore;
 
 /// How long the servers wait for the requests in flight before stopping them.
@@ -33,13 +32,7 @@ async fn webhook(redis: &str, prefix: &str) -> WebhookPolicy {
         .connect()
         .await
         .expect("Redis reachable");
-    WebhookPolicy::builder()
-        .handshake(
-            HandshakePolicy::builder()
-                .azure_event_grid()
-                .build()
-                .unwrap(),
-        )
+    common::event_grid_webhook()
         .dedup(
             DedupPolicy::builder()
                 .store(Arc::new(store))
@@ -239,13 +232,7 @@ fn actix_releases_the_claim_of_a_delivery_in_flight_when_it_stops() {
 }
 
 fn memory_webhook() -> WebhookPolicy {
-    WebhookPolicy::builder()
-        .handshake(
-            HandshakePolicy::builder()
-                .azure_event_grid()
-                .build()
-                .unwrap(),
-        )
+    common::event_grid_webhook()
         .dedup(DedupPolicy::builder().build().unwrap())
         .build()
         .unwrap()

@@ -7,3 +7,14 @@ pub mod apps;
 pub mod oidc;
 pub mod redis;
 pub mod vectors;
+
+/// A whole-stack policy builder whose handshake grants the Azure Event Grid origins
+/// (what most tests of the entry point start from).
+pub fn event_grid_webhook() -> hookgate::webhook::WebhookPolicyBuilder {
+    hookgate::WebhookPolicy::builder().handshake(
+        hookgate::handshake::HandshakePolicy::builder()
+            .azure_event_grid()
+            .build()
+            .unwrap(),
+    )
+}

@@ -46,7 +46,7 @@ pub(crate) fn check_string(name: &str, value: &str) -> Result<(), Error> {
     // so that the loop vectorizes.
     let unusual = value
         .bytes()
-        .fold(false, |any, b| any | (b < 0x20) | (b >= 0x7f));
+        .fold(false, |any, b| any | !(0x20..0x7f).contains(&b));
     if !unusual {
         return Ok(());
     }
@@ -163,8 +163,11 @@ pub fn is_json_media_type(media_type: &str) -> bool {
     let Some((_, subtype)) = essence.split_once('/') else {
         return false;
     };
-    subtype.eq_ignore_ascii_case("json")
-        || (subtype.len() > 5 && subtype[subtype.len() - 5..].eq_ignore_ascii_case("+json"))
+    // Compared as bytes: the subtype may hold non-ASCII characters, and a cut five
+    // bytes from its end may fall inside one (found by the `structured` fuzz target).
+    let subtype = subtype.as_bytes();
+    subtype.eq_ignore_ascii_case(b"json")
+        || (subtype.len() > 5 && subtype[subtype.len() - 5..].eq_ignore_ascii_case(b"+json"))
 }
 
 #[cfg(test)]
@@ -241,11 +244,15 @@ mod tests {
             "text/json; charset=utf-8",
             "application/vnd.foo+JSON",
             "Application/JSON",
+            "application/\u{e9}t\u{e9}+json",
         ] {
             assert!(is_json_media_type(yes), "{yes}");
         }
         for no in [
             "text/plain",
+            // Non-ASCII where the `+json` suffix would start: no panic, not JSON.
+            "text/\u{40f}abcd",
+            "text/\u{40f}+jsoN\u{e9}",
             "application/jsonx",
             "json",
             "+json",
