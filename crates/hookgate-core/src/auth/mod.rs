@@ -72,4 +72,4 @@ pub fn not_aad() -> crate::Error {
 
 pub use redact::Redactor;
 pub use secret::{SecretPlace, SharedSecrets};
-pub use signature::{MAX_CONNECTION_ID, MAX_SIGNATURES, WebPubSubKeys};
+pub use signature::{MAX_CONNECTION_ID, MAX_SIGNATURE_ITEMS, MAX_SIGNATURES, WebPubSubKeys};

@@ -101,7 +101,8 @@ impl WebPubSubKeys {
     /// key over a connection id of at most [`MAX_CONNECTION_ID`] bytes (a longer one
     /// is not valid), then each of at most [`MAX_SIGNATURES`] candidates compared
     /// with each MAC in constant time (candidates past that are not read, nor is
-    /// anything past 64 items between separators, empty ones included).
+    /// anything past [`MAX_SIGNATURE_ITEMS`] items between separators, empty ones
+    /// included).
     #[must_use]
     pub fn verify<'a>(
         &self,
@@ -175,7 +176,7 @@ pub const MAX_SIGNATURES: usize = 16;
 /// The most items between separators (`,` and space, empty ones included) read
 /// from `ce-signature`: room for [`MAX_SIGNATURES`] candidates written `a, b, …` and
 /// some stray separators; past it nothing is read.
-const MAX_SIGNATURE_ITEMS: usize = 4 * MAX_SIGNATURES;
+pub const MAX_SIGNATURE_ITEMS: usize = 4 * MAX_SIGNATURES;
 
 /// The longest `ce-connectionId` a signature is checked over, in bytes (Web
 /// PubSub's are a few dozen).
