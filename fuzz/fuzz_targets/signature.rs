@@ -1,8 +1,9 @@
 //! Azure Web PubSub `ce-signature`: `WebPubSubKeys::verify` over fuzzed signature
 //! lines, connection id and origin, for keys that apply everywhere and keys bound to
 //! a host. Checked against a model (one HMAC-SHA256 per applicable key, at most
-//! `MAX_SIGNATURES` non-blank candidates among the first `MAX_SIGNATURE_ITEMS` items split at commas and spaces, each
-//! `sha256=<64 hex digits>`, a connection id of at most `MAX_CONNECTION_ID` bytes),
+//! `MAX_SIGNATURES` non-blank candidates among the first `MAX_SIGNATURE_ITEMS`
+//! items split at commas and spaces, each `sha256=<64 hex digits>`, a connection
+//! id of at most `MAX_CONNECTION_ID` bytes),
 //! and a valid signature put first must always be accepted.
 //!
 //! Input: the connection id (first line), the origin (second line; empty for none),
