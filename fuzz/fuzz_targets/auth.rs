@@ -52,7 +52,7 @@ fuzz_target!(|data: &[u8]| {
             );
             assert!(SECRETS.iter().any(|s| raw.contains(s)), "accepted {raw:?}");
         }
-        Ok(Identity::WebPubSub) => {}
+        Ok(Identity::WebPubSub { .. }) => {}
         Ok(other) => panic!("unexpected identity {other:?}"),
     }
 });

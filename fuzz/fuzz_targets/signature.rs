@@ -1,8 +1,9 @@
 //! Azure Web PubSub `ce-signature`: `WebPubSubKeys::verify` over fuzzed signature
 //! lines, connection id and origin, for keys that apply everywhere and keys bound to
 //! a host. Checked against a model (one HMAC-SHA256 per applicable key, at most
-//! `MAX_SIGNATURES` non-blank candidates split at commas and spaces, each
-//! `sha256=<64 hex digits>`, a connection id of at most `MAX_CONNECTION_ID` bytes),
+//! `MAX_SIGNATURES` non-blank candidates among the first `MAX_SIGNATURE_ITEMS`
+//! items split at commas and spaces, each `sha256=<64 hex digits>`, a connection
+//! id of at most `MAX_CONNECTION_ID` bytes),
 //! and a valid signature put first must always be accepted.
 //!
 //! Input: the connection id (first line), the origin (second line; empty for none),
@@ -10,7 +11,7 @@
 #![no_main]
 
 use hmac::{Hmac, Mac as _};
-use hookgate_core::auth::{MAX_CONNECTION_ID, MAX_SIGNATURES, WebPubSubKeys};
+use hookgate_core::auth::{MAX_CONNECTION_ID, MAX_SIGNATURE_ITEMS, MAX_SIGNATURES, WebPubSubKeys};
 use libfuzzer_sys::fuzz_target;
 use sha2::Sha256;
 
@@ -47,6 +48,7 @@ fn model(keys: &[&str], lines: &[&[u8]], connection_id: &[u8]) -> bool {
     lines
         .iter()
         .flat_map(|line| line.split(|b| *b == b',' || *b == b' '))
+        .take(MAX_SIGNATURE_ITEMS)
         .filter(|item| !item.trim_ascii().is_empty())
         .take(MAX_SIGNATURES)
         .filter_map(|item| {
