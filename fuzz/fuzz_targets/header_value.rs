@@ -1,8 +1,10 @@
 //! Header-value decoding of binary mode (surrounding white space trimmed, an RFC
 //! 7230 quoted-string unquoted, one round of percent-decoding that must give UTF-8,
 //! raw bytes that are not UTF-8 read as ISO-8859-1), checked against an independent
-//! model of those rules. The value travels in `ce-subject` (a core attribute) and in
-//! `ce-fuzzext` (an extension) through `hookgate_core::parse`.
+//! model of those rules; a decoded value holding a character a CloudEvents String
+//! must not (a control, a noncharacter) is refused as an attribute. The value
+//! travels in `ce-subject` (a core attribute) and in `ce-fuzzext` (an extension)
+//! through `hookgate_core::parse`.
 //!
 //! Input: the raw header value.
 #![no_main]
@@ -66,6 +68,15 @@ fn model(raw: &[u8]) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// Whether CloudEvents 1.0.2 forbids a character of `text` in a String (a control,
+/// a noncharacter): the decoded value is then refused as an attribute.
+fn forbidden(text: &str) -> bool {
+    text.chars().any(|c| {
+        let n = u32::from(c);
+        c.is_control() || (0xfdd0..=0xfdef).contains(&n) || (n & 0xfffe) == 0xfffe
+    })
+}
+
 /// UTF-8 when the bytes are, else ISO-8859-1.
 fn text(raw: &[u8]) -> String {
     match std::str::from_utf8(raw) {
@@ -95,8 +106,9 @@ fuzz_target!(|data: &[u8]| {
         (Some(text), Ok(delivery)) => {
             assert_eq!(delivery.events()[0].subject(), Some(text.as_str()));
         }
-        // `subject` must not be empty when present.
-        (Some(text), Err(e)) if text.is_empty() => {
+        // `subject` must not be empty when present, and a String holds no control or
+        // noncharacter.
+        (Some(text), Err(e)) if text.is_empty() || forbidden(text) => {
             assert_eq!(e.kind(), ErrorKind::InvalidAttribute, "{e:?}");
         }
         (None, Err(e)) => assert_eq!(e.kind(), ErrorKind::InvalidHeader, "{e:?}"),
@@ -109,6 +121,9 @@ fuzz_target!(|data: &[u8]| {
         (Some(text), Ok(delivery)) => {
             let value = delivery.events()[0].extension("fuzzext").cloned();
             assert_eq!(value, Some(ExtensionValue::String(text.as_str().into())));
+        }
+        (Some(text), Err(e)) if forbidden(text) => {
+            assert_eq!(e.kind(), ErrorKind::InvalidAttribute, "{e:?}");
         }
         (None, Err(e)) => assert_eq!(e.kind(), ErrorKind::InvalidHeader, "{e:?}"),
         (expected, got) => panic!("expected {expected:?}, got {got:?}"),
