@@ -12,6 +12,7 @@
 //! a vector index and a move (tens of nanoseconds uncontended).
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::store::{ClaimToken, DedupKey};
 
@@ -28,7 +29,11 @@ pub(super) struct Ticket {
 
 /// The registry; see the [module docs](self).
 #[derive(Debug, Default)]
-pub(super) struct Unfinished(Mutex<Slots>);
+pub(super) struct Unfinished {
+    slots: Mutex<Slots>,
+    /// `Slots::closed`, readable without the lock (checked before every claim).
+    closed: AtomicBool,
+}
 
 #[derive(Debug, Default)]
 struct Slots {
@@ -43,7 +48,7 @@ impl Unfinished {
     fn slots(&self) -> std::sync::MutexGuard<'_, Slots> {
         // The table stays consistent whatever panicked while holding the lock: every
         // change under it is one assignment.
-        self.0
+        self.slots
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -98,6 +103,7 @@ impl Unfinished {
     pub(super) fn close(&self) -> Claims {
         let mut slots = self.slots();
         slots.closed = true;
+        self.closed.store(true, Ordering::Release);
         slots.free.clear();
         std::mem::take(&mut slots.entries)
             .into_iter()
@@ -107,8 +113,9 @@ impl Unfinished {
     }
 
     /// Whether [`close`](Self::close) was called.
+    /// A hint without the lock; `register` decides under it.
     pub(super) fn is_closed(&self) -> bool {
-        self.slots().closed
+        self.closed.load(Ordering::Acquire)
     }
 }
 
