@@ -264,13 +264,12 @@ impl Draft {
                 return Err(empty(name));
             }
         }
-        // Every String a CloudEvents String (`time` is checked as a timestamp).
+        // Every String a CloudEvents String (`time` is checked as a timestamp, and
+        // `specversion` is `1.0` by now).
         for (name, value) in [
-            ("specversion", &self.specversion),
             ("id", &self.id),
             ("source", &self.source),
             ("type", &self.ty),
-            ("datacontenttype", &self.datacontenttype),
             ("dataschema", &self.dataschema),
             ("subject", &self.subject),
         ] {
@@ -283,7 +282,11 @@ impl Draft {
                 check_string(self.get(name), value)?;
             }
         }
-        if let Some(media_type) = self.datacontenttype() {
+        // What nearly every event carries is valid as it is.
+        if let Some(media_type) = self.datacontenttype()
+            && media_type != "application/json"
+        {
+            check_string("datacontenttype", media_type)?;
             check_media_type(media_type)?;
         }
         let time = match &self.time {
