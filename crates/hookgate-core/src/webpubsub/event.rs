@@ -315,7 +315,9 @@ fn json_body<T: Default + for<'de> Deserialize<'de>>(
 }
 
 fn user_data(event: &CloudEvent) -> Result<UserData, Error> {
-    let ct = event.datacontenttype().unwrap_or("application/octet-stream");
+    let ct = event
+        .datacontenttype()
+        .unwrap_or("application/octet-stream");
     let essence = ct.split(';').next().unwrap_or_default().trim();
     if is_json_media_type(ct) {
         return match &event.data {

@@ -148,9 +148,7 @@ impl WebPubSubPolicyBuilder {
             .max_state_len
             .unwrap_or(super::state::DEFAULT_MAX_STATE_LEN);
         if max_state_len == 0 {
-            return Err(ConfigError(
-                "max_state_len must be at least 1 byte".into(),
-            ));
+            return Err(ConfigError("max_state_len must be at least 1 byte".into()));
         }
         let auth = match self.keys {
             Some(keys) => Some(AuthPolicy::builder().web_pubsub_keys(keys).build()?),

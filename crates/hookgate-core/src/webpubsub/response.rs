@@ -136,7 +136,9 @@ impl ConnectResponse {
     pub fn to_reply(&self) -> Reply {
         let reply = match &self.body {
             // A struct of strings always serializes.
-            Some(body) => Reply::new(200).with_body(JSON, serde_json::to_vec(body).unwrap_or_default()),
+            Some(body) => {
+                Reply::new(200).with_body(JSON, serde_json::to_vec(body).unwrap_or_default())
+            }
             None => Reply::new(204),
         };
         with_state(reply, &self.state)

@@ -230,7 +230,11 @@ mod tests {
                 .detail()
                 .contains("over the limit of 64")
         );
-        assert!(ConnectionState::decode(Some(b"plain"), 64).unwrap().is_empty());
+        assert!(
+            ConnectionState::decode(Some(b"plain"), 64)
+                .unwrap()
+                .is_empty()
+        );
         assert!(ConnectionState::decode(None, 64).unwrap().is_empty());
         let mut big = ConnectionState::decode(None, 16).unwrap();
         big.set("k", &"x".repeat(32)).unwrap();
