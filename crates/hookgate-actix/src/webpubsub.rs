@@ -67,7 +67,7 @@
 //!     .to_request();
 //! let answer = test::call_service(&app, message).await;
 //! assert_eq!(answer.status(), 200);
-//! assert_eq!(answer.headers()["content-type"], "text/plain; charset=utf-8");
+//! assert_eq!(answer.headers().get("content-type").unwrap(), "text/plain; charset=utf-8");
 //! # Ok(()) }
 //! ```
 

@@ -37,10 +37,19 @@ pub const CLEARED_STATE: &str = "e30=";
 /// assert_eq!(back, state);
 /// # Ok::<(), hookgate_core::Error>(())
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConnectionState {
     values: BTreeMap<String, serde_json::Value>,
-    limit: Option<usize>,
+    limit: usize,
+}
+
+impl Default for ConnectionState {
+    fn default() -> Self {
+        Self {
+            values: BTreeMap::new(),
+            limit: DEFAULT_MAX_STATE_LEN,
+        }
+    }
 }
 
 impl ConnectionState {
@@ -53,7 +62,7 @@ impl ConnectionState {
     /// The limit, in bytes of base64 text, this state is read and written within.
     #[must_use]
     pub fn limit(&self) -> usize {
-        self.limit.unwrap_or(DEFAULT_MAX_STATE_LEN)
+        self.limit
     }
 
     /// Reads a `ce-connectionState` value (`None`: the header is absent, an empty
@@ -69,7 +78,7 @@ impl ConnectionState {
     pub fn decode(value: Option<&[u8]>, limit: usize) -> Result<Self, Error> {
         let mut state = Self {
             values: BTreeMap::new(),
-            limit: Some(limit),
+            limit,
         };
         let Some(value) = value else {
             return Ok(state);
