@@ -337,3 +337,75 @@ fn both_examples_answer_and_print_alike() {
         assert!(err.contains("rejected request: 401"), "{err}");
     }
 }
+
+#[test]
+fn a_blank_key_variable_stops_the_start_and_unset_keys_are_not_checked() {
+    for name in EXAMPLES {
+        let mut child = Command::new(example(name))
+            .env("WEBPUBSUB_KEYS", " , ")
+            .env("BIND_ADDR", "127.0.0.1:0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("{name} did not exit");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        assert_eq!(status.code(), Some(2), "{name}: {stderr}");
+        assert!(stderr.contains("WEBPUBSUB_KEYS"), "{name}: {stderr}");
+
+        // Without keys and host: any origin, unsigned events accepted, with warnings.
+        let mut child = Command::new(example(name))
+            .env_remove("WEBPUBSUB_KEYS")
+            .env_remove("WEBPUBSUB_HOST")
+            .env("BIND_ADDR", "127.0.0.1:0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut seen = String::new();
+        let addr = loop {
+            let mut line = String::new();
+            assert!(stderr.read_line(&mut line).unwrap() > 0, "{name}: {seen}");
+            seen.push_str(&line);
+            if let Some(rest) = line.split("http://").nth(1) {
+                break rest.split('/').next().unwrap().to_owned();
+            }
+        };
+        assert!(
+            seen.contains("any origin") && seen.contains("not checked"),
+            "{seen}"
+        );
+        let validate = vec![(
+            "WebHook-Request-Origin".to_owned(),
+            "other.webpubsub.azure.com".to_owned(),
+        )];
+        assert_eq!(
+            send(&addr, "OPTIONS", "/api/validate", &validate, b"").status,
+            200
+        );
+        let mut unsigned = event("user.message", "message", 1, "text/plain", None);
+        unsigned.retain(|(n, _)| n != "ce-signature");
+        let answer = send(&addr, "POST", "/api/message", &unsigned, b"hi");
+        assert_eq!((answer.status, answer.body.as_slice()), (200, &b"hi"[..]));
+        let _ = stop(child);
+    }
+}

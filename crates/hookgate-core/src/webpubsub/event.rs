@@ -344,3 +344,110 @@ fn user_data(event: &CloudEvent) -> Result<UserData, Error> {
     }
     Ok(UserData::Binary(bytes))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{HeaderList, ParseConfig, parse};
+
+    fn read(headers: &[(&str, &str)], body: &'static str) -> Result<WebPubSubEvent, Error> {
+        let delivery = parse(
+            &HeaderList::new(headers.iter().copied()),
+            body.into(),
+            &ParseConfig::default(),
+        )?;
+        WebPubSubEvent::from_delivery(delivery, &WebPubSubLimits::default())
+    }
+
+    const BASE: [(&str, &str); 6] = [
+        ("ce-specversion", "1.0"),
+        ("ce-source", "/hubs/chat/client/c1"),
+        ("ce-id", "1"),
+        ("CE-CONNECTIONID", "c1"),
+        ("Ce-Hub", "chat"),
+        ("ce-awpsversion", "1.0"),
+    ];
+
+    #[test]
+    fn the_mqtt_context_and_header_casing() {
+        let mut headers = BASE.to_vec();
+        headers.extend([
+            ("content-type", "application/json"),
+            ("ce-type", CONNECT),
+            ("ce-userid", "u"),
+            ("ce-subprotocol", "mqtt"),
+            ("ce-physicalConnectionId", "p1"),
+            ("ce-sessionId", "s1"),
+        ]);
+        let WebPubSubEvent::Connect(connect) = read(&headers, r#"{"mqtt": {}}"#).unwrap() else {
+            panic!("a connect")
+        };
+        let c = &connect.context;
+        assert_eq!(
+            (c.hub(), c.connection_id(), c.user_id()),
+            ("chat", "c1", Some("u"))
+        );
+        assert_eq!(
+            (c.event_name(), c.subprotocol(), c.awps_version()),
+            ("connect", Some("mqtt"), Some("1.0"))
+        );
+        assert_eq!(
+            (c.physical_connection_id(), c.session_id()),
+            (Some("p1"), Some("s1"))
+        );
+        assert!(c.state().is_empty() && c.raw_state().is_none());
+        assert_eq!(connect.body, ConnectBody::default());
+    }
+
+    #[test]
+    fn user_data_by_content_type_and_refusals() {
+        let user = |ct: &'static str, body: &'static str| {
+            let mut headers = BASE.to_vec();
+            headers.extend([
+                ("content-type", ct),
+                ("ce-type", "azure.webpubsub.user.chat"),
+            ]);
+            read(&headers, body)
+        };
+        let data = |event: WebPubSubEvent| match event {
+            WebPubSubEvent::User(u) => (u.context.event_name().to_owned(), u.data),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            data(user("text/plain; charset=utf-8", "hi").unwrap()),
+            ("chat".into(), UserData::Text("hi".into()))
+        );
+        assert!(matches!(
+            data(user("application/json", "[1]").unwrap()).1,
+            UserData::Json(_)
+        ));
+        assert_eq!(
+            data(user("application/octet-stream", "x").unwrap()).1,
+            UserData::Binary("x".into())
+        );
+        assert_eq!(
+            data(user("text/plain", "").unwrap()).1,
+            UserData::Text(String::new())
+        );
+        assert!(user("application/json", "").is_err());
+
+        let mut headers = BASE.to_vec();
+        headers.push(("ce-type", "azure.webpubsub.user."));
+        assert!(
+            read(&headers, "")
+                .unwrap_err()
+                .detail()
+                .contains("not a Web PubSub event")
+        );
+        let mut headers = BASE.to_vec();
+        headers.extend([
+            ("ce-type", CONNECTED),
+            ("ce-connectionState", "a"),
+            ("ce-connectionstate", "b"),
+        ]);
+        assert_eq!(
+            read(&headers, "").unwrap_err().kind(),
+            ErrorKind::DuplicateAttribute
+        );
+    }
+}
