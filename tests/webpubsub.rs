@@ -103,6 +103,16 @@ fn answer(segment: &str, event: WebPubSubEvent) -> Result<WebPubSubResponse, Web
     })
 }
 
+/// The handler of the `connect`-only route: 204, or 200 with the user id.
+fn connect_only(
+    connect: hookgate::webpubsub::ConnectRequest,
+) -> Result<WebPubSubResponse, WebPubSubError> {
+    Ok(match connect.body.query_value("username") {
+        Some(user) => ConnectResponse::new().user_id(user).into(),
+        None => ConnectResponse::no_content().into(),
+    })
+}
+
 fn policy(max_state_len: Option<usize>) -> WebPubSubPolicy {
     let mut builder = WebPubSubPolicy::builder()
         .host(HOST)
@@ -118,7 +128,7 @@ mod axum_app {
     use axum::routing::post;
     use axum::{Extension, Router};
     use hookgate::tower::WebhookLayer;
-    use hookgate::tower::webpubsub::{WebPubSub, WebPubSubRejection, WebPubSubReply};
+    use hookgate::tower::webpubsub::{Connect, WebPubSub, WebPubSubRejection, WebPubSubReply};
     use hookgate::webpubsub::WebPubSubPolicy;
 
     async fn handle(
@@ -128,9 +138,15 @@ mod axum_app {
         Ok(super::answer(&segment, event)?.into())
     }
 
+    /// A route for one kind of event: `Connect` only.
+    async fn connect_only(Connect(connect): Connect) -> Result<WebPubSubReply, WebPubSubRejection> {
+        Ok(super::connect_only(connect)?.into())
+    }
+
     pub(crate) fn app(policy: &WebPubSubPolicy) -> Router {
         Router::new()
             .route("/api/{event}", post(handle))
+            .route("/only/connect", post(connect_only))
             .layer(WebhookLayer::new(policy.webhook().clone()))
             .layer(Extension(policy.limits()))
     }
@@ -139,7 +155,7 @@ mod axum_app {
 mod actix_app {
     use actix_web::{App, web};
     use hookgate::actix::Webhook;
-    use hookgate::actix::webpubsub::{WebPubSub, WebPubSubRejection, WebPubSubReply};
+    use hookgate::actix::webpubsub::{Connect, WebPubSub, WebPubSubRejection, WebPubSubReply};
     use hookgate::webpubsub::WebPubSubPolicy;
 
     async fn handle(
@@ -164,6 +180,11 @@ mod actix_app {
             .app_data(policy.limits())
             .wrap(Webhook::new(policy.webhook().clone()))
             .route("/api/{event}", web::post().to(handle))
+            .route("/only/connect", web::post().to(connect_only))
+    }
+
+    async fn connect_only(Connect(connect): Connect) -> Result<WebPubSubReply, WebPubSubRejection> {
+        Ok(super::connect_only(connect)?.into())
     }
 }
 
@@ -655,4 +676,75 @@ fn the_policy_checks_its_configuration() {
     );
     assert!(policy.webhook().dedup().is_none(), "no dedup by default");
     assert!(policy.webhook().auth().is_none());
+}
+
+#[actix_web::test]
+async fn a_per_event_extractor_takes_its_event_only() {
+    let connect = |uri: &str, body: &'static str| Request {
+        uri: uri.into(),
+        ..event("sys.connect", "connect").body("application/json", body)
+    };
+    let res = both(&connect("/only/connect", "{}")).await;
+    assert_eq!((res.status, res.body.len()), (204, 0));
+    let res = both(&connect(
+        "/only/connect",
+        r#"{"query": {"username": ["bob"]}}"#,
+    ))
+    .await;
+    assert_eq!(res.json(), serde_json::json!({"userId": "bob"}));
+
+    let message = Request {
+        uri: "/only/connect".into(),
+        ..user_event("message", None).body("text/plain", "hi")
+    };
+    let res = both(&message).await;
+    assert_eq!(res.status, 400);
+    assert_eq!(
+        res.content_type.as_deref(),
+        Some("text/plain; charset=utf-8")
+    );
+    assert_eq!(
+        res.text(),
+        "this route takes `connect` events, the request is a `message` event"
+    );
+}
+
+/// What the rejection hook of `rejections_reach_the_hook_on_both_frameworks` saw.
+static REJECTIONS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+#[actix_web::test]
+async fn rejections_reach_the_hook_on_both_frameworks() {
+    let policy = WebPubSubPolicy::builder()
+        .host(HOST)
+        .keys(WebPubSubKeys::new([PRIMARY]).unwrap())
+        .on_rejection(|r| {
+            REJECTIONS.lock().unwrap().push(format!(
+                "{} {} {}",
+                r.stage().as_str(),
+                r.problem().status(),
+                r.path()
+            ));
+        })
+        .build()
+        .unwrap();
+    let forged = user_event("message", None)
+        .without("ce-signature")
+        .header("ce-signature", "sha256=00")
+        .body("text/plain", "x");
+    assert_eq!(both_with(&policy, &forged).await.status, 401);
+    let misrouted = Request {
+        uri: "/api/connect".into(),
+        ..user_event("message", None).body("text/plain", "x")
+    };
+    assert_eq!(both_with(&policy, &misrouted).await.status, 400);
+    assert_eq!(
+        *REJECTIONS.lock().unwrap(),
+        [
+            "auth 401 /api/message",
+            "auth 401 /api/message",
+            "handler 400 /api/connect",
+            "handler 400 /api/connect",
+        ],
+        "axum then actix-web, each time"
+    );
 }

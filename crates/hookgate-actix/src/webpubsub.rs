@@ -82,7 +82,7 @@ use hookgate_core::webpubsub::{
     ConnectRequest, ConnectedRequest, DisconnectedRequest, UserEventRequest, WebPubSubError,
     WebPubSubEvent, WebPubSubLimits, WebPubSubResponse, wrong_event,
 };
-use hookgate_core::{Error, Problem};
+use hookgate_core::{Error, Problem, Reply};
 
 #[cfg(doc)]
 use hookgate_core::webpubsub::{ConnectResponse, UserEventResponse, WebPubSubPolicy};
@@ -115,7 +115,6 @@ pub struct UserEvent(pub UserEventRequest);
 #[derive(Debug)]
 pub struct WebPubSubRejection {
     error: WebPubSubError,
-    problem: Option<Problem>,
 }
 
 impl WebPubSubRejection {
@@ -128,20 +127,15 @@ impl WebPubSubRejection {
 
 impl From<Error> for WebPubSubRejection {
     fn from(error: Error) -> Self {
-        let problem = error.problem();
         Self {
-            error: WebPubSubError::from(&problem),
-            problem: Some(problem),
+            error: error.into(),
         }
     }
 }
 
 impl From<WebPubSubError> for WebPubSubRejection {
     fn from(error: WebPubSubError) -> Self {
-        Self {
-            error,
-            problem: None,
-        }
+        Self { error }
     }
 }
 
@@ -157,12 +151,18 @@ impl ResponseError for WebPubSubRejection {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut response = reply_response(&self.error.to_reply());
-        if let Some(problem) = &self.problem {
-            response.extensions_mut().insert(problem.clone());
-        }
-        response
+        respond(&self.error.to_reply(), self.error.problem())
     }
+}
+
+/// The response for `reply`; the problem of a refusal that comes from a hookgate
+/// error goes into the extensions, where the entry point finds it.
+fn respond(reply: &Reply, problem: Option<&Problem>) -> HttpResponse {
+    let mut response = reply_response(reply);
+    if let Some(problem) = problem {
+        response.extensions_mut().insert(problem.clone());
+    }
+    response
 }
 
 /// An answer to a Web PubSub event; see the [module docs](self).
@@ -174,7 +174,7 @@ impl Responder for WebPubSubReply {
     type Body = BoxBody;
 
     fn respond_to(self, _: &HttpRequest) -> HttpResponse {
-        reply_response(&self.0.to_reply())
+        respond(&self.0.to_reply(), self.0.problem())
     }
 }
 

@@ -104,7 +104,6 @@ pub struct UserEvent(pub UserEventRequest);
 #[derive(Debug)]
 pub struct WebPubSubRejection {
     error: WebPubSubError,
-    problem: Option<Problem>,
 }
 
 impl WebPubSubRejection {
@@ -117,20 +116,15 @@ impl WebPubSubRejection {
 
 impl From<Error> for WebPubSubRejection {
     fn from(error: Error) -> Self {
-        let problem = error.problem();
         Self {
-            error: WebPubSubError::from(&problem),
-            problem: Some(problem),
+            error: error.into(),
         }
     }
 }
 
 impl From<WebPubSubError> for WebPubSubRejection {
     fn from(error: WebPubSubError) -> Self {
-        Self {
-            error,
-            problem: None,
-        }
+        Self { error }
     }
 }
 
@@ -142,17 +136,19 @@ impl std::fmt::Display for WebPubSubRejection {
 
 impl std::error::Error for WebPubSubRejection {}
 
-fn respond(reply: &Reply) -> Response {
-    reply_response(reply).map(axum_core::body::Body::from)
+/// The response for `reply`; the problem of a refusal that comes from a hookgate
+/// error goes into the extensions, where the entry point finds it.
+fn respond(reply: &Reply, problem: Option<&Problem>) -> Response {
+    let mut response = reply_response(reply).map(axum_core::body::Body::from);
+    if let Some(problem) = problem {
+        response.extensions_mut().insert(problem.clone());
+    }
+    response
 }
 
 impl IntoResponse for WebPubSubRejection {
     fn into_response(self) -> Response {
-        let mut response = respond(&self.error.to_reply());
-        if let Some(problem) = self.problem {
-            response.extensions_mut().insert(problem);
-        }
-        response
+        respond(&self.error.to_reply(), self.error.problem())
     }
 }
 
@@ -163,7 +159,7 @@ pub struct WebPubSubReply(pub WebPubSubResponse);
 
 impl IntoResponse for WebPubSubReply {
     fn into_response(self) -> Response {
-        respond(&self.0.to_reply())
+        respond(&self.0.to_reply(), self.0.problem())
     }
 }
 

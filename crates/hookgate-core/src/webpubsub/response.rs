@@ -257,6 +257,7 @@ pub struct WebPubSubError {
     status: u16,
     message: String,
     headers: Vec<(&'static str, String)>,
+    problem: Option<Box<Problem>>,
 }
 
 impl WebPubSubError {
@@ -283,7 +284,17 @@ impl WebPubSubError {
             status,
             message: message.into(),
             headers: Vec::new(),
+            problem: None,
         }
+    }
+
+    /// The problem this refusal renders, when it comes from a hookgate
+    /// [`Error`](crate::Error) (a malformed event, a state past its limit): the
+    /// adapters put it into the response extensions, so that the entry point
+    /// reports it to the rejection hook.
+    #[must_use]
+    pub fn problem(&self) -> Option<&Problem> {
+        self.problem.as_deref()
     }
 
     /// The status.
@@ -322,6 +333,7 @@ impl From<&Problem> for WebPubSubError {
             status: problem.status(),
             message: problem.detail().to_owned(),
             headers: problem.headers().to_vec(),
+            problem: Some(Box::new(problem.clone())),
         }
     }
 }
@@ -360,6 +372,16 @@ pub enum WebPubSubResponse {
 }
 
 impl WebPubSubResponse {
+    /// The problem of a refusal that comes from a hookgate error (see
+    /// [`WebPubSubError::problem`]).
+    #[must_use]
+    pub fn problem(&self) -> Option<&Problem> {
+        match self {
+            Self::Error(e) => e.problem(),
+            _ => None,
+        }
+    }
+
     /// The reply to send.
     #[must_use]
     pub fn to_reply(&self) -> Reply {
