@@ -70,7 +70,7 @@ rejection! {
 }
 
 /// The delivery of a request: the one a middleware parsed, or parsed here.
-fn delivery(
+pub(crate) fn delivery(
     req: &HttpRequest,
     payload: &mut Payload,
 ) -> impl Future<Output = Result<Delivery, Error>> + 'static {

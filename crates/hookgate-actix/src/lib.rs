@@ -88,6 +88,7 @@ pub mod parse;
 mod problem;
 mod request;
 pub mod webhook;
+pub mod webpubsub;
 
 pub use auth::{Auth, AuthMiddleware};
 pub use dedup::{Dedup, DedupMiddleware};

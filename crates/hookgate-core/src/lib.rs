@@ -60,6 +60,7 @@ pub mod problem;
 pub mod reply;
 pub mod request;
 pub mod webhook;
+pub mod webpubsub;
 
 pub use binding::{
     Delivery, Mode, ParseConfig, ParseConfigBuilder, detect_mode, parse, parse_with_mode,

@@ -61,7 +61,7 @@ rejection! {
 }
 
 /// The delivery of a request: the one a layer parsed, or parsed here.
-async fn delivery(mut req: Request) -> Result<Delivery, Error> {
+pub(crate) async fn delivery(mut req: Request) -> Result<Delivery, Error> {
     if let Some(delivery) = req.extensions_mut().remove::<Delivery>() {
         return Ok(delivery);
     }

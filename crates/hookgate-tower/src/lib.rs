@@ -82,6 +82,8 @@ pub mod parse;
 mod problem;
 mod request;
 pub mod webhook;
+#[cfg(feature = "axum")]
+pub mod webpubsub;
 
 pub use auth::{Auth, AuthLayer};
 pub use dedup::{Dedup, DedupLayer};

@@ -1,0 +1,71 @@
+//! An Azure Web PubSub event handler on axum: a chat hub at `/api/{event}`.
+//!
+//! Configure the hub's event handler with the URL template
+//! `https://<this host>/api/{event}`: the service validates it with an `OPTIONS`
+//! at `/api/validate` and sends `connect`, `connected`, `disconnected` and user
+//! events to `/api/<event name>`. The behaviour (the same as `webpubsub_actix`) and
+//! the environment (`WEBPUBSUB_KEYS`, `WEBPUBSUB_HOST`, `BIND_ADDR`) are described
+//! in `webpubsub_shared/mod.rs`.
+//!
+//! ```text
+//! cargo run --example webpubsub_axum --features axum
+//! ```
+
+mod webpubsub_shared;
+
+use axum::extract::Path;
+use axum::routing::post;
+use axum::{Extension, Router};
+use hookgate::tower::WebhookLayer;
+use hookgate::tower::webpubsub::{WebPubSub, WebPubSubRejection, WebPubSubReply};
+
+async fn event(
+    Path(segment): Path<String>,
+    WebPubSub(event): WebPubSub,
+) -> Result<WebPubSubReply, WebPubSubRejection> {
+    Ok(webpubsub_shared::handle(&segment, event)?.into())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+async fn stop_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                terminate.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let policy = webpubsub_shared::policy();
+    // The stack (validation, signatures, parsing; rejections in plain text) and the
+    // extractors' limits.
+    let app = Router::new()
+        .route("/api/{event}", post(event))
+        .layer(WebhookLayer::new(policy.webhook().clone()))
+        .layer(Extension(policy.limits()));
+    let listener = tokio::net::TcpListener::bind(webpubsub_shared::bind_addr()).await?;
+    eprintln!(
+        "hookgate Web PubSub handler (axum) listening on http://{}/api/{{event}}",
+        listener.local_addr()?
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(stop_signal())
+        .await?;
+    eprintln!("stopped");
+    Ok(())
+}
