@@ -93,7 +93,12 @@ fn webhook(issuer: &OidcIssuer) -> WebhookPolicy {
         .build()
         .unwrap();
     WebhookPolicy::builder()
-        .handshake(HandshakePolicy::builder().azure_event_grid().build().unwrap())
+        .handshake(
+            HandshakePolicy::builder()
+                .azure_event_grid()
+                .build()
+                .unwrap(),
+        )
         .auth(AuthPolicy::builder().aad(aad).build().unwrap())
         .dedup(DedupPolicy::builder().build().unwrap())
         .build()
@@ -127,7 +132,10 @@ fn delivery(token: &str) -> TestRequest {
         }
     ]);
     TestRequest::post("/api/events")
-        .header("Content-Type", "application/cloudevents-batch+json; charset=utf-8")
+        .header(
+            "Content-Type",
+            "application/cloudevents-batch+json; charset=utf-8",
+        )
         .header("aeg-event-type", "Notification")
         .header("aeg-subscription-name", "ORDERS-WEBHOOK")
         .header("aeg-delivery-count", "0")
@@ -165,10 +173,30 @@ async fn event_grid_tokens_are_accepted_from_both_issuers_for_both_audiences() {
     let v2 = issuer.v2_claims(TENANT);
     let roles = format!("[\"{ROLE}\"]");
     let cases = [
-        ("v1, App ID URI", with(v1.clone(), json!({})), "1.0", AUDIENCE),
-        ("v1, client id", with(v1, json!({"aud": CLIENT_ID})), "1.0", CLIENT_ID),
-        ("v2, client id", with(v2.clone(), json!({})), "2.0", CLIENT_ID),
-        ("v2, App ID URI", with(v2, json!({"aud": AUDIENCE})), "2.0", AUDIENCE),
+        (
+            "v1, App ID URI",
+            with(v1.clone(), json!({})),
+            "1.0",
+            AUDIENCE,
+        ),
+        (
+            "v1, client id",
+            with(v1, json!({"aud": CLIENT_ID})),
+            "1.0",
+            CLIENT_ID,
+        ),
+        (
+            "v2, client id",
+            with(v2.clone(), json!({})),
+            "2.0",
+            CLIENT_ID,
+        ),
+        (
+            "v2, App ID URI",
+            with(v2, json!({"aud": AUDIENCE})),
+            "2.0",
+            AUDIENCE,
+        ),
     ];
     for (name, claims, version, audience) in cases {
         let res = both(&issuer, &delivery(&key.sign(&claims))).await;
@@ -189,13 +217,55 @@ async fn tokens_without_the_role_from_another_app_or_for_another_audience_are_re
     let v2 = issuer.v2_claims(TENANT);
     let other_app = "0c2a5d1e-1111-4222-8333-444455556666";
     let cases = [
-        ("v1 without the role", with(v1.clone(), json!({"roles": null})), 403, "forbidden", "AzureEventGridSecureWebhookSubscriber"),
-        ("v2 with another role", with(v2.clone(), json!({"roles": ["Reader"]})), 403, "forbidden", "AzureEventGridSecureWebhookSubscriber"),
-        ("v1 from another app", with(v1.clone(), json!({"appid": other_app})), 403, "forbidden", other_app),
-        ("v2 from another app", with(v2.clone(), json!({"azp": other_app})), 403, "forbidden", other_app),
-        ("v1 without appid", with(v1.clone(), json!({"appid": null})), 403, "forbidden", "`appid` or `azp`"),
-        ("v1 for another audience", with(v1, json!({"aud": "api://another-webhook"})), 401, "invalid-credentials", "audience"),
-        ("v2 for another audience", with(v2, json!({"aud": "00000000-1111-2222-3333-444444444444"})), 401, "invalid-credentials", "audience"),
+        (
+            "v1 without the role",
+            with(v1.clone(), json!({"roles": null})),
+            403,
+            "forbidden",
+            "AzureEventGridSecureWebhookSubscriber",
+        ),
+        (
+            "v2 with another role",
+            with(v2.clone(), json!({"roles": ["Reader"]})),
+            403,
+            "forbidden",
+            "AzureEventGridSecureWebhookSubscriber",
+        ),
+        (
+            "v1 from another app",
+            with(v1.clone(), json!({"appid": other_app})),
+            403,
+            "forbidden",
+            other_app,
+        ),
+        (
+            "v2 from another app",
+            with(v2.clone(), json!({"azp": other_app})),
+            403,
+            "forbidden",
+            other_app,
+        ),
+        (
+            "v1 without appid",
+            with(v1.clone(), json!({"appid": null})),
+            403,
+            "forbidden",
+            "`appid` or `azp`",
+        ),
+        (
+            "v1 for another audience",
+            with(v1, json!({"aud": "api://another-webhook"})),
+            401,
+            "invalid-credentials",
+            "audience",
+        ),
+        (
+            "v2 for another audience",
+            with(v2, json!({"aud": "00000000-1111-2222-3333-444444444444"})),
+            401,
+            "invalid-credentials",
+            "audience",
+        ),
     ];
     for (name, claims, status, slug, detail) in cases {
         let res = both(&issuer, &delivery(&key.sign(&claims))).await;
@@ -222,5 +292,8 @@ async fn tokens_without_the_role_from_another_app_or_for_another_audience_are_re
         .header("WebHook-Request-Origin", "eventgrid.azure.net");
     let res = both(&issuer, &handshake).await;
     assert_eq!(res.status, 200, "{res:?}");
-    assert_eq!(res.header("webhook-allowed-origin"), Some("eventgrid.azure.net"));
+    assert_eq!(
+        res.header("webhook-allowed-origin"),
+        Some("eventgrid.azure.net")
+    );
 }

@@ -161,7 +161,12 @@ fn auth(issuer: &OidcIssuer) -> AuthPolicy {
 
 fn webhook(issuer: &OidcIssuer) -> WebhookPolicy {
     WebhookPolicy::builder()
-        .handshake(HandshakePolicy::builder().azure_event_grid().build().unwrap())
+        .handshake(
+            HandshakePolicy::builder()
+                .azure_event_grid()
+                .build()
+                .unwrap(),
+        )
         .auth(auth(issuer))
         .without_parsing()
         .build()
@@ -259,7 +264,11 @@ async fn a_callback_with_a_v1_token_and_a_callback_context() {
     let token = key.sign(&v1_claims());
     let body = message_event().to_string();
 
-    let res = all(&issuer, &callback("?callbackContext=0", Some(&token), body.clone())).await;
+    let res = all(
+        &issuer,
+        &callback("?callbackContext=0", Some(&token), body.clone()),
+    )
+    .await;
     assert_eq!(res.status, 200, "{res:?}");
     assert_eq!(res.content_type.as_deref(), Some("application/json"));
     let expected = format!(
@@ -274,9 +283,23 @@ async fn a_callback_with_a_v1_token_and_a_callback_context() {
     // The first callback of a conversation comes without a context; a context is
     // percent-decoded.
     let res = all(&issuer, &callback("", Some(&token), body.clone())).await;
-    assert!(res.json()["CallbackContext"].as_str().unwrap().starts_with("context=none "));
-    let res = all(&issuer, &callback("?callbackContext=a%20b%2Bc", Some(&token), body)).await;
-    assert!(res.json()["CallbackContext"].as_str().unwrap().starts_with("context=a b+c "));
+    assert!(
+        res.json()["CallbackContext"]
+            .as_str()
+            .unwrap()
+            .starts_with("context=none ")
+    );
+    let res = all(
+        &issuer,
+        &callback("?callbackContext=a%20b%2Bc", Some(&token), body),
+    )
+    .await;
+    assert!(
+        res.json()["CallbackContext"]
+            .as_str()
+            .unwrap()
+            .starts_with("context=a b+c ")
+    );
 }
 
 #[actix_web::test]
@@ -294,10 +317,18 @@ async fn tokens_that_are_not_the_services_are_refused() {
 
     let res = all(&issuer, &callback("?callbackContext=0", None, body.clone())).await;
     assert_problem(&res, 401, "missing-credentials", "");
-    assert!(res.header("www-authenticate").unwrap().starts_with("Bearer"));
+    assert!(
+        res.header("www-authenticate")
+            .unwrap()
+            .starts_with("Bearer")
+    );
 
     let wrong_audience = with(json!({"aud": "https://someone-else.example"}));
-    let res = all(&issuer, &callback("?callbackContext=0", Some(&wrong_audience), body.clone())).await;
+    let res = all(
+        &issuer,
+        &callback("?callbackContext=0", Some(&wrong_audience), body.clone()),
+    )
+    .await;
     assert_problem(&res, 401, "invalid-credentials", "audience");
     assert!(
         res.header("www-authenticate")
@@ -307,7 +338,10 @@ async fn tokens_that_are_not_the_services_are_refused() {
 
     let v2_issuer = with(json!({"iss": issuer.v2_issuer(TENANT), "ver": "2.0"}));
     let res = all(&issuer, &callback("", Some(&v2_issuer), body.clone())).await;
-    assert_eq!(res.status, 200, "the tenant's v2 issuer is accepted too: {res:?}");
+    assert_eq!(
+        res.status, 200,
+        "the tenant's v2 issuer is accepted too: {res:?}"
+    );
 
     let other_issuer = with(json!({"iss": "https://sts.windows.net/evil/"}));
     let res = all(&issuer, &callback("", Some(&other_issuer), body.clone())).await;
@@ -324,10 +358,18 @@ async fn bodies_and_queries_that_are_not_a_callback_are_refused() {
     let issuer = OidcIssuer::start(&[&key]).await;
     let token = key.sign(&v1_claims());
 
-    let res = all(&issuer, &callback("?callbackContext=0", Some(&token), r#"{"sender": ["#)).await;
+    let res = all(
+        &issuer,
+        &callback("?callbackContext=0", Some(&token), r#"{"sender": ["#),
+    )
+    .await;
     assert_problem(&res, 400, "malformed-json", "not valid JSON");
 
-    let res = all(&issuer, &callback("", Some(&token), r#"{"sender": {"rel": "x"}}"#)).await;
+    let res = all(
+        &issuer,
+        &callback("", Some(&token), r#"{"sender": {"rel": "x"}}"#),
+    )
+    .await;
     assert_problem(&res, 400, "data-mismatch", "not a UCWA event envelope");
 
     let res = all(&issuer, &callback("", Some(&token), "")).await;
@@ -336,8 +378,17 @@ async fn bodies_and_queries_that_are_not_a_callback_are_refused() {
     let plain = callback("", Some(&token), message_event().to_string());
     let mut plain_json = plain.clone();
     plain_json.headers.retain(|(n, _)| n != "Content-Type");
-    let res = all(&issuer, &plain_json.clone().header("Content-Type", "application/json")).await;
-    assert_eq!(res.status, 200, "plain application/json is accepted: {res:?}");
+    let res = all(
+        &issuer,
+        &plain_json
+            .clone()
+            .header("Content-Type", "application/json"),
+    )
+    .await;
+    assert_eq!(
+        res.status, 200,
+        "plain application/json is accepted: {res:?}"
+    );
     let res = all(&issuer, &plain_json.header("Content-Type", "text/plain")).await;
     assert_problem(&res, 415, "unexpected-content-type", "text/plain");
 

@@ -239,7 +239,12 @@ fn run(name: &str, authority: &str, key: &TestKey) -> Run {
     let status = exit_within(&mut child, Duration::from_secs(20));
     assert!(status.success(), "{name}: SIGTERM gave {status}");
     let rest = drain.join().unwrap();
-    assert!(rest.contains("callback: ms:rtc:saas:communication started ms:rtc:saas:messagingInvitation"), "{name}: {rest}");
+    assert!(
+        rest.contains(
+            "callback: ms:rtc:saas:communication started ms:rtc:saas:messagingInvitation"
+        ),
+        "{name}: {rest}"
+    );
     let mut stdout = String::new();
     child
         .stdout
@@ -249,7 +254,10 @@ fn run(name: &str, authority: &str, key: &TestKey) -> Run {
         .unwrap();
     let stdout = stdout
         .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{name}: a line is not JSON ({e}): {l}")))
+        .map(|l| {
+            serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("{name}: a line is not JSON ({e}): {l}"))
+        })
         .collect();
     Run { answers, stdout }
 }
@@ -261,11 +269,10 @@ async fn both_examples_answer_and_print_the_same() {
     issuer.set_discovery_issuer(&OidcIssuer::v1_issuer("{tenantid}"));
     let authority = issuer.custom_authority();
 
-    let runs = tokio::task::spawn_blocking(move || {
-        EXAMPLES.map(|name| run(name, &authority, &key))
-    })
-    .await
-    .unwrap();
+    let runs =
+        tokio::task::spawn_blocking(move || EXAMPLES.map(|name| run(name, &authority, &key)))
+            .await
+            .unwrap();
     let [axum, actix] = runs;
     assert_eq!(axum, actix, "the two examples differ");
 
@@ -274,10 +281,24 @@ async fn both_examples_answer_and_print_the_same() {
     assert_eq!(axum.answers[0].1, json!({"CallbackContext": "1"}));
     assert_eq!(axum.answers[1].1, json!({"CallbackContext": "2"}));
     assert_eq!(axum.answers[5].1, json!({"CallbackContext": "3"}));
-    assert_eq!(axum.answers[2].1["type"], "urn:hookgate:problem:missing-credentials");
-    assert_eq!(axum.answers[3].1["type"], "urn:hookgate:problem:invalid-credentials");
-    assert!(axum.answers[3].1["detail"].as_str().unwrap().contains("audience"));
-    assert_eq!(axum.answers[4].1["type"], "urn:hookgate:problem:malformed-json");
+    assert_eq!(
+        axum.answers[2].1["type"],
+        "urn:hookgate:problem:missing-credentials"
+    );
+    assert_eq!(
+        axum.answers[3].1["type"],
+        "urn:hookgate:problem:invalid-credentials"
+    );
+    assert!(
+        axum.answers[3].1["detail"]
+            .as_str()
+            .unwrap()
+            .contains("audience")
+    );
+    assert_eq!(
+        axum.answers[4].1["type"],
+        "urn:hookgate:problem:malformed-json"
+    );
 
     assert_eq!(
         axum.stdout,
@@ -312,7 +333,10 @@ fn a_receiver_without_authentication_does_not_start() {
             } else {
                 "lists nothing"
             };
-            assert!(stderr.contains(expected), "{name} {var}={value:?}: {stderr}");
+            assert!(
+                stderr.contains(expected),
+                "{name} {var}={value:?}: {stderr}"
+            );
         }
     }
 }

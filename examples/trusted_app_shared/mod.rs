@@ -62,7 +62,11 @@ pub(crate) fn auth_policy() -> AuthPolicy {
             policy = policy.aad(aad);
             any = true;
         }
-        if any { policy.build().map(Some) } else { Ok(None) }
+        if any {
+            policy.build().map(Some)
+        } else {
+            Ok(None)
+        }
     })();
     match built {
         Ok(Some(policy)) => policy,

@@ -128,9 +128,7 @@ impl ErrorKind {
     #[must_use]
     pub const fn status(self) -> u16 {
         match self {
-            Self::NotCloudEvent | Self::UnsupportedMediaType | Self::UnexpectedContentType => {
-                415
-            }
+            Self::NotCloudEvent | Self::UnsupportedMediaType | Self::UnexpectedContentType => 415,
             Self::PayloadTooLarge => 413,
             Self::BodyTimeout => 408,
             Self::OriginNotAllowed | Self::CallbackRefused | Self::Forbidden => 403,

@@ -55,9 +55,7 @@
 
 use std::ops::{Deref, DerefMut};
 
-use axum_core::extract::{
-    FromRequest, FromRequestParts, OptionalFromRequestParts, Request,
-};
+use axum_core::extract::{FromRequest, FromRequestParts, OptionalFromRequestParts, Request};
 use axum_core::response::{IntoResponse, Response};
 use hookgate_core::ParseConfig;
 use hookgate_core::trusted_app::{self, UcwaEnvelope};
@@ -122,10 +120,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CallbackContext {
 impl<S: Send + Sync> OptionalFromRequestParts<S> for CallbackContext {
     type Rejection = CallbackContextRejection;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        _: &S,
-    ) -> Result<Option<Self>, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
         Ok(trusted_app::callback_context(parts.uri.query())?.map(Self))
     }
 }

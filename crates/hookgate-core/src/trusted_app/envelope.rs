@@ -28,7 +28,9 @@ use serde_json::{Map, Value};
 /// ```
 ///
 /// Members not named here are kept in [`other`](Self::other) and written back by
-/// `Serialize`, so an envelope read and written again is the same JSON.
+/// `Serialize`, so an envelope read and written again is the same JSON (member
+/// order aside), except that an empty `_links`, `sender` or `_embedded` is left
+/// out.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct UcwaEnvelope {

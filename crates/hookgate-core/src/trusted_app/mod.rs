@@ -270,8 +270,8 @@ pub fn missing_callback_context() -> Error {
 /// `Content-Type: application/json`, `{"CallbackContext": "<context>"}`.
 #[must_use]
 pub fn callback_context_reply(context: &str) -> Reply {
-    let body = serde_json::to_vec(&serde_json::json!({ "CallbackContext": context }))
-        .unwrap_or_default();
+    let body =
+        serde_json::to_vec(&serde_json::json!({ "CallbackContext": context })).unwrap_or_default();
     Reply::new(200).with_body("application/json", body)
 }
 
@@ -293,7 +293,11 @@ mod tests {
                 "{ok}"
             );
         }
-        for bad in ["text/plain", "application/cloudevents+json", "application/jsonx"] {
+        for bad in [
+            "text/plain",
+            "application/cloudevents+json",
+            "application/jsonx",
+        ] {
             let err = check_content_type(&HeaderList::new([("content-type", bad)])).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::UnexpectedContentType);
             assert!(err.detail().contains(bad), "{}", err.detail());
