@@ -6,7 +6,7 @@
 //!   [`UcwaEnvelope`] by default (any `serde::de::DeserializeOwned` type works:
 //!   `serde_json::Value`, your own). It accepts `application/json` and
 //!   `application/vnd.microsoft.com.ucwa+json` (parameters ignored), reads the
-//!   payload within the limits of a [`ParseConfig`](hookgate_core::ParseConfig)
+//!   payload within the limits of a [`ParseConfig`]
 //!   registered with `App::app_data(config)` (or the default 1 MiB, 10 s), and
 //!   rejects with a 4xx problem+json: 415 for another content type, 413, 408, 400
 //!   for malformed JSON or another shape.
