@@ -43,9 +43,10 @@ fn describe(context: Option<String>, claims: &AadClaims, envelope: &UcwaEnvelope
                 event.event_type,
                 event.status.as_ref().map_or("-", |s| s.as_str()),
                 event
-                    .resource()
-                    .and_then(|r| r["direction"].as_str())
-                    .unwrap_or("-")
+                    .resource_as::<Value>()
+                    .and_then(Result::ok)
+                    .and_then(|r| r["direction"].as_str().map(str::to_owned))
+                    .unwrap_or_else(|| "-".to_owned())
             )
         })
         .collect();

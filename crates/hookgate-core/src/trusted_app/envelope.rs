@@ -1,12 +1,176 @@
 //! The UCWA event envelope of a Trusted Application API callback: [`UcwaEnvelope`],
 //! its [`UcwaSender`]s and their [`UcwaEvent`]s, each kept open for members this
 //! crate does not name.
+//!
+//! Deserialization is written out (no `#[serde(flatten)]`, which would buffer the
+//! whole object as serde's `Content` first): members this crate does not name, and
+//! the embedded resources, are kept as [`RawJson`] (a copy of their text, not a
+//! `serde_json::Value`), and every item made (a sender, an event, a link, a member
+//! kept raw) is counted against the budget [`read_callback`](super::read_callback)
+//! sets, so that what a body can make stays a small multiple of its size.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::marker::PhantomData;
 
+use bytestring::ByteString;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+
+use crate::event::RawJson;
+
+/// Members kept as they came, by name.
+pub type Members = BTreeMap<String, RawJson>;
+
+thread_local! {
+    /// The items the envelope being parsed on this thread may still make; `None`:
+    /// no budget (an envelope deserialized outside [`read_callback`](super::read_callback)).
+    static BUDGET: Cell<Option<usize>> = const { Cell::new(None) };
+    /// Whether the budget ran out during the last parse.
+    static EXHAUSTED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `parse` with a budget of `items`; answers its result and whether the
+/// budget ran out.
+pub(super) fn with_budget<T>(items: usize, parse: impl FnOnce() -> T) -> (T, bool) {
+    struct Reset(Option<usize>);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            BUDGET.with(|b| b.set(self.0));
+        }
+    }
+    let _reset = Reset(BUDGET.with(|b| b.replace(Some(items))));
+    EXHAUSTED.with(|e| e.set(false));
+    let out = parse();
+    (out, EXHAUSTED.with(|e| e.replace(false)))
+}
+
+/// Counts one item against the budget.
+fn take<E: de::Error>() -> Result<(), E> {
+    BUDGET.with(|b| match b.get() {
+        None => Ok(()),
+        Some(0) => {
+            EXHAUSTED.with(|e| e.set(true));
+            Err(E::custom("too many items"))
+        }
+        Some(n) => {
+            b.set(Some(n - 1));
+            Ok(())
+        }
+    })
+}
+
+/// One JSON value kept as its text.
+struct Raw(RawJson);
+
+impl<'de> Deserialize<'de> for Raw {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = Box::<serde_json::value::RawValue>::deserialize(d)?;
+        let text: Box<str> = raw.into();
+        Ok(Self(RawJson::trusted(ByteString::from(String::from(text)))))
+    }
+}
+
+/// A JSON array whose every element is counted.
+struct Counted<T>(Vec<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Counted<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = Counted<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    take()?;
+                    items.push(item);
+                }
+                Ok(Counted(items))
+            }
+        }
+        d.deserialize_seq(V(PhantomData))
+    }
+}
+
+/// A JSON object whose every member is counted.
+struct CountedMap<T>(BTreeMap<String, T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for CountedMap<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = CountedMap<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut items = BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    take()?;
+                    let value = map.next_value()?;
+                    items.insert(key, value);
+                }
+                Ok(CountedMap(items))
+            }
+        }
+        d.deserialize_map(V(PhantomData))
+    }
+}
+
+/// Sets a known member once; a member given twice is an error, as with derived
+/// `Deserialize`.
+fn once<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
+    map: &mut A,
+    slot: &mut Option<T>,
+    name: &'static str,
+) -> Result<(), A::Error> {
+    if slot.is_some() {
+        return Err(de::Error::duplicate_field(name));
+    }
+    *slot = Some(map.next_value()?);
+    Ok(())
+}
+
+/// Keeps an unknown member as raw JSON, counted.
+fn keep<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    other: &mut Members,
+    key: String,
+) -> Result<(), A::Error> {
+    take()?;
+    let Raw(value) = map.next_value()?;
+    other.insert(key, value);
+    Ok(())
+}
+
+/// `Deserialize` through a map visitor: `$build` turns the visited map into the
+/// value.
+macro_rules! object {
+    ($ty:ident, $what:literal, |$map:ident| $build:block) => {
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str($what)
+                    }
+                    fn visit_map<A: MapAccess<'de>>(
+                        self,
+                        mut $map: A,
+                    ) -> Result<Self::Value, A::Error> {
+                        $build
+                    }
+                }
+                d.deserialize_map(V)
+            }
+        }
+    };
+}
 
 /// The body of one callback: links, and the events grouped by the resource that
 /// sent them.
@@ -31,7 +195,7 @@ use serde_json::{Map, Value};
 /// `Serialize`, so an envelope read and written again is the same JSON (member
 /// order aside), except that an empty `_links`, `sender` or `_embedded` is left
 /// out.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct UcwaEnvelope {
     /// `_links`: links by relation (`self`, `next`, …).
@@ -45,7 +209,7 @@ pub struct UcwaEnvelope {
     pub base_uri: Option<String>,
     /// The members not named above, as they came.
     #[serde(flatten)]
-    pub other: Map<String, Value>,
+    pub other: Members,
 }
 
 impl UcwaEnvelope {
@@ -71,7 +235,7 @@ impl UcwaEnvelope {
 
 /// One resource that sent events (`sender[]`): a conversation, the communication
 /// resource, …
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct UcwaSender {
     /// `rel`: what the sender is, e.g. `ms:rtc:saas:conversation`.
@@ -83,13 +247,13 @@ pub struct UcwaSender {
     pub events: Vec<UcwaEvent>,
     /// The members not named above, as they came.
     #[serde(flatten)]
-    pub other: Map<String, Value>,
+    pub other: Members,
 }
 
 /// One event of a sender: which resource (`link`) had what happen to it (`type`),
 /// with the outcome of an operation (`status`) and the resource itself when the
 /// service embeds it (`_embedded`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct UcwaEvent {
     /// `link`: the resource the event is about.
@@ -104,29 +268,38 @@ pub struct UcwaEvent {
     /// `status`: `Success` or `Failure`, for a completed operation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<EventStatus>,
-    /// `_embedded`: resources by relation, as JSON (the one the event is about is
-    /// under its `link.rel`; see [`resource`](Self::resource)).
-    #[serde(rename = "_embedded", default, skip_serializing_if = "Map::is_empty")]
-    pub embedded: Map<String, Value>,
+    /// `_embedded`: resources by relation, as JSON text (the one the event is about
+    /// is under its `link.rel`; see [`resource`](Self::resource)).
+    #[serde(rename = "_embedded", skip_serializing_if = "BTreeMap::is_empty")]
+    pub embedded: Members,
     /// The members not named above (`reason`, …), as they came.
     #[serde(flatten)]
-    pub other: Map<String, Value>,
+    pub other: Members,
 }
 
 impl UcwaEvent {
     /// The embedded resource the event is about (`_embedded[link.rel]`), if the
     /// service embedded it.
     #[must_use]
-    pub fn resource(&self) -> Option<&Value> {
+    pub fn resource(&self) -> Option<&RawJson> {
         self.link
             .rel
             .as_deref()
             .and_then(|rel| self.embedded.get(rel))
     }
+
+    /// The embedded resource the event is about, deserialized into `T` (your type
+    /// for a `messagingInvitation`, say, or `serde_json::Value`); `None` when it is
+    /// not embedded.
+    pub fn resource_as<T: serde::de::DeserializeOwned>(
+        &self,
+    ) -> Option<Result<T, serde_json::Error>> {
+        self.resource().map(RawJson::deserialize)
+    }
 }
 
 /// A web link: `href`, and the relation and title when given.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Link {
     /// `rel`: the relation (absent in `_links`, where it is the key).
@@ -140,7 +313,7 @@ pub struct Link {
     pub title: Option<String>,
     /// The members not named above, as they came.
     #[serde(flatten)]
-    pub other: Map<String, Value>,
+    pub other: Members,
 }
 
 macro_rules! open_enum {
@@ -225,3 +398,107 @@ open_enum! {
         Failure = "Failure",
     }
 }
+
+object!(
+    UcwaEnvelope,
+    "a UCWA event envelope (a JSON object)",
+    |map| {
+        let mut links: Option<CountedMap<Link>> = None;
+        let mut sender: Option<Counted<UcwaSender>> = None;
+        let mut base_uri: Option<Option<String>> = None;
+        let mut other = Members::new();
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "_links" => once(&mut map, &mut links, "_links")?,
+                "sender" => once(&mut map, &mut sender, "sender")?,
+                "baseuri" => once(&mut map, &mut base_uri, "baseuri")?,
+                _ => keep(&mut map, &mut other, key)?,
+            }
+        }
+        Ok(UcwaEnvelope {
+            links: links.map(|l| l.0).unwrap_or_default(),
+            sender: sender.map(|s| s.0).unwrap_or_default(),
+            base_uri: base_uri.flatten(),
+            other,
+        })
+    }
+);
+
+object!(
+    UcwaSender,
+    "a sender (an object with `rel`, `href`, `events`)",
+    |map| {
+        let mut rel: Option<String> = None;
+        let mut href: Option<String> = None;
+        let mut events: Option<Counted<UcwaEvent>> = None;
+        let mut other = Members::new();
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "rel" => once(&mut map, &mut rel, "rel")?,
+                "href" => once(&mut map, &mut href, "href")?,
+                "events" => once(&mut map, &mut events, "events")?,
+                _ => keep(&mut map, &mut other, key)?,
+            }
+        }
+        Ok(UcwaSender {
+            rel: rel.ok_or_else(|| de::Error::missing_field("rel"))?,
+            href: href.ok_or_else(|| de::Error::missing_field("href"))?,
+            events: events.map(|e| e.0).unwrap_or_default(),
+            other,
+        })
+    }
+);
+
+object!(
+    UcwaEvent,
+    "an event (an object with `link` and `type`)",
+    |map| {
+        let mut link: Option<Link> = None;
+        let mut in_: Option<Option<Link>> = None;
+        let mut event_type: Option<EventType> = None;
+        let mut status: Option<Option<EventStatus>> = None;
+        let mut embedded: Option<CountedMap<Raw>> = None;
+        let mut other = Members::new();
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "link" => once(&mut map, &mut link, "link")?,
+                "in" => once(&mut map, &mut in_, "in")?,
+                "type" => once(&mut map, &mut event_type, "type")?,
+                "status" => once(&mut map, &mut status, "status")?,
+                "_embedded" => once(&mut map, &mut embedded, "_embedded")?,
+                _ => keep(&mut map, &mut other, key)?,
+            }
+        }
+        Ok(UcwaEvent {
+            link: link.ok_or_else(|| de::Error::missing_field("link"))?,
+            in_: in_.flatten(),
+            event_type: event_type.ok_or_else(|| de::Error::missing_field("type"))?,
+            status: status.flatten(),
+            embedded: embedded
+                .map(|e| e.0.into_iter().map(|(k, Raw(v))| (k, v)).collect())
+                .unwrap_or_default(),
+            other,
+        })
+    }
+);
+
+object!(Link, "a link (an object with `href`)", |map| {
+    let mut rel: Option<Option<String>> = None;
+    let mut href: Option<String> = None;
+    let mut title: Option<Option<String>> = None;
+    let mut other = Members::new();
+    while let Some(key) = map.next_key::<String>()? {
+        match key.as_str() {
+            "rel" => once(&mut map, &mut rel, "rel")?,
+            "href" => once(&mut map, &mut href, "href")?,
+            "title" => once(&mut map, &mut title, "title")?,
+            _ => keep(&mut map, &mut other, key)?,
+        }
+    }
+    Ok(Link {
+        rel: rel.flatten(),
+        href: href.ok_or_else(|| de::Error::missing_field("href"))?,
+        title: title.flatten(),
+        other,
+    })
+});

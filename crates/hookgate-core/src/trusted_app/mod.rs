@@ -17,8 +17,13 @@
 //!   within [`ParseConfig::body_limit`] (413) and
 //!   [`ParseConfig::body_timeout`] (408), then the JSON into any `T`: invalid JSON
 //!   is 400 `malformed-json`, JSON of another shape 400 `data-mismatch`, both with
-//!   the line and column. The body limit bounds every count in it (senders,
-//!   events, embedded resources), and serde_json's nesting limit (128) its depth.
+//!   the line and column. Into the [`UcwaEnvelope`], the senders, events, links and
+//!   members kept as raw JSON together are at most [`ParseConfig::max_events`]
+//!   (5,000; more is 400 `too-many-events`), members not named and embedded
+//!   resources are kept as their JSON text, and serde_json's nesting limit (128)
+//!   bounds the depth: a 1 MiB body costs at most a few MiB (measured by
+//!   `tests/trusted_app_memory.rs`). Another `T` costs what its `Deserialize` makes
+//!   (a `serde_json::Value` of many small values: up to about 30 times the body).
 //! - [`callback_context`]: the `callbackContext` query parameter (percent-decoded;
 //!   given twice or longer than [`MAX_CALLBACK_CONTEXT`] is 400 `invalid-query`).
 //! - [`callback_context_reply`]: the `200` answer that sets the context.
@@ -60,7 +65,8 @@
 //! let (sender, event) = envelope.events().next().unwrap();
 //! assert_eq!(sender.rel, "ms:rtc:saas:conversation");
 //! assert_eq!(event.event_type, EventType::Completed);
-//! assert_eq!(event.resource().unwrap()["direction"], "Incoming");
+//! let message: serde_json::Value = event.resource_as().unwrap().unwrap();
+//! assert_eq!(message["direction"], "Incoming");
 //!
 //! let context = trusted_app::callback_context(Some("callbackContext=0"))?;
 //! assert_eq!(context.as_deref(), Some("0"));
@@ -84,7 +90,7 @@ use crate::headers::HeaderSource;
 use crate::reply::Reply;
 use crate::request::{Incoming, ReadError, read_body};
 
-pub use envelope::{EventStatus, EventType, Link, UcwaEnvelope, UcwaEvent, UcwaSender};
+pub use envelope::{EventStatus, EventType, Link, Members, UcwaEnvelope, UcwaEvent, UcwaSender};
 
 /// The UCWA media type, as the `type` parameter of the callbacks' `Content-Type`
 /// (and accepted as a media type of its own).
@@ -142,17 +148,28 @@ pub fn parse_callback<T: DeserializeOwned>(
     if body.len() > config.body_limit() {
         return Err(config.too_large(Some(body.len() as u64)));
     }
-    from_json(body)
+    from_json(body, config)
 }
 
-fn from_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+fn from_json<T: DeserializeOwned>(body: &[u8], config: &ParseConfig) -> Result<T, Error> {
     if body.trim_ascii().is_empty() {
         return Err(Error::new(
             ErrorKind::MalformedJson,
             "the body is empty; expected a UCWA event envelope (a JSON object)",
         ));
     }
-    serde_json::from_slice(body).map_err(|e| {
+    let max = config.max_events();
+    let (parsed, exhausted) = envelope::with_budget(max, || serde_json::from_slice(body));
+    if exhausted {
+        return Err(Error::new(
+            ErrorKind::TooManyEvents,
+            format!(
+                "the UCWA event envelope has more than {max} senders, events, links and \
+                 other members together (the receiver's max_events)"
+            ),
+        ));
+    }
+    parsed.map_err(|e: serde_json::Error| {
         let kind = match e.classify() {
             serde_json::error::Category::Data => ErrorKind::DataMismatch,
             _ => ErrorKind::MalformedJson,
@@ -214,7 +231,7 @@ pub async fn read_callback<T: DeserializeOwned, R: Incoming>(
             ));
         }
     };
-    from_json(&body)
+    from_json(&body, config)
 }
 
 /// The `callbackContext` query parameter of `query` (the query string without
@@ -334,7 +351,8 @@ mod tests {
         let (_, event) = envelope.events().next().unwrap();
         assert_eq!(event.event_type, EventType::Deleted);
         assert_eq!(event.status, Some(EventStatus::Failure));
-        assert_eq!(event.other["reason"]["code"], "Gone");
+        let reason: serde_json::Value = event.other["reason"].deserialize().unwrap();
+        assert_eq!(reason["code"], "Gone");
         assert!(event.resource().is_none());
         let again = serde_json::to_value(&envelope).unwrap();
         let original: serde_json::Value = serde_json::from_str(body).unwrap();
@@ -344,6 +362,31 @@ mod tests {
         let (_, event) = odd.events().next().unwrap();
         assert_eq!(event.event_type, EventType::Other("moved".into()));
         assert_eq!(event.status.as_ref().unwrap().as_str(), "Partial");
+    }
+
+    #[test]
+    fn the_item_budget() {
+        let json = HeaderList::new([("content-type", "application/json")]);
+        let body = br#"{"_links":{"a":{"href":"/a"}},"sender":[{"rel":"r","href":"/h","events":[
+            {"link":{"href":"/x"},"type":"added","_embedded":{"x":{"big":[1,2,3]}}}]}],"z":1}"#;
+        // A link, a sender, an event, an embedded resource, a member: five items.
+        let five = ParseConfig::builder().max_events(5).build().unwrap();
+        let envelope: UcwaEnvelope = parse_callback(&json, body, &five).unwrap();
+        assert_eq!(envelope.other["z"].get(), "1");
+        let (_, event) = envelope.events().next().unwrap();
+        assert_eq!(event.embedded["x"].get(), r#"{"big":[1,2,3]}"#);
+        let four = ParseConfig::builder().max_events(4).build().unwrap();
+        let err = parse_callback::<UcwaEnvelope>(&json, body, &four).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TooManyEvents);
+        assert!(err.detail().contains("more than 4"), "{}", err.detail());
+        // The budget is for this parse only.
+        let again: UcwaEnvelope = serde_json::from_slice(body).unwrap();
+        assert_eq!(again, envelope);
+        // Known members given twice are refused, as derived `Deserialize` does.
+        let err = parse_callback::<UcwaEnvelope>(&json, br#"{"sender":[],"sender":[]}"#, &five)
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::DataMismatch);
+        assert!(err.detail().contains("duplicate field"), "{}", err.detail());
     }
 
     #[test]
