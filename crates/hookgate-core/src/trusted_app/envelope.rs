@@ -194,18 +194,20 @@ macro_rules! object {
 /// Members not named here are kept in [`other`](Self::other) and written back by
 /// `Serialize`, so an envelope read and written again is the same JSON (member
 /// order aside), except that an empty `_links`, `sender` or `_embedded` is left
-/// out.
+/// out. Deserialize it from JSON text (`serde_json::from_slice`, `from_str`,
+/// `from_reader`): keeping members as their text needs serde_json's own
+/// deserializer, so `serde_json::from_value` cannot make one.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct UcwaEnvelope {
     /// `_links`: links by relation (`self`, `next`, …).
-    #[serde(rename = "_links", default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(rename = "_links", skip_serializing_if = "BTreeMap::is_empty")]
     pub links: BTreeMap<String, Link>,
     /// `sender`: the resources that sent events, each with its events.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sender: Vec<UcwaSender>,
     /// `baseuri`: the base the relative `href`s are relative to.
-    #[serde(rename = "baseuri", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "baseuri", skip_serializing_if = "Option::is_none")]
     pub base_uri: Option<String>,
     /// The members not named above, as they came.
     #[serde(flatten)]
@@ -243,7 +245,6 @@ pub struct UcwaSender {
     /// `href`: where the sender is.
     pub href: String,
     /// `events`: what happened.
-    #[serde(default)]
     pub events: Vec<UcwaEvent>,
     /// The members not named above, as they came.
     #[serde(flatten)]
@@ -259,14 +260,14 @@ pub struct UcwaEvent {
     /// `link`: the resource the event is about.
     pub link: Link,
     /// `in`: the resource that holds it, when given.
-    #[serde(rename = "in", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "in", skip_serializing_if = "Option::is_none")]
     pub in_: Option<Link>,
     /// `type`: `added`, `updated`, `deleted` (resources), `started`, `completed`
     /// (operations).
     #[serde(rename = "type")]
     pub event_type: EventType,
     /// `status`: `Success` or `Failure`, for a completed operation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<EventStatus>,
     /// `_embedded`: resources by relation, as JSON text (the one the event is about
     /// is under its `link.rel`; see [`resource`](Self::resource)).
@@ -303,13 +304,13 @@ impl UcwaEvent {
 #[non_exhaustive]
 pub struct Link {
     /// `rel`: the relation (absent in `_links`, where it is the key).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rel: Option<String>,
     /// `href`: where the resource is (relative to the envelope's `baseuri`, or
     /// absolute).
     pub href: String,
     /// `title`: a display name, when given.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// The members not named above, as they came.
     #[serde(flatten)]
