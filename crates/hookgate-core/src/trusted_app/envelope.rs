@@ -194,9 +194,9 @@ macro_rules! object {
 /// Members not named here are kept in [`other`](Self::other) and written back by
 /// `Serialize`, so an envelope read and written again is the same JSON (member
 /// order aside), except that an empty `_links`, `sender` or `_embedded` is left
-/// out. Deserialize it from JSON text (`serde_json::from_slice`, `from_str`,
-/// `from_reader`): keeping members as their text needs serde_json's own
-/// deserializer, so `serde_json::from_value` cannot make one.
+/// out. Deserialize it with serde_json (from JSON text, or from a
+/// `serde_json::Value`): keeping members as their JSON text needs serde_json's own
+/// deserializers, so other data formats cannot make one.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct UcwaEnvelope {
