@@ -110,6 +110,12 @@ pub enum ErrorKind {
     /// The receiver is shutting down and takes no new delivery (503, with
     /// `Retry-After`); see `DedupPolicy::shutdown`.
     ShuttingDown,
+    /// A plain-JSON callback (the Trusted Application API's) whose `Content-Type`
+    /// is not one the route accepts (415).
+    UnexpectedContentType,
+    /// A query parameter the route needs is missing, given twice, or too long,
+    /// e.g. the Trusted Application API's `callbackContext` (400).
+    InvalidQuery,
 }
 
 impl ErrorKind {
@@ -122,7 +128,7 @@ impl ErrorKind {
     #[must_use]
     pub const fn status(self) -> u16 {
         match self {
-            Self::NotCloudEvent | Self::UnsupportedMediaType => 415,
+            Self::NotCloudEvent | Self::UnsupportedMediaType | Self::UnexpectedContentType => 415,
             Self::PayloadTooLarge => 413,
             Self::BodyTimeout => 408,
             Self::OriginNotAllowed | Self::CallbackRefused | Self::Forbidden => 403,
@@ -146,7 +152,8 @@ impl ErrorKind {
             | Self::DataMismatch
             | Self::WrongEventCount
             | Self::InvalidHandshakeHeader
-            | Self::InvalidValidationEvent => 400,
+            | Self::InvalidValidationEvent
+            | Self::InvalidQuery => 400,
         }
     }
 
@@ -186,6 +193,8 @@ impl ErrorKind {
             Self::DuplicateInFlight => "duplicate-in-flight",
             Self::StoreUnavailable => "dedup-store-unavailable",
             Self::ShuttingDown => "shutting-down",
+            Self::UnexpectedContentType => "unexpected-content-type",
+            Self::InvalidQuery => "invalid-query",
         }
     }
 
@@ -225,6 +234,8 @@ impl ErrorKind {
             Self::DuplicateInFlight => "The event is being handled",
             Self::StoreUnavailable => "The deduplication store is unavailable",
             Self::ShuttingDown => "The receiver is shutting down",
+            Self::UnexpectedContentType => "The request's content type is not accepted",
+            Self::InvalidQuery => "A query parameter is missing or invalid",
         }
     }
 }

@@ -59,6 +59,7 @@ pub mod headers;
 pub mod problem;
 pub mod reply;
 pub mod request;
+pub mod trusted_app;
 pub mod webhook;
 pub mod webpubsub;
 

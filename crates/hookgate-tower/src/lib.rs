@@ -81,6 +81,8 @@ pub mod identity;
 pub mod parse;
 mod problem;
 mod request;
+#[cfg(feature = "axum")]
+pub mod trusted_app;
 pub mod webhook;
 #[cfg(feature = "axum")]
 pub mod webpubsub;
@@ -98,4 +100,6 @@ pub use identity::AadCaller;
 pub use identity::{AuthRejection, Authenticated};
 pub use parse::{ParseCloudEvents, ParseCloudEventsLayer};
 pub use problem::{problem_response, reply_response};
+#[cfg(feature = "axum")]
+pub use trusted_app::{CallbackContext, CallbackContextRejection, Ucwa, UcwaRejection};
 pub use webhook::{Webhook, WebhookLayer};
