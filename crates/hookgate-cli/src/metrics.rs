@@ -9,7 +9,7 @@
 //! | `hookgate_rejections_total{problem}` | counter | rejections by problem type (any step, and the sink's) |
 //! | `hookgate_duplicates_total` | counter | events dropped as duplicates |
 //! | `hookgate_in_flight` | gauge | deliveries being handled by the sink |
-//! | `hookgate_sink_duration_seconds{sink}` | histogram | how long the sink took per delivery |
+//! | `hookgate_handler_duration_seconds{sink}` | histogram | how long the handler took per admitted delivery (dedup claims and the sink) |
 //!
 //! The set of problem labels is bounded ([`MAX_PROBLEMS`]); further types are
 //! counted under `problem="other"`.
@@ -168,10 +168,10 @@ impl Metrics {
                 );
             }
         }
-        let name = "hookgate_sink_duration_seconds";
+        let name = "hookgate_handler_duration_seconds";
         let _ = write!(
             out,
-            "# HELP {name} How long the sink took per delivery.\n# TYPE {name} histogram\n"
+            "# HELP {name} How long the handler took per admitted delivery (dedup and sink).\n# TYPE {name} histogram\n"
         );
         for (bucket, bound) in self.buckets.iter().zip(BUCKETS) {
             let _ = writeln!(
