@@ -3,17 +3,22 @@
 //!
 //! ```text
 //! hookgate listen [--bind ADDR] [--path PATH] [--exec CMD | --forward URL] ...
+//! hookgate send URL [FILE|-] [--mode binary|structured|batch] [--type T --source S] ...
+//! hookgate send validate URL [--origin ORIGIN]
+//! hookgate send URL --load --connections 8 --duration 10s
 //! hookgate config example        # a commented TOML file with every key and its default
 //! hookgate config check FILE     # validates a file and prints what it means
 //! ```
 //!
-//! Exit codes: 0 success (a clean stop on SIGTERM or SIGINT); 1 a runtime failure
-//! (the address is taken, Redis cannot be reached, the server failed); 2 a bad
+//! Exit codes: 0 success (a clean stop on SIGTERM or SIGINT; every event sent was
+//! accepted); 1 a runtime failure (the address is taken, Redis cannot be reached,
+//! the server failed; an event was not accepted, a handshake refused); 2 a bad
 //! setting, file or command line (one message naming the setting).
 
 mod config;
 mod listen;
 mod metrics;
+mod send;
 mod sink;
 
 use std::path::PathBuf;
@@ -45,6 +50,9 @@ const EXIT_CODES: &str =
 enum Command {
     /// Receive events on an HTTP endpoint and hand them to stdout, a command or a URL.
     Listen(Box<ListenArgs>),
+    /// Play the sender: deliver events to any receiver (with retries), play the
+    /// validation handshake (`send validate`), or put it under load (`--load`).
+    Send(Box<send::SendArgs>),
     /// Print an example configuration file, or check one.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -82,6 +90,30 @@ fn main() -> ExitCode {
             }
         }
         Command::Listen(args) => listen(&args),
+        Command::Send(args) => send(*args),
+    }
+}
+
+fn send(args: send::SendArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
+    let result = runtime.block_on(async move {
+        match args.command.clone() {
+            Some(send::SendCommand::Validate(validate)) => send::validate::run(validate).await,
+            None => send::run(args).await,
+        }
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => fail(&e.0),
     }
 }
 
