@@ -39,6 +39,8 @@ pub(crate) struct App {
     pub(crate) dedup: DedupPolicy,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) permits: Arc<Semaphore>,
+    /// The permits' number (`--max-concurrency`).
+    pub(crate) max_concurrency: usize,
     pub(crate) per_event: bool,
     pub(crate) retry_after: u32,
     /// Set at the stop signal: `/healthz` answers 503 from then on.
@@ -63,7 +65,7 @@ pub(crate) async fn receive(State(app): State<Arc<App>>, mut request: Request) -
             "Too many deliveries in progress",
             &format!(
                 "{} deliveries are being handled already; retry later",
-                app.permits.available_permits().max(1)
+                app.max_concurrency
             ),
         )
         .with_header("retry-after", app.retry_after.to_string());

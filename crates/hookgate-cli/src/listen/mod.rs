@@ -55,6 +55,7 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
         dedup: dedup.clone(),
         metrics,
         permits: Arc::new(Semaphore::new(settings.max_concurrency)),
+        max_concurrency: settings.max_concurrency,
         per_event: matches!(
             settings.sink,
             SinkSettings::Exec {
