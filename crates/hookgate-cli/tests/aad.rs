@@ -5,7 +5,6 @@
 #![cfg(unix)]
 
 mod common;
-#[allow(dead_code, unreachable_pub)]
 #[path = "../../../tests/common/oidc.rs"]
 mod oidc;
 
