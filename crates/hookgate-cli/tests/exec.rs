@@ -177,3 +177,18 @@ async fn a_full_house_answers_503_with_retry_after() {
     // c2 took no claim: it is handled now.
     assert_eq!(send_binary(&url, &event("c2")).await.status(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_timeout_kills_what_the_command_started_too() {
+    let dir = temp_dir("exec-group");
+    let mark = dir.join("mark");
+    let exec = format!("(sleep 1; touch {}) & wait", mark.display());
+    let hg = Hookgate::start(&["--exec", &exec, "--exec-timeout", "300ms"], &[]);
+    assert_sink_failed(send_binary(&hg.url("/api/events"), &event("g1")).await).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        !mark.exists(),
+        "a process the command started outlived the timeout"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

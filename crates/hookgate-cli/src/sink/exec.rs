@@ -8,8 +8,10 @@
 //!   reads it for its synchronous events.
 //! - A non-zero exit, a signal (a killed child), a spawn failure or the timeout fail
 //!   the delivery: 503 with `Retry-After`, the claims released. On the timeout the
-//!   child is killed; a child whose request goes away (a shutdown) is killed too
-//!   (`kill_on_drop`).
+//!   command is killed; one whose request goes away (the sender hung up, a shutdown)
+//!   is killed too. On Unix the command runs in a process group of its own, and the
+//!   whole group is killed (`kill -KILL -- -PGID`), so that nothing it started
+//!   lingers.
 //! - Its stderr goes to the log, line by line (lines cut at 4 KiB).
 
 use std::process::Stdio;
@@ -59,10 +61,14 @@ impl ExecSink {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
+        #[cfg(unix)]
+        command.process_group(0);
         let mut child = match command.spawn() {
             Ok(child) => child,
             Err(e) => return Outcome::Failed(format!("cannot start the command: {e}")),
         };
+        // Kills the group unless the command ended by itself.
+        let mut group = Group(child.id());
         // Stdin is written while stdout is read, so that neither pipe can fill and
         // stall the other; a command that does not read its stdin is no failure.
         let stdin = child.stdin.take();
@@ -83,6 +89,10 @@ impl ExecSink {
             (out, status)
         })
         .await;
+        if matches!(started, Ok((_, Ok(_)))) {
+            // Ended by itself: what it left running in the background is its own.
+            group.0 = None;
+        }
         let outcome = match started {
             Ok((out, Ok(status))) if status.success() => {
                 let body = out.filter(|b| !b.is_empty()).map(|body| {
@@ -102,6 +112,7 @@ impl ExecSink {
             }),
             Ok((_, Err(e))) => Outcome::Failed(format!("cannot wait for the command: {e}")),
             Err(_) => {
+                group.kill();
                 let _ = child.start_kill();
                 // Reap it (bounded: a killed process ends at once).
                 let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
@@ -122,6 +133,36 @@ impl ExecSink {
             }
         }
         outcome
+    }
+}
+
+/// The process group of a running command (its leader's pid); killed when dropped
+/// armed.
+#[derive(Debug)]
+struct Group(Option<u32>);
+
+impl Group {
+    /// Kills every process of the group (Unix; elsewhere `kill_on_drop` kills the
+    /// command itself).
+    fn kill(&mut self) {
+        let Some(pgid) = self.0.take() else { return };
+        #[cfg(unix)]
+        {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pgid}")])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+        #[cfg(not(unix))]
+        let _ = pgid;
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 
