@@ -169,3 +169,34 @@ fn init_logs(format: LogFormat, level: tracing::Level) {
             .init(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn send_validate_is_a_subcommand_and_send_takes_a_url() {
+        let cli =
+            Cli::try_parse_from(["hookgate", "send", "validate", "http://127.0.0.1:1/x"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Send(ref args) if matches!(args.command, Some(send::SendCommand::Validate(_)))
+        ));
+        let cli = Cli::try_parse_from(["hookgate", "send", "http://127.0.0.1:1/x", "-"]).unwrap();
+        assert!(
+            matches!(cli.command, Command::Send(ref args) if args.url.is_some() && args.input.is_some())
+        );
+        assert!(Cli::try_parse_from(["hookgate", "send"]).is_err());
+        assert!(
+            Cli::try_parse_from(["hookgate", "listen", "--exec", "x", "--forward", "http://a"])
+                .is_err()
+        );
+    }
+}
