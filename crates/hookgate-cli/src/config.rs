@@ -278,7 +278,20 @@ impl FileSettings {
     pub(crate) fn load(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read the configuration file {}: {e}", path.display()))?;
-        toml::from_str(&text).map_err(|e| describe_toml_error(path, &text, &e))
+        let mut file: Self =
+            toml::from_str(&text).map_err(|e| describe_toml_error(path, &text, &e))?;
+        // Files the file names are relative to it, not to the working directory.
+        if let Some(dir) = path.parent() {
+            for named in [&mut file.code_file, &mut file.webpubsub_key_file]
+                .into_iter()
+                .flatten()
+            {
+                if named.is_relative() {
+                    *named = dir.join(&*named);
+                }
+            }
+        }
+        Ok(file)
     }
 }
 
@@ -995,8 +1008,9 @@ pub(crate) const EXAMPLE: &str = r#"# hookgate listen configuration (TOML). Ever
 # callback = false
 
 # Authentication. Without any of these, every sender is accepted (with a warning).
-# Secrets are never written here: name a file (one secret per line), or set
-# HOOKGATE_CODES / HOOKGATE_WEBPUBSUB_KEYS (comma lists) in the environment.
+# Secrets are never written here: name a file (one secret per line; a relative
+# path is relative to this file), or set HOOKGATE_CODES / HOOKGATE_WEBPUBSUB_KEYS
+# (comma lists) in the environment.
 # code_file = "/run/secrets/hookgate-codes"
 # webpubsub_key_file = "/run/secrets/webpubsub-keys"
 # aad_authority = "contoso.onmicrosoft.com"   # a tenant id, "organizations", "common" or a URL

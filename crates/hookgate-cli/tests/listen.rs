@@ -226,6 +226,19 @@ fn a_bad_configuration_stops_the_start_with_a_message_naming_the_setting() {
     let (code, _, err) = run(&["config", "check", file.to_str().unwrap()], &[]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("`remember`"), "{err}");
+    // A secrets file named relative to the configuration file; its secrets not shown.
+    std::fs::write(
+        dir.join("codes.txt"),
+        "# the sender's secret\ns3cret-in-file\n",
+    )
+    .unwrap();
+    std::fs::write(&file, "code_file = \"codes.txt\"\n").unwrap();
+    let (code, meaning, err) = run(&["config", "check", file.to_str().unwrap()], &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        meaning.contains("1 shared secret(s)") && !meaning.contains("s3cret"),
+        "{meaning}"
+    );
     let (code, example, _) = run(&["config", "example"], &[]);
     assert_eq!(code, Some(0));
     std::fs::write(&file, example).unwrap();
