@@ -63,6 +63,23 @@ async fn stdout_prints_each_new_event_once_and_metrics_count_them() {
             .await,
         5.0
     );
+    // Another method, another path: problems too.
+    let get = reqwest::get(&url).await.unwrap();
+    assert_eq!(get.status(), 405);
+    assert_eq!(get.headers()["allow"], "POST, OPTIONS");
+    assert_eq!(get.headers()["content-type"], "application/problem+json");
+    let lost = common::client()
+        .post(hg.url("/elsewhere"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lost.status(), 404);
+    assert_eq!(lost.headers()["content-type"], "application/problem+json");
+    assert_eq!(
+        hg.metric("hookgate_rejections_total{problem=\"urn:hookgate:problem:not-found\"}")
+            .await,
+        1.0
+    );
     let health = reqwest::get(format!("{}/healthz", hg.base)).await.unwrap();
     assert_eq!(health.status(), 200);
     // No authentication: said at the start.

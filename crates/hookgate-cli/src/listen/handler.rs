@@ -195,6 +195,30 @@ impl App {
     }
 }
 
+/// Another method on the events path: 405 with `Allow`, as a problem.
+pub(crate) async fn method_not_allowed() -> Response {
+    let problem = Problem::new(
+        405,
+        "method-not-allowed",
+        "Method not allowed",
+        "deliver events with POST (OPTIONS is the validation handshake)",
+    )
+    .with_header("allow", "POST, OPTIONS");
+    respond(problem_response(&problem))
+}
+
+/// Any other path: 404, as a problem (counted: the webhook layer does not see it).
+pub(crate) async fn not_found(app: Arc<App>) -> Response {
+    let problem = Problem::new(
+        404,
+        "not-found",
+        "Not found",
+        "nothing is served at this path",
+    );
+    app.metrics.rejected(problem.type_uri());
+    respond(problem_response(&problem))
+}
+
 /// `GET /healthz`: 200 when the dedup store answers (and the process is not
 /// stopping), 503 otherwise.
 pub(crate) async fn healthz(State(app): State<Arc<App>>) -> Response {

@@ -71,7 +71,10 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
     });
 
     let events = Router::new()
-        .route(&settings.path, post(handler::receive))
+        .route(
+            &settings.path,
+            post(handler::receive).fallback(handler::method_not_allowed),
+        )
         .with_state(Arc::clone(&app))
         .layer(WebhookLayer::new(webhook));
     let admin = Router::new()
@@ -116,6 +119,8 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
         }
         None => events.merge(admin),
     };
+    let fallback_app = Arc::clone(&app);
+    let router = router.fallback(move || handler::not_found(Arc::clone(&fallback_app)));
 
     let signal_app = Arc::clone(&app);
     tokio::spawn(async move {
