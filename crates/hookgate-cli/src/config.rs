@@ -60,7 +60,12 @@ impl std::error::Error for ConfigProblem {}
 
 /// The flags of `hookgate listen` (each also read from `HOOKGATE_<FLAG>`).
 #[derive(clap::Args, Debug, Default, Clone)]
-#[command(after_long_help = LISTEN_AFTER_HELP)]
+#[command(
+    after_help = "Secrets: HOOKGATE_CODES and HOOKGATE_WEBPUBSUB_KEYS (comma lists), or --code-file \
+                  and --webpubsub-key-file. Exit codes: 0 stopped, 1 runtime failure, 2 bad setting. \
+                  More with --help.",
+    after_long_help = LISTEN_AFTER_HELP
+)]
 pub(crate) struct ListenArgs {
     /// A TOML file with any of the settings below (keys as the flags, with `_`):
     /// see `hookgate config example`. Flags win over the environment, the
