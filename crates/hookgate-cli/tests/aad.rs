@@ -68,5 +68,5 @@ async fn azure_ad_tokens_are_checked() {
     .unwrap();
     assert_eq!(send_ok, Some(0));
     assert_eq!(send_refused, Some(1));
-    assert_eq!(hg.stdout_events().len(), 2);
+    assert_eq!(hg.stdout_events_wait(2).len(), 2);
 }

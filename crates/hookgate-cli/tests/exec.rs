@@ -77,7 +77,7 @@ async fn exit_one_answers_503_and_releases_the_claim_for_the_retry() {
             .await,
         1.0
     );
-    let log = hg.stderr();
+    let log = hg.stderr_wait(&["database down", "exited with status 1"]);
     assert!(
         log.contains("database down") && log.contains("exited with status 1"),
         "{log}"
@@ -99,7 +99,8 @@ async fn a_timeout_kills_the_command_and_releases_the_claim() {
     let url = hg.url("/api/events");
     assert_sink_failed(send_binary(&url, &event("s1")).await).await;
     assert!(
-        hg.stderr().contains("did not finish within"),
+        hg.stderr_wait(&["did not finish within"])
+            .contains("did not finish within"),
         "{}",
         hg.stderr()
     );
@@ -115,7 +116,11 @@ async fn a_killed_child_is_a_failure() {
     assert_sink_failed(send_binary(&url, &event("k1")).await).await;
     // Released: the retry runs the command again (and fails again), not a duplicate.
     assert_sink_failed(send_binary(&url, &event("k1")).await).await;
-    assert!(hg.stderr().contains("killed"), "{}", hg.stderr());
+    assert!(
+        hg.stderr_wait(&["killed"]).contains("killed"),
+        "{}",
+        hg.stderr()
+    );
     assert_eq!(hg.metric("hookgate_deliveries_failed_total").await, 2.0);
     assert_eq!(hg.metric("hookgate_events_accepted_total").await, 0.0);
 }

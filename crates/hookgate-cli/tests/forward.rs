@@ -171,7 +171,11 @@ async fn a_timeout_answers_503_and_releases_the_claim() {
     assert_sink_failed(send_binary(&url, &event("w1")).await).await;
     // Released: the retry is forwarded again (and times out again), not a 429.
     assert_sink_failed(send_binary(&url, &event("w1")).await).await;
-    assert!(hg.stderr().contains("timed out"), "{}", hg.stderr());
+    assert!(
+        hg.stderr_wait(&["timed out"]).contains("timed out"),
+        "{}",
+        hg.stderr()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -184,7 +188,12 @@ async fn a_downstream_that_is_down_answers_503_until_it_is_up() {
     let hg = Hookgate::start(&["--forward", &format!("http://127.0.0.1:{port}/ok")], &[]);
     let url = hg.url("/api/events");
     assert_sink_failed(send_binary(&url, &event("d1")).await).await;
-    assert!(hg.stderr().contains("cannot connect"), "{}", hg.stderr());
+    assert!(
+        hg.stderr_wait(&["cannot connect"])
+            .contains("cannot connect"),
+        "{}",
+        hg.stderr()
+    );
     // The downstream comes up on that port: the retry goes through, once.
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await

@@ -41,7 +41,7 @@ async fn stdout_prints_each_new_event_once_and_metrics_count_them() {
     );
 
     let ids: Vec<String> = hg
-        .stdout_events()
+        .stdout_events_wait(5)
         .iter()
         .map(|e| e["id"].as_str().unwrap().to_owned())
         .collect();
@@ -84,7 +84,8 @@ async fn stdout_prints_each_new_event_once_and_metrics_count_them() {
     assert_eq!(health.status(), 200);
     // No authentication: said at the start.
     assert!(
-        hg.stderr().contains("no authentication configured"),
+        hg.stderr_wait(&["no authentication configured"])
+            .contains("no authentication configured"),
         "{}",
         hg.stderr()
     );
@@ -127,7 +128,7 @@ async fn web_pubsub_event_paths_and_the_admin_address() {
     assert_ne!(hg.base, hg.admin);
     let answer = send_binary(&hg.url("/eventhandler/connect"), &event("w1")).await;
     assert_eq!(answer.status(), 200);
-    assert_eq!(hg.stdout_events().len(), 1);
+    assert_eq!(hg.stdout_events_wait(1).len(), 1);
     // The admin endpoints are on the admin address only.
     assert_eq!(
         reqwest::get(format!("{}/healthz", hg.admin))
@@ -159,7 +160,7 @@ async fn shared_secrets_from_the_environment_are_checked_and_never_logged() {
     let right = send_binary(&format!("{url}?code=s3cret-two"), &event("a")).await;
     assert_eq!(right.status(), 200);
     assert_eq!(right.headers()["cache-control"], "private");
-    assert_eq!(hg.stdout_events().len(), 1);
+    assert_eq!(hg.stdout_events_wait(1).len(), 1);
     let log = hg.stderr();
     assert!(!log.contains("s3cret"), "{log}");
     assert!(!log.contains("no authentication configured"), "{log}");
@@ -185,7 +186,7 @@ async fn json_logs_carry_the_event_id_type_and_source() {
             .status(),
         200
     );
-    let log = hg.stderr();
+    let log = hg.stderr_wait(&["delivered"]);
     let delivered = log
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
@@ -335,7 +336,11 @@ async fn sigterm_lets_a_delivery_in_flight_finish() {
     let status = hg.wait(Duration::from_secs(20));
     assert!(status.success(), "{status}: {}", hg.stderr());
     assert_eq!(common::lines(&out).len(), 1);
-    assert!(hg.stderr().contains("released=0"), "{}", hg.stderr());
+    assert!(
+        hg.stderr_wait(&["released=0"]).contains("released=0"),
+        "{}",
+        hg.stderr()
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -365,5 +370,9 @@ async fn sigterm_releases_a_delivery_that_cannot_finish_in_the_grace_period() {
     // The sender saw no acknowledgement (the connection closed), and the claim was
     // released so that its retry is handled at once.
     assert!(pending.await.unwrap().is_err());
-    assert!(hg.stderr().contains("released=1"), "{}", hg.stderr());
+    assert!(
+        hg.stderr_wait(&["released=1"]).contains("released=1"),
+        "{}",
+        hg.stderr()
+    );
 }

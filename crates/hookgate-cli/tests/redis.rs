@@ -31,7 +31,7 @@ async fn replicas_share_the_dedup_store() {
             .status(),
         200
     );
-    assert_eq!(a.stdout_events().len(), 1);
+    assert_eq!(a.stdout_events_wait(1).len(), 1);
     assert_eq!(b.stdout_events().len(), 0);
     assert_eq!(b.metric("hookgate_duplicates_total").await, 1.0);
     assert_eq!(

@@ -110,7 +110,7 @@ fn each_content_mode_gets_its_events_printed() {
         out.contains("2 event(s): 2 accepted, 0 not accepted"),
         "{out}"
     );
-    let printed = hg.stdout_events();
+    let printed = hg.stdout_events_wait(6);
     let ids: Vec<&str> = printed.iter().map(|e| e["id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), 6, "{ids:?}");
     assert_eq!(ids[0], "f1");
@@ -157,7 +157,7 @@ fn each_authentication_method() {
     );
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("401"), "{out}");
-    assert_eq!(hg.stdout_events().len(), 4);
+    assert_eq!(hg.stdout_events_wait(4).len(), 4);
 }
 
 #[test]

@@ -27,6 +27,7 @@ pub struct Hookgate {
     pub admin: String,
     stdout: Arc<Mutex<String>>,
     stderr: Arc<Mutex<String>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
 }
 
 /// `hookgate` with no `HOOKGATE_*` variable from the test's environment.
@@ -40,7 +41,10 @@ pub fn command() -> Command {
     command
 }
 
-fn collect(pipe: impl Read + Send + 'static, into: Arc<Mutex<String>>) {
+fn collect(
+    pipe: impl Read + Send + 'static,
+    into: Arc<Mutex<String>>,
+) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut reader = BufReader::new(pipe);
         let mut line = String::new();
@@ -73,8 +77,10 @@ impl Hookgate {
         let mut child = command.spawn().expect("start hookgate");
         let stdout = Arc::new(Mutex::new(String::new()));
         let stderr = Arc::new(Mutex::new(String::new()));
-        collect(child.stdout.take().unwrap(), Arc::clone(&stdout));
-        collect(child.stderr.take().unwrap(), Arc::clone(&stderr));
+        let readers = vec![
+            collect(child.stdout.take().unwrap(), Arc::clone(&stdout)),
+            collect(child.stderr.take().unwrap(), Arc::clone(&stderr)),
+        ];
         let deadline = Instant::now() + START_WITHIN;
         let admin_separate = args.contains(&"--admin-bind");
         loop {
@@ -92,6 +98,7 @@ impl Hookgate {
                         admin,
                         stdout,
                         stderr,
+                        readers,
                     };
                 }
             }
@@ -122,12 +129,38 @@ impl Hookgate {
         self.stderr.lock().unwrap().clone()
     }
 
+    /// The log once it holds every one of `needles` (the reader of the pipe may lag
+    /// behind the answer; waits at most 10 s).
+    pub fn stderr_wait(&self, needles: &[&str]) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.stderr();
+            if needles.iter().all(|n| log.contains(n)) || Instant::now() > deadline {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// The stdout lines, as JSON.
     pub fn stdout_events(&self) -> Vec<serde_json::Value> {
         self.stdout()
             .lines()
             .map(|l| serde_json::from_str(l).expect("a JSON line"))
             .collect()
+    }
+
+    /// The stdout lines as JSON, once there are at least `expected` of them (the
+    /// reader of the pipe may lag behind the answer; waits at most 10 s).
+    pub fn stdout_events_wait(&self, expected: usize) -> Vec<serde_json::Value> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let events = self.stdout_events();
+            if events.len() >= expected || Instant::now() > deadline {
+                return events;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// The value of the metric line `name` (with its labels), 0 when absent.
@@ -157,8 +190,16 @@ impl Hookgate {
         let deadline = Instant::now() + within;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                // Let the pipe readers catch up.
-                std::thread::sleep(Duration::from_millis(50));
+                // Let the pipe readers reach the end (bounded).
+                let until = Instant::now() + Duration::from_secs(5);
+                while !self
+                    .readers
+                    .iter()
+                    .all(std::thread::JoinHandle::is_finished)
+                    && Instant::now() < until
+                {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
                 return status;
             }
             assert!(
