@@ -52,7 +52,7 @@ fn collect(
             into.lock().unwrap().push_str(&line);
             line.clear();
         }
-    });
+    })
 }
 
 /// The `http://ADDR` after `marker` in `text`, if it is there.
