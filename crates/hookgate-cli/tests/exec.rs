@@ -161,13 +161,13 @@ async fn per_event_settles_each_event_on_its_own() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_full_house_answers_503_with_retry_after() {
-    let hg = Hookgate::start(&["--exec", "sleep 2", "--max-concurrency", "1"], &[]);
+    let hg = Hookgate::start(&["--exec", "sleep 3", "--max-concurrency", "1"], &[]);
     let url = hg.url("/api/events");
     let first = {
         let url = url.clone();
         tokio::spawn(async move { send_binary(&url, &event("c1")).await.status() })
     };
-    for _ in 0..200 {
+    for _ in 0..1000 {
         if hg.metric("hookgate_in_flight").await == 1.0 {
             break;
         }

@@ -324,7 +324,7 @@ async fn sigterm_lets_a_delivery_in_flight_finish() {
     let url = hg.url("/api/events");
     let pending = tokio::spawn(async move { send_binary(&url, &event("t1")).await.status() });
     // Wait (bounded) until it is in flight, then stop.
-    for _ in 0..200 {
+    for _ in 0..1000 {
         if hg.metric("hookgate_in_flight").await == 1.0 {
             break;
         }
@@ -358,12 +358,13 @@ async fn sigterm_releases_a_delivery_that_cannot_finish_in_the_grace_period() {
             .await
             .map(|r| r.status())
     });
-    for _ in 0..200 {
+    for _ in 0..1000 {
         if hg.metric("hookgate_in_flight").await == 1.0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    assert_eq!(hg.metric("hookgate_in_flight").await, 1.0);
     hg.terminate();
     let status = hg.wait(Duration::from_secs(20));
     assert!(status.success(), "{status}: {}", hg.stderr());
