@@ -1,0 +1,204 @@
+//! `hookgate listen`: the receiver.
+//!
+//! One axum router: `POST {path}` behind the library's `WebhookLayer` (handshake,
+//! authentication, parsing), the [`handler`] (deduplication and the sink), and
+//! `GET /healthz`, `GET /metrics` outside the layer (on `--admin-bind` when given).
+//!
+//! On SIGTERM or SIGINT it stops accepting connections, gives the deliveries in
+//! flight `--shutdown-grace` to finish, then drops the rest (their commands are
+//! killed, their requests cancelled) and releases their dedup claims, so that the
+//! senders' retries are handled at once.
+
+pub(crate) mod handler;
+pub(crate) mod policy;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::Router;
+use axum::routing::{get, post};
+use hookgate::dedup::DedupStore;
+use hookgate::redis::RedisStore;
+use hookgate::tower::WebhookLayer;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+
+use crate::config::{RedisUrl, Settings, SinkSettings};
+use crate::metrics::Metrics;
+use crate::sink::{Sink, exec::ExecSink, forward::ForwardSink, stdout::StdoutSink};
+use handler::App;
+
+/// A failure after the configuration was accepted (exit code 1).
+#[derive(Debug)]
+pub(crate) struct RunError(pub(crate) String);
+
+/// Runs the receiver until a stop signal.
+pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
+    let sink = sink(&settings)?;
+    let metrics = Arc::new(Metrics::new(sink.name()));
+    let webhook =
+        policy::webhook(&settings, Arc::clone(&metrics)).map_err(|e| RunError(e.to_string()))?;
+    let store = match &settings.redis {
+        Some(url) => Some(connect(url).await?),
+        None => None,
+    };
+    let dedup = policy::dedup(&settings, store).map_err(|e| RunError(e.to_string()))?;
+    if !settings.auth.any() {
+        tracing::warn!(
+            "no authentication configured: every sender is accepted (set HOOKGATE_CODES, \
+             --code-file, HOOKGATE_WEBPUBSUB_KEYS, --webpubsub-key-file or --aad-authority)"
+        );
+    }
+    let app = Arc::new(App {
+        sink,
+        dedup: dedup.clone(),
+        metrics,
+        permits: Arc::new(Semaphore::new(settings.max_concurrency)),
+        max_concurrency: settings.max_concurrency,
+        per_event: matches!(
+            settings.sink,
+            SinkSettings::Exec {
+                per_event: true,
+                ..
+            } | SinkSettings::Forward {
+                per_event: true,
+                ..
+            }
+        ),
+        retry_after: settings.retry_after,
+        stopping: AtomicBool::new(false),
+    });
+
+    let events = Router::new()
+        .route(
+            &settings.path,
+            post(handler::receive).fallback(handler::method_not_allowed),
+        )
+        .with_state(Arc::clone(&app))
+        .layer(WebhookLayer::new(webhook));
+    let admin = Router::new()
+        .route("/healthz", get(handler::healthz))
+        .route("/metrics", get(handler::metrics))
+        .with_state(Arc::clone(&app));
+
+    let listener = bind(settings.bind, "bind").await?;
+    let local = listener.local_addr().map_err(|e| RunError(e.to_string()))?;
+    tracing::info!(
+        sink = app.sink.name(),
+        dedup = if settings.redis.is_some() {
+            "redis"
+        } else {
+            "memory"
+        },
+        "hookgate listening on http://{local}{}",
+        settings.path
+    );
+
+    // The stop signal, for every waiter: the channel closes when the sender drops.
+    let (stop, stopped) = watch::channel(());
+    let wait = |mut stopped: watch::Receiver<()>| async move {
+        let _ = stopped.changed().await;
+    };
+
+    let router = match settings.admin_bind {
+        Some(addr) => {
+            let admin_listener = bind(addr, "admin_bind").await?;
+            let admin_local = admin_listener
+                .local_addr()
+                .map_err(|e| RunError(e.to_string()))?;
+            tracing::info!("hookgate admin on http://{admin_local}/healthz and /metrics");
+            let serve =
+                axum::serve(admin_listener, admin).with_graceful_shutdown(wait(stopped.clone()));
+            tokio::spawn(async move {
+                if let Err(e) = serve.await {
+                    tracing::error!(error = %e, "the admin server failed");
+                }
+            });
+            events
+        }
+        None => events.merge(admin),
+    };
+    let fallback_app = Arc::clone(&app);
+    let router = router.fallback(move || handler::not_found(Arc::clone(&fallback_app)));
+
+    let signal_app = Arc::clone(&app);
+    tokio::spawn(async move {
+        stop_signal().await;
+        signal_app.stopping.store(true, Ordering::Relaxed);
+        tracing::info!("stopping: no new connections; finishing the deliveries in flight");
+        drop(stop);
+    });
+    let grace = settings.shutdown_grace;
+    let serve = axum::serve(listener, router).with_graceful_shutdown(wait(stopped.clone()));
+    tokio::select! {
+        result = serve => result.map_err(|e| RunError(format!("the server failed: {e}")))?,
+        () = async {
+            wait(stopped).await;
+            tokio::time::sleep(grace).await;
+        } => tracing::warn!("stopping: the grace period of {grace:?} is over; cancelling what is left"),
+    }
+    let released = dedup.shutdown().await;
+    tracing::info!(released, "stopped");
+    Ok(())
+}
+
+fn sink(s: &Settings) -> Result<Sink, RunError> {
+    Ok(match &s.sink {
+        SinkSettings::Stdout => Sink::Stdout(StdoutSink),
+        SinkSettings::Exec {
+            command, timeout, ..
+        } => Sink::Exec(ExecSink::new(command.clone(), *timeout, s.body_limit)),
+        SinkSettings::Forward {
+            url, mode, timeout, ..
+        } => Sink::Forward(
+            ForwardSink::new(url.clone(), *mode, *timeout, s.body_limit).map_err(RunError)?,
+        ),
+    })
+}
+
+async fn connect(url: &RedisUrl) -> Result<Arc<dyn DedupStore>, RunError> {
+    match RedisStore::connect(&url.0).await {
+        Ok(store) => Ok(Arc::new(store)),
+        Err(e) => {
+            // The store's message may quote the URL: never its password.
+            let mut message = e.to_string();
+            if let Ok(parsed) = reqwest::Url::parse(&url.0)
+                && let Some(password) = parsed.password()
+                && !password.is_empty()
+            {
+                message = message.replace(password, "***");
+            }
+            Err(RunError(format!("cannot use Redis at {url}: {message}")))
+        }
+    }
+}
+
+async fn bind(addr: SocketAddr, key: &str) -> Result<TcpListener, RunError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| RunError(format!("cannot listen on {addr} (`{key}`): {e}")))
+}
+
+/// Resolves at SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+async fn stop_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                terminate.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}

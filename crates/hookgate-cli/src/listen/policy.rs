@@ -1,0 +1,120 @@
+//! The library's policies from the settings: the one place `hookgate listen` builds
+//! a `WebhookPolicy`, so that `config check` and `listen` agree.
+//!
+//! Deduplication is not part of the `WebhookPolicy`: the handler claims the events
+//! itself ([`DedupPolicy::claim_for`]), per delivery or, with `--per-event`, per
+//! event, so that each event's claim is completed or released on its own.
+
+use std::sync::Arc;
+
+use hookgate::auth::aad::AadPolicy;
+use hookgate::auth::{AuthPolicy, SharedSecrets, WebPubSubKeys};
+use hookgate::dedup::{DedupPolicy, DedupStore};
+use hookgate::handshake::{CallbackPolicy, HandshakePolicy};
+use hookgate::{ConfigError, ParseConfig, WebhookPolicy};
+
+use crate::config::{ConfigProblem, Settings};
+use crate::metrics::Metrics;
+
+fn problem(key: &'static str) -> impl Fn(ConfigError) -> ConfigProblem {
+    move |e| ConfigProblem::new(key, e.to_string())
+}
+
+/// The validation handshake: the Azure Event Grid origins and the extra ones.
+pub(crate) fn handshake(s: &Settings) -> Result<HandshakePolicy, ConfigProblem> {
+    let mut policy = HandshakePolicy::builder().azure_event_grid();
+    if s.allow_origins.iter().any(|o| o == "*") {
+        policy = policy.allow_any_origin();
+    } else {
+        policy = policy.allow_origins(s.allow_origins.iter().cloned());
+    }
+    if let Some(rate) = s.rate {
+        policy = policy.rate(rate);
+    }
+    if s.callback {
+        policy = policy.callback(
+            CallbackPolicy::builder()
+                .build()
+                .map_err(problem("callback"))?,
+        );
+    }
+    policy.build().map_err(problem("allow_origin"))
+}
+
+/// Sender authentication, when any is configured.
+pub(crate) fn auth(s: &Settings) -> Result<Option<AuthPolicy>, ConfigProblem> {
+    if !s.auth.any() {
+        return Ok(None);
+    }
+    let mut policy = AuthPolicy::builder();
+    if let Some(codes) = &s.auth.codes {
+        policy = policy.shared_secrets(
+            SharedSecrets::new(codes.iter().cloned()).map_err(problem("code_file"))?,
+        );
+    }
+    if let Some(keys) = &s.auth.webpubsub_keys {
+        policy = policy.web_pubsub_keys(
+            WebPubSubKeys::new(keys.iter().cloned()).map_err(problem("webpubsub_key_file"))?,
+        );
+    }
+    if let Some(authority) = &s.auth.aad_authority {
+        let aad = AadPolicy::builder()
+            .authority(authority.clone())
+            .audiences(s.auth.aad_audiences.iter().cloned())
+            .required_roles(s.auth.aad_roles.iter().cloned())
+            .build()
+            .map_err(problem("aad_authority"))?;
+        policy = policy.aad(aad);
+    }
+    policy.build().map(Some).map_err(problem("code_file"))
+}
+
+/// The parse limits.
+pub(crate) fn parse(s: &Settings) -> Result<ParseConfig, ConfigProblem> {
+    ParseConfig::builder()
+        .body_limit(s.body_limit)
+        .build()
+        .map_err(problem("body_limit"))
+}
+
+/// Deduplication on `store` (in memory when `None`).
+pub(crate) fn dedup(
+    s: &Settings,
+    store: Option<Arc<dyn DedupStore>>,
+) -> Result<DedupPolicy, ConfigProblem> {
+    let mut policy = DedupPolicy::builder()
+        .lease(s.lease)
+        .remember(s.remember)
+        .unavailable_retry_after(s.retry_after);
+    if let Some(store) = store {
+        policy = policy.store(store);
+    }
+    policy.build().map_err(|e| {
+        let key = if e.to_string().contains("remember") {
+            "remember"
+        } else {
+            "lease"
+        };
+        ConfigProblem::new(key, e.to_string())
+    })
+}
+
+/// Checks every policy the settings make, without starting anything.
+pub(crate) fn check(s: &Settings) -> Result<(), ConfigProblem> {
+    handshake(s)?;
+    auth(s)?;
+    parse(s)?;
+    dedup(s, None)?;
+    Ok(())
+}
+
+/// The whole receiver but deduplication; each rejection counted in `metrics`.
+pub(crate) fn webhook(s: &Settings, metrics: Arc<Metrics>) -> Result<WebhookPolicy, ConfigProblem> {
+    WebhookPolicy::builder()
+        .handshake(handshake(s)?)
+        .auth(auth(s)?)
+        .parse(parse(s)?)
+        .on_rejection(move |rejection| metrics.rejected(rejection.problem().type_uri()))
+        .build()
+        .map_err(problem("path"))
+}

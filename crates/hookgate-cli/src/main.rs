@@ -1,0 +1,202 @@
+//! `hookgate`: a ready CloudEvents webhook receiver, built only from the hookgate
+//! library's public API.
+//!
+//! ```text
+//! hookgate listen [--bind ADDR] [--path PATH] [--exec CMD | --forward URL] ...
+//! hookgate send URL [FILE|-] [--mode binary|structured|batch] [--type T --source S] ...
+//! hookgate send validate URL [--origin ORIGIN]
+//! hookgate send URL --load --connections 8 --duration 10s
+//! hookgate config example        # a commented TOML file with every key and its default
+//! hookgate config check FILE     # validates a file and prints what it means
+//! ```
+//!
+//! Exit codes: 0 success (a clean stop on SIGTERM or SIGINT; every event sent was
+//! accepted); 1 a runtime failure (the address is taken, Redis cannot be reached,
+//! the server failed; an event was not accepted, a handshake refused); 2 a bad
+//! setting, file or command line (one message naming the setting).
+
+mod config;
+mod listen;
+mod metrics;
+mod send;
+mod sink;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use config::{FileSettings, ListenArgs, LogFormat, Settings};
+
+/// Exit code of a runtime failure.
+pub(crate) const EXIT_RUNTIME: u8 = 1;
+/// Exit code of a bad configuration or command line.
+pub(crate) const EXIT_CONFIG: u8 = 2;
+
+/// hookgate: a CloudEvents webhook receiver (Azure Event Grid, Azure Web PubSub, any
+/// CloudEvents 1.0 sender) with the validation handshake, authentication and
+/// deduplication done, handing events to stdout, a command or a downstream URL.
+#[derive(Parser, Debug)]
+#[command(name = "hookgate", version, after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+const EXIT_CODES: &str =
+    "Exit codes: 0 success; 1 a runtime failure; 2 a bad setting or command line.";
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Receive events on an HTTP endpoint and hand them to stdout, a command or a URL.
+    Listen(Box<ListenArgs>),
+    /// Play the sender: deliver events to any receiver (with retries), play the
+    /// validation handshake (`send validate`), or put it under load (`--load`).
+    Send(Box<send::SendArgs>),
+    /// Print an example configuration file, or check one.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum ConfigCommand {
+    /// Print a commented TOML file with every key and its default.
+    Example,
+    /// Check FILE (alone, without flags or environment) and print what it means.
+    Check {
+        /// The TOML file.
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Config(ConfigCommand::Example) => {
+            print!("{}", config::EXAMPLE);
+            ExitCode::SUCCESS
+        }
+        Command::Config(ConfigCommand::Check { file }) => {
+            let no_env = |_: &str| None;
+            match FileSettings::load(&file).and_then(|f| {
+                Settings::resolve(&ListenArgs::default(), &f, &no_env).map_err(|e| e.to_string())
+            }) {
+                Ok(settings) => {
+                    println!("{}: valid\n", file.display());
+                    print!("{}", settings.describe());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Listen(args) => listen(&args),
+        Command::Send(args) => send(*args),
+    }
+}
+
+fn send(args: send::SendArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
+    let result = runtime.block_on(async move {
+        match args.command.clone() {
+            Some(send::SendCommand::Validate(validate)) => send::validate::run(validate).await,
+            None => send::run(args).await,
+        }
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => fail(&e.0),
+    }
+}
+
+fn listen(args: &ListenArgs) -> ExitCode {
+    let file = match &args.config {
+        Some(path) => match FileSettings::load(path) {
+            Ok(file) => file,
+            Err(e) => return fail(&e),
+        },
+        None => FileSettings::default(),
+    };
+    let settings = match Settings::resolve(args, &file, &config::process_env) {
+        Ok(settings) => settings,
+        Err(e) => return fail(&e.to_string()),
+    };
+    init_logs(settings.log_format, settings.log_level);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
+    match runtime.block_on(listen::run(settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{}", e.0);
+            eprintln!("error: {}", e.0);
+            ExitCode::from(EXIT_RUNTIME)
+        }
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(EXIT_CONFIG)
+}
+
+/// Logs on stderr, as text or JSON lines.
+fn init_logs(format: LogFormat, level: tracing::Level) {
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn send_validate_is_a_subcommand_and_send_takes_a_url() {
+        let cli =
+            Cli::try_parse_from(["hookgate", "send", "validate", "http://127.0.0.1:1/x"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Send(ref args) if matches!(args.command, Some(send::SendCommand::Validate(_)))
+        ));
+        let cli = Cli::try_parse_from(["hookgate", "send", "http://127.0.0.1:1/x", "-"]).unwrap();
+        assert!(
+            matches!(cli.command, Command::Send(ref args) if args.url.is_some() && args.input.is_some())
+        );
+        assert!(Cli::try_parse_from(["hookgate", "send"]).is_err());
+        assert!(
+            Cli::try_parse_from(["hookgate", "listen", "--exec", "x", "--forward", "http://a"])
+                .is_err()
+        );
+    }
+}

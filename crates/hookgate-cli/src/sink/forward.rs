@@ -1,0 +1,150 @@
+//! The `forward` sink: POSTs each delivery (or event) to a downstream URL.
+//!
+//! - The events go in the content mode they came in (`--forward-mode same`), or
+//!   `structured` / `binary` (a batch of several stays a batch), with their
+//!   CloudEvents attributes re-encoded by the library (`hookgate::encode`); the
+//!   sender's credentials are not passed on.
+//! - A 2xx acknowledges: its status, body (at most the body limit) and content type
+//!   go back to the sender (Web PubSub reads them).
+//! - A 4xx other than 408 and 429 is passed back as it is: the sender will not retry
+//!   it (the claims are released, as for any non-2xx).
+//! - A 5xx, 408, 429, a redirect, a timeout, no connection or a body over the limit
+//!   fail the delivery: 503 with `Retry-After`, the claims released.
+//! - One pooled client (keep-alive), a connect timeout and a whole-request timeout.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use hookgate::{CloudEvent, Mode, encode};
+use reqwest::header::CONTENT_TYPE;
+
+use super::Outcome;
+use crate::config::ForwardMode;
+
+/// Forwards deliveries downstream.
+#[derive(Debug)]
+pub(crate) struct ForwardSink {
+    client: reqwest::Client,
+    url: reqwest::Url,
+    /// The URL for the log: no user info, query or fragment (they may hold secrets).
+    label: String,
+    mode: ForwardMode,
+    limit: usize,
+}
+
+impl ForwardSink {
+    pub(crate) fn new(
+        url: reqwest::Url,
+        mode: ForwardMode,
+        timeout: Duration,
+        limit: usize,
+    ) -> Result<Self, String> {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let mut label = url.clone();
+        let _ = label.set_username("");
+        let _ = label.set_password(None);
+        label.set_query(None);
+        label.set_fragment(None);
+        Ok(Self {
+            client,
+            label: label.to_string(),
+            url,
+            mode,
+            limit,
+        })
+    }
+
+    pub(crate) async fn deliver(&self, mode: Mode, events: &[CloudEvent]) -> Outcome {
+        let request = self.client.post(self.url.clone());
+        let single = match events {
+            [event] if mode != Mode::Batch || self.mode != ForwardMode::Same => Some(event),
+            _ => None,
+        };
+        let binary = match self.mode {
+            ForwardMode::Same => mode == Mode::Binary,
+            ForwardMode::Binary => true,
+            ForwardMode::Structured => false,
+        };
+        let request = match single {
+            Some(event) if binary => {
+                let (headers, body) = encode::binary(event);
+                headers
+                    .into_iter()
+                    .fold(request, |r, (name, value)| r.header(name, value))
+                    .body(body)
+            }
+            Some(event) => {
+                let (content_type, body) = encode::structured(event);
+                request.header(CONTENT_TYPE, content_type).body(body)
+            }
+            None => {
+                let (content_type, body) = encode::batch(events);
+                request.header(CONTENT_TYPE, content_type).body(body)
+            }
+        };
+        let mut response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => {
+                return Outcome::Failed(format!("forward to {}: {}", self.label, describe(&e)));
+            }
+        };
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let retryable = matches!(status, 408 | 429 | 500..);
+        if retryable || !(200..500).contains(&status) || (300..400).contains(&status) {
+            return Outcome::Failed(format!("forward to {}: answered {status}", self.label));
+        }
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > self.limit {
+                        return Outcome::Failed(format!(
+                            "forward to {}: the answer is larger than {} bytes",
+                            self.label, self.limit
+                        ));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    return Outcome::Failed(format!("forward to {}: {}", self.label, describe(&e)));
+                }
+            }
+        }
+        let body = (!body.is_empty()).then(|| {
+            (
+                content_type.unwrap_or_else(|| "application/octet-stream".to_owned()),
+                Bytes::from(body),
+            )
+        });
+        if (200..300).contains(&status) {
+            Outcome::Ack { status, body }
+        } else {
+            Outcome::Refused { status, body }
+        }
+    }
+}
+
+/// A short reason for a failed request (no URL query strings, which may hold secrets).
+fn describe(e: &reqwest::Error) -> &'static str {
+    if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "cannot connect"
+    } else if e.is_body() || e.is_decode() {
+        "the answer broke off"
+    } else {
+        "the request failed"
+    }
+}

@@ -1,0 +1,60 @@
+//! Where accepted events go: [`stdout`], [`exec`] or [`forward`].
+//!
+//! A sink gets the events of one delivery (or of one event, with `--per-event`)
+//! that deduplication left, and answers with an [`Outcome`]: acknowledge (the claims
+//! are completed), refuse as the downstream did (a 4xx passed back), or fail (503
+//! with `Retry-After`, the claims released so that the sender's retry is handled).
+
+pub(crate) mod exec;
+pub(crate) mod forward;
+pub(crate) mod stdout;
+
+use bytes::Bytes;
+use hookgate::{CloudEvent, Mode};
+
+/// What a sink made of a delivery.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// Handled: answer `status` (a 2xx), with this body and content type if any.
+    Ack {
+        status: u16,
+        body: Option<(String, Bytes)>,
+    },
+    /// Refused for good by the downstream (a 4xx other than 408 and 429): passed
+    /// back as it is.
+    Refused {
+        status: u16,
+        body: Option<(String, Bytes)>,
+    },
+    /// Not handled: 503 with `Retry-After`; the reason goes to the log and the
+    /// problem's detail.
+    Failed(String),
+}
+
+/// The configured sink.
+#[derive(Debug)]
+pub(crate) enum Sink {
+    Stdout(stdout::StdoutSink),
+    Exec(exec::ExecSink),
+    Forward(forward::ForwardSink),
+}
+
+impl Sink {
+    /// The sink's name, for the metrics.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Self::Stdout(_) => "stdout",
+            Self::Exec(_) => "exec",
+            Self::Forward(_) => "forward",
+        }
+    }
+
+    /// Hands the events of one delivery over.
+    pub(crate) async fn deliver(&self, mode: Mode, events: &[CloudEvent]) -> Outcome {
+        match self {
+            Self::Stdout(sink) => sink.deliver(events),
+            Self::Exec(sink) => sink.deliver(mode, events).await,
+            Self::Forward(sink) => sink.deliver(mode, events).await,
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! The `--exec` sink with the real binary: exit 0 acknowledges once, exit 1 / a
+//! timeout / a killed child answer 503 with `Retry-After` and release the claim, so
+//! that the retry is handled, and nothing is handed over twice once acknowledged.
+
+#![cfg(unix)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Hookgate, event, lines, send_batch, send_binary, temp_dir};
+
+/// A 503 `sink-failed` answer with `Retry-After`.
+async fn assert_sink_failed(answer: reqwest::Response) {
+    assert_eq!(answer.status(), 503);
+    assert_eq!(answer.headers()["retry-after"], "10");
+    let problem: serde_json::Value = serde_json::from_str(&answer.text().await.unwrap()).unwrap();
+    assert_eq!(problem["type"], "urn:hookgate:problem:sink-failed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exit_zero_acknowledges_once_and_stdout_is_the_answer() {
+    let dir = temp_dir("exec-ok");
+    let out = dir.join("out.jsonl");
+    let exec = format!(
+        "cat >> {}; echo >> {}; echo '{{\"ok\":true}}'",
+        out.display(),
+        out.display()
+    );
+    let hg = Hookgate::start(&["--exec", &exec], &[]);
+    let url = hg.url("/api/events");
+    let answer = send_binary(&url, &event("e1")).await;
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.headers()["content-type"], "application/json");
+    assert_eq!(answer.text().await.unwrap().trim(), "{\"ok\":true}");
+    // A duplicate is not handed over again.
+    assert_eq!(send_binary(&url, &event("e1")).await.status(), 200);
+    // A batch goes as one JSON array.
+    assert_eq!(
+        send_batch(&url, &[event("e2"), event("e3")]).await.status(),
+        200
+    );
+    let got = lines(&out);
+    assert_eq!(got.len(), 2, "{got:?}");
+    let first: serde_json::Value = serde_json::from_str(&got[0]).unwrap();
+    assert_eq!(first["id"], "e1");
+    let batch: serde_json::Value = serde_json::from_str(&got[1]).unwrap();
+    assert_eq!(batch.as_array().unwrap().len(), 2);
+    assert_eq!(hg.metric("hookgate_events_accepted_total").await, 3.0);
+    assert_eq!(hg.metric("hookgate_duplicates_total").await, 1.0);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exit_one_answers_503_and_releases_the_claim_for_the_retry() {
+    let dir = temp_dir("exec-fail");
+    let out = dir.join("out.jsonl");
+    let marker = dir.join("failed-once");
+    // Fails the first time (and says why on stderr), succeeds the second.
+    let exec = format!(
+        "if [ -e {m} ]; then cat >> {o}; echo >> {o}; else touch {m}; echo 'database down' >&2; exit 1; fi",
+        m = marker.display(),
+        o = out.display()
+    );
+    let hg = Hookgate::start(&["--exec", &exec], &[]);
+    let url = hg.url("/api/events");
+    assert_sink_failed(send_binary(&url, &event("f1")).await).await;
+    assert!(lines(&out).is_empty());
+    // The retry is handled (not a duplicate, not in flight), and acknowledged once.
+    assert_eq!(send_binary(&url, &event("f1")).await.status(), 200);
+    assert_eq!(send_binary(&url, &event("f1")).await.status(), 200);
+    assert_eq!(lines(&out).len(), 1);
+    assert_eq!(hg.metric("hookgate_deliveries_failed_total").await, 1.0);
+    assert_eq!(hg.metric("hookgate_deliveries_accepted_total").await, 1.0);
+    assert_eq!(
+        hg.metric("hookgate_rejections_total{problem=\"urn:hookgate:problem:sink-failed\"}")
+            .await,
+        1.0
+    );
+    let log = hg.stderr_wait(&["database down", "exited with status 1"]);
+    assert!(
+        log.contains("database down") && log.contains("exited with status 1"),
+        "{log}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_timeout_kills_the_command_and_releases_the_claim() {
+    let dir = temp_dir("exec-timeout");
+    let out = dir.join("out.jsonl");
+    let marker = dir.join("slow-once");
+    let exec = format!(
+        "if [ -e {m} ]; then cat >> {o}; echo >> {o}; else touch {m}; sleep 30; fi",
+        m = marker.display(),
+        o = out.display()
+    );
+    let hg = Hookgate::start(&["--exec", &exec, "--exec-timeout", "500ms"], &[]);
+    let url = hg.url("/api/events");
+    assert_sink_failed(send_binary(&url, &event("s1")).await).await;
+    assert!(
+        hg.stderr_wait(&["did not finish within"])
+            .contains("did not finish within"),
+        "{}",
+        hg.stderr()
+    );
+    assert_eq!(send_binary(&url, &event("s1")).await.status(), 200);
+    assert_eq!(lines(&out).len(), 1);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_child_is_a_failure() {
+    let hg = Hookgate::start(&["--exec", "kill -9 $$"], &[]);
+    let url = hg.url("/api/events");
+    assert_sink_failed(send_binary(&url, &event("k1")).await).await;
+    // Released: the retry runs the command again (and fails again), not a duplicate.
+    assert_sink_failed(send_binary(&url, &event("k1")).await).await;
+    assert!(
+        hg.stderr_wait(&["killed"]).contains("killed"),
+        "{}",
+        hg.stderr()
+    );
+    assert_eq!(hg.metric("hookgate_deliveries_failed_total").await, 2.0);
+    assert_eq!(hg.metric("hookgate_events_accepted_total").await, 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn per_event_settles_each_event_on_its_own() {
+    let dir = temp_dir("exec-per-event");
+    let out = dir.join("out.jsonl");
+    let marker = dir.join("p2-failed");
+    // Event p2 fails the first time; the others succeed.
+    let exec = format!(
+        "in=$(cat); case \"$in\" in *'\"id\":\"p2\"'*) if [ ! -e {m} ]; then touch {m}; exit 1; fi;; esac; printf '%s\\n' \"$in\" >> {o}",
+        m = marker.display(),
+        o = out.display()
+    );
+    let hg = Hookgate::start(&["--exec", &exec, "--per-event"], &[]);
+    let url = hg.url("/api/events");
+    let batch = [event("p1"), event("p2"), event("p3")];
+    assert_sink_failed(send_batch(&url, &batch).await).await;
+    // p1 was handed over and stays done; p2 failed; p3 was not tried.
+    assert_eq!(lines(&out).len(), 1);
+    // The sender retries the whole batch: p1 is a duplicate, p2 and p3 are handled.
+    assert_eq!(send_batch(&url, &batch).await.status(), 200);
+    let ids: Vec<String> = lines(&out)
+        .iter()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(ids, ["p1", "p2", "p3"]);
+    assert_eq!(hg.metric("hookgate_events_accepted_total").await, 3.0);
+    assert_eq!(hg.metric("hookgate_duplicates_total").await, 1.0);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_house_answers_503_with_retry_after() {
+    let hg = Hookgate::start(&["--exec", "sleep 3", "--max-concurrency", "1"], &[]);
+    let url = hg.url("/api/events");
+    let first = {
+        let url = url.clone();
+        tokio::spawn(async move { send_binary(&url, &event("c1")).await.status() })
+    };
+    for _ in 0..1000 {
+        if hg.metric("hookgate_in_flight").await == 1.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let busy = send_binary(&url, &event("c2")).await;
+    assert_eq!(busy.status(), 503);
+    assert_eq!(busy.headers()["retry-after"], "10");
+    let problem: serde_json::Value = serde_json::from_str(&busy.text().await.unwrap()).unwrap();
+    assert_eq!(problem["type"], "urn:hookgate:problem:busy");
+    assert_eq!(first.await.unwrap(), 200);
+    // c2 took no claim: it is handled now.
+    assert_eq!(send_binary(&url, &event("c2")).await.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_timeout_kills_what_the_command_started_too() {
+    let dir = temp_dir("exec-group");
+    let mark = dir.join("mark");
+    let exec = format!("(sleep 1; touch {}) & wait", mark.display());
+    let hg = Hookgate::start(&["--exec", &exec, "--exec-timeout", "300ms"], &[]);
+    assert_sink_failed(send_binary(&hg.url("/api/events"), &event("g1")).await).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        !mark.exists(),
+        "a process the command started outlived the timeout"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

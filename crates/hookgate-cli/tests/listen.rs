@@ -1,0 +1,379 @@
+//! `hookgate listen` as a user runs it: the real binary on a loopback port, with the
+//! stdout sink, configuration from flags, environment and a file, authentication,
+//! `/metrics` and `/healthz`, and a graceful shutdown with a delivery in flight.
+
+#![cfg(unix)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Hookgate, command, event, send_batch, send_binary, send_structured, temp_dir};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stdout_prints_each_new_event_once_and_metrics_count_them() {
+    let hg = Hookgate::start(&[], &[]);
+    let url = hg.url("/api/events");
+    assert_eq!(send_binary(&url, &event("1")).await.status(), 200);
+    assert_eq!(send_structured(&url, &event("2")).await.status(), 200);
+    assert_eq!(
+        send_batch(&url, &[event("3"), event("4")]).await.status(),
+        200
+    );
+    // A duplicate, and a batch with one duplicate and one new event.
+    assert_eq!(send_binary(&url, &event("1")).await.status(), 200);
+    assert_eq!(
+        send_batch(&url, &[event("4"), event("5")]).await.status(),
+        200
+    );
+    // Not a CloudEvent: a problem, counted by type.
+    let refused = common::client()
+        .post(&url)
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 415);
+    assert_eq!(
+        refused.headers()["content-type"],
+        "application/problem+json"
+    );
+
+    let ids: Vec<String> = hg
+        .stdout_events_wait(5)
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, ["1", "2", "3", "4", "5"]);
+    assert_eq!(hg.stdout_events()[0]["data"]["id"], "1");
+
+    assert_eq!(hg.metric("hookgate_deliveries_accepted_total").await, 4.0);
+    assert_eq!(hg.metric("hookgate_events_accepted_total").await, 5.0);
+    assert_eq!(hg.metric("hookgate_duplicates_total").await, 2.0);
+    assert_eq!(hg.metric("hookgate_deliveries_failed_total").await, 0.0);
+    assert_eq!(hg.metric("hookgate_in_flight").await, 0.0);
+    assert_eq!(
+        hg.metric("hookgate_rejections_total{problem=\"urn:hookgate:problem:not-a-cloudevent\"}")
+            .await,
+        1.0
+    );
+    assert_eq!(
+        hg.metric("hookgate_handler_duration_seconds_count{sink=\"stdout\"}")
+            .await,
+        5.0
+    );
+    // Another method, another path: problems too.
+    let get = reqwest::get(&url).await.unwrap();
+    assert_eq!(get.status(), 405);
+    assert_eq!(get.headers()["allow"], "POST, OPTIONS");
+    assert_eq!(get.headers()["content-type"], "application/problem+json");
+    let lost = common::client()
+        .post(hg.url("/elsewhere"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lost.status(), 404);
+    assert_eq!(lost.headers()["content-type"], "application/problem+json");
+    assert_eq!(
+        hg.metric("hookgate_rejections_total{problem=\"urn:hookgate:problem:not-found\"}")
+            .await,
+        1.0
+    );
+    let health = reqwest::get(format!("{}/healthz", hg.base)).await.unwrap();
+    assert_eq!(health.status(), 200);
+    // No authentication: said at the start.
+    assert!(
+        hg.stderr_wait(&["no authentication configured"])
+            .contains("no authentication configured"),
+        "{}",
+        hg.stderr()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_handshake_grants_event_grid_and_the_added_origins() {
+    let hg = Hookgate::start(&["--allow-origin", "example.webpubsub.azure.com"], &[]);
+    let url = hg.url("/api/events");
+    for origin in ["eventgrid.azure.net", "example.webpubsub.azure.com"] {
+        let answer = common::client()
+            .request(reqwest::Method::OPTIONS, &url)
+            .header("webhook-request-origin", origin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200, "{origin}");
+        assert_eq!(answer.headers()["webhook-allowed-origin"], origin);
+    }
+    let refused = common::client()
+        .request(reqwest::Method::OPTIONS, &url)
+        .header("webhook-request-origin", "evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn web_pubsub_event_paths_and_the_admin_address() {
+    let hg = Hookgate::start(
+        &[
+            "--path",
+            "/eventhandler/{event}",
+            "--admin-bind",
+            "127.0.0.1:0",
+        ],
+        &[],
+    );
+    assert_ne!(hg.base, hg.admin);
+    let answer = send_binary(&hg.url("/eventhandler/connect"), &event("w1")).await;
+    assert_eq!(answer.status(), 200);
+    assert_eq!(hg.stdout_events_wait(1).len(), 1);
+    // The admin endpoints are on the admin address only.
+    assert_eq!(
+        reqwest::get(format!("{}/healthz", hg.admin))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        reqwest::get(format!("{}/healthz", hg.base))
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(hg.metric("hookgate_events_accepted_total").await, 1.0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shared_secrets_from_the_environment_are_checked_and_never_logged() {
+    let hg = Hookgate::start(
+        &["--log-level", "debug"],
+        &[("HOOKGATE_CODES", "s3cret-one,s3cret-two")],
+    );
+    let url = hg.url("/api/events");
+    assert_eq!(send_binary(&url, &event("a")).await.status(), 401);
+    let wrong = send_binary(&format!("{url}?code=nope"), &event("a")).await;
+    assert_eq!(wrong.status(), 401);
+    let right = send_binary(&format!("{url}?code=s3cret-two"), &event("a")).await;
+    assert_eq!(right.status(), 200);
+    assert_eq!(right.headers()["cache-control"], "private");
+    assert_eq!(hg.stdout_events_wait(1).len(), 1);
+    let log = hg.stderr();
+    assert!(!log.contains("s3cret"), "{log}");
+    assert!(!log.contains("no authentication configured"), "{log}");
+    assert_eq!(
+        hg.metric(
+            "hookgate_rejections_total{problem=\"urn:hookgate:problem:missing-credentials\"}"
+        )
+        .await
+            + hg.metric(
+                "hookgate_rejections_total{problem=\"urn:hookgate:problem:invalid-credentials\"}"
+            )
+            .await,
+        2.0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_logs_carry_the_event_id_type_and_source() {
+    let hg = Hookgate::start(&["--log-format", "json"], &[]);
+    assert_eq!(
+        send_binary(&hg.url("/api/events"), &event("j1"))
+            .await
+            .status(),
+        200
+    );
+    let log = hg.stderr_wait(&["delivered"]);
+    let delivered = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| l["fields"]["message"] == "delivered")
+        .unwrap_or_else(|| panic!("no delivered line: {log}"));
+    assert_eq!(delivered["span"]["id"], "j1");
+    assert_eq!(delivered["span"]["type"], "com.example.test");
+    assert_eq!(delivered["span"]["source"], "/tests");
+}
+
+/// Runs `hookgate ARGS` to its end; its exit code and stderr.
+fn run(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let out = command()
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("run hookgate");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_bad_configuration_stops_the_start_with_a_message_naming_the_setting() {
+    let dir = temp_dir("config");
+    let file = dir.join("hookgate.toml");
+    // A bad value in the file.
+    std::fs::write(&file, "bind = \"127.0.0.1:0\"\nexec_timeout = \"soon\"\n").unwrap();
+    let (code, _, err) = run(&["listen", "--config", file.to_str().unwrap()], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("`exec_timeout`"), "{err}");
+    // An unknown key (a secret put in the file by mistake): named, its value not shown.
+    std::fs::write(&file, "codes = \"s3cret\"\n").unwrap();
+    let (code, _, err) = run(&["listen", "--config", file.to_str().unwrap()], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("`codes`") && !err.contains("s3cret"), "{err}");
+    // From the environment.
+    let (code, _, err) = run(&["listen"], &[("HOOKGATE_BODY_LIMIT", "lots")]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("`body_limit`") && err.contains("HOOKGATE_BODY_LIMIT"),
+        "{err}"
+    );
+    // A blank secret variable does not switch authentication off.
+    let (code, _, err) = run(
+        &["listen", "--bind", "127.0.0.1:0"],
+        &[("HOOKGATE_CODES", " ")],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("HOOKGATE_CODES"), "{err}");
+    // `config check` says the same, and prints what a good file means.
+    std::fs::write(&file, "lease = \"10m\"\nremember = \"1m\"\n").unwrap();
+    let (code, _, err) = run(&["config", "check", file.to_str().unwrap()], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("`remember`"), "{err}");
+    // A secrets file named relative to the configuration file; its secrets not shown.
+    std::fs::write(
+        dir.join("codes.txt"),
+        "# the sender's secret\ns3cret-in-file\n",
+    )
+    .unwrap();
+    std::fs::write(&file, "code_file = \"codes.txt\"\n").unwrap();
+    let (code, meaning, err) = run(&["config", "check", file.to_str().unwrap()], &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        meaning.contains("1 shared secret(s)") && !meaning.contains("s3cret"),
+        "{meaning}"
+    );
+    let (code, example, _) = run(&["config", "example"], &[]);
+    assert_eq!(code, Some(0));
+    std::fs::write(&file, example).unwrap();
+    let (code, meaning, err) = run(&["config", "check", file.to_str().unwrap()], &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        meaning.contains("127.0.0.1:8080") && meaning.contains("NONE"),
+        "{meaning}"
+    );
+    // Secrets in the environment are not shown by --help.
+    let (code, help, _) = run(
+        &["listen", "--help"],
+        &[
+            ("HOOKGATE_REDIS", "redis://:pa55word@127.0.0.1:1"),
+            ("HOOKGATE_CODES", "s3cret"),
+        ],
+    );
+    assert_eq!(code, Some(0));
+    assert!(
+        !help.contains("pa55word") && !help.contains("s3cret"),
+        "{help}"
+    );
+    assert!(
+        help.contains("HOOKGATE_EXEC_TIMEOUT") && help.contains("Exit codes"),
+        "{help}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn flags_win_over_the_environment_and_the_environment_over_the_file() {
+    let dir = temp_dir("precedence");
+    let file = dir.join("hookgate.toml");
+    std::fs::write(&file, "path = \"/from-file\"\n").unwrap();
+    let config = file.to_str().unwrap();
+    for (args, env, path) in [
+        (
+            vec!["--config", config, "--path", "/from-flag"],
+            vec![("HOOKGATE_PATH", "/from-env")],
+            "/from-flag",
+        ),
+        (
+            vec!["--config", config],
+            vec![("HOOKGATE_PATH", "/from-env")],
+            "/from-env",
+        ),
+        (vec!["--config", config], vec![], "/from-file"),
+    ] {
+        let hg = Hookgate::start(&args, &env);
+        assert_eq!(
+            send_binary(&hg.url(path), &event("p")).await.status(),
+            200,
+            "{path}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_lets_a_delivery_in_flight_finish() {
+    let dir = temp_dir("sigterm");
+    let out = dir.join("out.jsonl");
+    let exec = format!("sleep 1; cat >> {}", out.display());
+    let mut hg = Hookgate::start(&["--exec", &exec, "--shutdown-grace", "20s"], &[]);
+    let url = hg.url("/api/events");
+    let pending = tokio::spawn(async move { send_binary(&url, &event("t1")).await.status() });
+    // Wait (bounded) until it is in flight, then stop.
+    for _ in 0..1000 {
+        if hg.metric("hookgate_in_flight").await == 1.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(hg.metric("hookgate_in_flight").await, 1.0);
+    hg.terminate();
+    assert_eq!(pending.await.unwrap(), 200);
+    let status = hg.wait(Duration::from_secs(20));
+    assert!(status.success(), "{status}: {}", hg.stderr());
+    assert_eq!(common::lines(&out).len(), 1);
+    assert!(
+        hg.stderr_wait(&["released=0"]).contains("released=0"),
+        "{}",
+        hg.stderr()
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_releases_a_delivery_that_cannot_finish_in_the_grace_period() {
+    let mut hg = Hookgate::start(&["--exec", "sleep 30", "--shutdown-grace", "500ms"], &[]);
+    let url = hg.url("/api/events");
+    let pending = tokio::spawn(async move {
+        let (headers, body) = hookgate::encode::binary(&event("t2"));
+        headers
+            .into_iter()
+            .fold(common::client().post(&url), |r, (n, v)| r.header(n, v))
+            .body(body)
+            .send()
+            .await
+            .map(|r| r.status())
+    });
+    for _ in 0..1000 {
+        if hg.metric("hookgate_in_flight").await == 1.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(hg.metric("hookgate_in_flight").await, 1.0);
+    hg.terminate();
+    let status = hg.wait(Duration::from_secs(20));
+    assert!(status.success(), "{status}: {}", hg.stderr());
+    // The sender saw no acknowledgement (the connection closed), and the claim was
+    // released so that its retry is handled at once.
+    assert!(pending.await.unwrap().is_err());
+    assert!(
+        hg.stderr_wait(&["released=1"]).contains("released=1"),
+        "{}",
+        hg.stderr()
+    );
+}

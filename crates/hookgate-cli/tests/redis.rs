@@ -1,0 +1,82 @@
+//! `hookgate listen --redis URL`: two receivers (replicas) share the dedup store, so
+//! an event is handed over once across both; `/healthz` is ready only while Redis
+//! answers, and a password in the URL is never logged.
+
+#![cfg(unix)]
+
+mod common;
+#[path = "../../../tests/common/redis.rs"]
+mod redis_server;
+
+use common::{Hookgate, event, send_binary};
+use redis_server::{RedisServer, unique_prefix};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replicas_share_the_dedup_store() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let a = Hookgate::start(&[], &[("HOOKGATE_REDIS", url.as_str())]);
+    let b = Hookgate::start(&["--redis", &url], &[]);
+    let id = unique_prefix("cli-replica");
+    assert_eq!(
+        send_binary(&a.url("/api/events"), &event(&id))
+            .await
+            .status(),
+        200
+    );
+    // The retry lands on the other replica: a duplicate, not handed over again.
+    assert_eq!(
+        send_binary(&b.url("/api/events"), &event(&id))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(a.stdout_events_wait(1).len(), 1);
+    assert_eq!(b.stdout_events().len(), 0);
+    assert_eq!(b.metric("hookgate_duplicates_total").await, 1.0);
+    assert_eq!(
+        reqwest::get(format!("{}/healthz", b.base))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn healthz_follows_the_store() {
+    let mut redis = RedisServer::start_own();
+    let hg = Hookgate::start(&["--redis", &redis.url()], &[]);
+    let health = format!("{}/healthz", hg.base);
+    assert_eq!(reqwest::get(&health).await.unwrap().status(), 200);
+    redis.stop();
+    assert_eq!(reqwest::get(&health).await.unwrap().status(), 503);
+    // A delivery now is refused with 503 (the store fails closed), not lost.
+    let answer = send_binary(&hg.url("/api/events"), &event(&unique_prefix("down"))).await;
+    assert_eq!(answer.status(), 503);
+    assert!(answer.headers().contains_key("retry-after"));
+    redis.start_again();
+    let mut ready = false;
+    for _ in 0..100 {
+        if reqwest::get(&health).await.unwrap().status() == 200 {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(ready, "{}", hg.stderr());
+}
+
+#[test]
+fn a_redis_password_is_never_printed() {
+    // Nothing listens on port 1: the start fails (exit 1) with a message that names
+    // Redis but not the password.
+    let out = common::command()
+        .args(["listen", "--bind", "127.0.0.1:0"])
+        .env("HOOKGATE_REDIS", "redis://user:pa55word@127.0.0.1:1/0")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("Redis") && !err.contains("pa55word"), "{err}");
+}
