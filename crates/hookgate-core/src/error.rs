@@ -110,6 +110,14 @@ pub enum ErrorKind {
     /// The receiver is shutting down and takes no new delivery (503, with
     /// `Retry-After`); see `DedupPolicy::shutdown`.
     ShuttingDown,
+    /// An event's handler failed (500 unless the handler said otherwise); see
+    /// `route::HandlerError`.
+    HandlerFailed,
+    /// No route matches the event's `type` and `subject`, and the router rejects
+    /// unrouted events (400: a retry would not be routed either).
+    UnroutedEvent,
+    /// An Azure Event Grid delivery header (`aeg-*`) is malformed (400).
+    InvalidDeliveryHeader,
 }
 
 impl ErrorKind {
@@ -128,6 +136,7 @@ impl ErrorKind {
             Self::OriginNotAllowed | Self::CallbackRefused | Self::Forbidden => 403,
             Self::MissingCredentials | Self::InvalidCredentials => 401,
             Self::KeysUnavailable | Self::StoreUnavailable | Self::ShuttingDown => 503,
+            Self::HandlerFailed => 500,
             Self::DuplicateInFlight | Self::CallbackBusy => 429,
             Self::BodyRead
             | Self::MalformedJson
@@ -146,7 +155,9 @@ impl ErrorKind {
             | Self::DataMismatch
             | Self::WrongEventCount
             | Self::InvalidHandshakeHeader
-            | Self::InvalidValidationEvent => 400,
+            | Self::InvalidValidationEvent
+            | Self::UnroutedEvent
+            | Self::InvalidDeliveryHeader => 400,
         }
     }
 
@@ -186,6 +197,9 @@ impl ErrorKind {
             Self::DuplicateInFlight => "duplicate-in-flight",
             Self::StoreUnavailable => "dedup-store-unavailable",
             Self::ShuttingDown => "shutting-down",
+            Self::HandlerFailed => "handler-failed",
+            Self::UnroutedEvent => "unrouted-event",
+            Self::InvalidDeliveryHeader => "invalid-delivery-header",
         }
     }
 
@@ -225,6 +239,9 @@ impl ErrorKind {
             Self::DuplicateInFlight => "The event is being handled",
             Self::StoreUnavailable => "The deduplication store is unavailable",
             Self::ShuttingDown => "The receiver is shutting down",
+            Self::HandlerFailed => "An event handler failed",
+            Self::UnroutedEvent => "No handler for the event",
+            Self::InvalidDeliveryHeader => "An Event Grid delivery header is invalid",
         }
     }
 }

@@ -51,6 +51,7 @@ pub mod dedup;
 pub mod encode;
 pub mod error;
 pub mod event;
+pub mod eventgrid;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -59,6 +60,7 @@ pub mod headers;
 pub mod problem;
 pub mod reply;
 pub mod request;
+pub mod route;
 pub mod webhook;
 
 pub use binding::{

@@ -535,7 +535,11 @@ impl WebhookPolicy {
                 .claim_for(admitted.identity.as_ref(), &mut delivery)
                 .await
             {
-                Ok(ClaimOutcome::Handle(guard)) => admitted.guard = Some(guard),
+                Ok(ClaimOutcome::Handle(guard)) => {
+                    // For a router that settles each event as its handler ends.
+                    delivery.set_claims(guard.event_claims());
+                    admitted.guard = Some(guard);
+                }
                 Ok(ClaimOutcome::AllDuplicates) => return answer(Reply::new(200)),
                 Err(error) => return answer(self.reject(Stage::Dedup, &error, request)),
             }
