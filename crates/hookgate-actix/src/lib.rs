@@ -80,6 +80,7 @@ mod middleware;
 
 pub mod auth;
 pub mod dedup;
+pub mod eventgrid;
 pub mod extract;
 pub mod handshake;
 mod headers;
@@ -87,6 +88,7 @@ pub mod identity;
 pub mod parse;
 mod problem;
 mod request;
+pub mod router;
 pub mod webhook;
 
 pub use auth::{Auth, AuthMiddleware};
@@ -99,4 +101,5 @@ pub use identity::AadCaller;
 pub use identity::{AuthRejection, Authenticated};
 pub use parse::{ParseCloudEvents, ParseCloudEventsMiddleware};
 pub use problem::{problem_response, reply_response};
+pub use router::EventRoutes;
 pub use webhook::{Webhook, WebhookMiddleware};

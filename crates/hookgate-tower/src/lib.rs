@@ -72,6 +72,8 @@ pub mod auth;
 pub mod body;
 pub mod dedup;
 #[cfg(feature = "axum")]
+pub mod eventgrid;
+#[cfg(feature = "axum")]
 pub mod extract;
 mod future;
 pub mod handshake;
@@ -81,6 +83,8 @@ pub mod identity;
 pub mod parse;
 mod problem;
 mod request;
+#[cfg(feature = "axum")]
+pub mod router;
 pub mod webhook;
 
 pub use auth::{Auth, AuthLayer};
@@ -96,4 +100,6 @@ pub use identity::AadCaller;
 pub use identity::{AuthRejection, Authenticated};
 pub use parse::{ParseCloudEvents, ParseCloudEventsLayer};
 pub use problem::{problem_response, reply_response};
+#[cfg(feature = "axum")]
+pub use router::EventRoutes;
 pub use webhook::{Webhook, WebhookLayer};

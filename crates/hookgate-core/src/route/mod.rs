@@ -275,6 +275,9 @@ impl<C: Send + 'static> EventRouterBuilder<C> {
 /// The most failures a problem's detail lists.
 const LISTED_FAILURES: usize = 5;
 
+/// The longest detail of one failure in a problem's detail, in bytes.
+const MAX_DETAIL: usize = 256;
+
 /// The failures of a delivery, for its answer.
 #[derive(Default)]
 struct Failures {
@@ -295,7 +298,15 @@ impl Failures {
             if let Some(index) = index {
                 let _ = write!(self.listed, "batch member {index}: ");
             }
-            self.listed.push_str(&excerpt(failure.detail()));
+            let detail = failure.detail();
+            let mut end = detail.len().min(MAX_DETAIL);
+            while !detail.is_char_boundary(end) {
+                end -= 1;
+            }
+            self.listed.push_str(&detail[..end]);
+            if end < detail.len() {
+                self.listed.push('…');
+            }
         }
         if failure.is_retried() {
             self.retry_after = self.retry_after.max(failure.retry_after_seconds());
