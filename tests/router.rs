@@ -52,7 +52,15 @@ struct Order {
 
 fn router<C: Clone + Send + Sync + 'static>(rec: &Arc<Recorder>, reject: bool) -> EventRouter<C> {
     let (r1, r2, r3, r4, r5) = (rec.clone(), rec.clone(), rec.clone(), rec.clone(), rec.clone());
+    let r6 = rec.clone();
     EventRouter::builder()
+        .on("com.example.panic", move |event: CloudEvent| {
+            let rec = r6.clone();
+            async move {
+                assert!(!rec.fails(event.id()), "the handler panics");
+                rec.record("panic", event.id());
+            }
+        })
         .on(
             "com.example.order.created",
             move |event: CloudEvent<Order>| {
@@ -251,6 +259,32 @@ where
     assert!(rec.take().is_empty());
 }
 
+/// The retry after a panic: the panicking event's claim is released in the
+/// background (the dedup guard's drop), so the retry may first find it in flight.
+async fn retry_until_handled<F, Fut>(send: F, request: TestRequest)
+where
+    F: Fn(TestRequest) -> Fut,
+    Fut: Future<Output = TestResponse>,
+{
+    for _ in 0..250 {
+        let answer = send(request.clone()).await;
+        match answer.status {
+            200 => return,
+            429 => tokio::time::sleep(Duration::from_millis(20)).await,
+            _ => panic!("{answer:?}"),
+        }
+    }
+    panic!("the claim of the panicked event was not released within 5 s");
+}
+
+fn panicking_batch(rec: &Recorder) -> TestRequest {
+    rec.set_failing(&["p"]);
+    batch(&[
+        event("o", "com.example.order.created", None),
+        event("p", "com.example.panic", None),
+    ])
+}
+
 // --- axum ------------------------------------------------------------------------
 
 mod on_axum {
@@ -320,6 +354,27 @@ mod on_axum {
             async move { axum_app::call(&app, &r).await }
         };
         a_failed_event_alone_runs_again(&rec, send).await;
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_releases_its_event_only() {
+        let rec = Arc::new(Recorder::default());
+        let app = app(router(&rec, false), memory(), false);
+        let request = panicking_batch(&rec);
+        let first = {
+            let (app, request) = (app.clone(), request.clone());
+            tokio::spawn(async move { axum_app::call(&app, &request).await })
+        };
+        assert!(first.await.unwrap_err().is_panic());
+        assert_eq!(rec.take(), ["created:o"]);
+        rec.set_failing(&[]);
+        let send = |r: TestRequest| {
+            let app = app.clone();
+            async move { axum_app::call(&app, &r).await }
+        };
+        retry_until_handled(send, request).await;
+        // "o" was completed before the panic: only "p" ran again.
+        assert_eq!(rec.take(), ["panic:p"]);
     }
 
     #[tokio::test]
@@ -443,6 +498,31 @@ mod on_actix {
         let app = &app;
         let send = |r: TestRequest| async move { actix_app::call(app, &r).await };
         a_failed_event_alone_runs_again(&rec, send).await;
+    }
+
+    #[actix_web::test]
+    async fn a_panicking_handler_releases_its_event_only() {
+        let rec = Arc::new(Recorder::default());
+        let app = std::rc::Rc::new(
+            test::init_service(
+                App::new().wrap(webhook(memory())).service(
+                    EventRoutes::new(router::<Delivery>(&rec, false)).resource("/api/events"),
+                ),
+            )
+            .await,
+        );
+        let request = panicking_batch(&rec);
+        let first = {
+            let (app, request) = (app.clone(), request.clone());
+            actix_web::rt::spawn(async move { actix_app::call(&*app, &request).await })
+        };
+        assert!(first.await.unwrap_err().is_panic());
+        assert_eq!(rec.take(), ["created:o"]);
+        rec.set_failing(&[]);
+        let app = &*app;
+        let send = |r: TestRequest| async move { actix_app::call(app, &r).await };
+        retry_until_handled(send, request).await;
+        assert_eq!(rec.take(), ["panic:p"]);
     }
 
     #[actix_web::test]

@@ -18,6 +18,10 @@
 //!   acknowledged.
 //! - The extractors [`CloudEvent<T>`] and [`CloudEvents<T>`] take the middleware's
 //!   delivery or parse by themselves.
+//! - [`EventRoutes`] serves an [`EventRouter`](hookgate_core::route::EventRouter)
+//!   (typed handlers per event `type` and `subject`; each event's dedup claim settled
+//!   as its handler ends) as a `Route` or `Resource`, and [`eventgrid::Delivery`]
+//!   extracts Azure Event Grid's `aeg-*` delivery headers.
 //!
 //! The behaviour, limits and error bodies are the same as `hookgate-tower`'s for
 //! axum; both are thin adapters over `hookgate-core`, which does the work.

@@ -11,6 +11,10 @@
 //!   Web PubSub signatures) and answers 401/403/503 problem+json.
 //! - [`DedupLayer`] deduplicates parsed deliveries by `(source, id)`: each event
 //!   reaches the handler once, and nothing unhandled is acknowledged.
+//! - With the `axum` feature: [`EventRoutes`] serves an
+//!   [`EventRouter`](hookgate_core::route::EventRouter) (typed handlers per event
+//!   `type` and `subject`; each event's dedup claim settled as its handler ends), and
+//!   [`eventgrid::Delivery`] extracts Azure Event Grid's `aeg-*` delivery headers.
 //! - With the `axum` feature (on by default): the extractors [`CloudEvent<T>`] and
 //!   [`CloudEvents<T>`], which take the layer's delivery or parse by themselves, and
 //!   [`Authenticated`] and `AadCaller` (feature `aad`) for who the sender is.

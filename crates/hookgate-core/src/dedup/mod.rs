@@ -14,6 +14,11 @@
 //! | any `InFlight` | what this request claimed is released, 429 with `Retry-After` (the sender retries; Event Grid treats a batch as all or none) |
 //! | the store fails | 503 with `Retry-After` (fail closed, the default), or the handler runs without deduplication when [`fail_open`](DedupPolicyBuilder::fail_open) is set (with a warning in the logs) |
 //!
+//! A router settles each event of a batch on its own instead, as its handler ends
+//! ([`DedupGuard::event_claims`], [`EventClaims`], handed on in the [`Delivery`]): the
+//! claims it settled are left out when the guard finishes, so a retried batch runs
+//! only the events whose handlers failed (see [`route`](crate::route)).
+//!
 //! Members of one batch with the same `(source, id)` count once. Outcomes are
 //! `tracing` events (target `hookgate::dedup`) with `source`, `id` and `outcome`.
 //! The adapters (`DedupLayer` in hookgate-tower, `Dedup` in hookgate-actix) run
