@@ -39,7 +39,9 @@ async fn main() -> std::io::Result<()> {
     .shutdown_timeout(shared::GRACE.as_secs())
     .bind(&addr)?;
     for bound in server.addrs() {
-        eprintln!("hookgate Event Grid receiver (actix-web) listening on http://{bound}/api/events");
+        eprintln!(
+            "hookgate Event Grid receiver (actix-web) listening on http://{bound}/api/events"
+        );
     }
     server.run().await?;
     shared::release_unfinished(&webhook).await;

@@ -42,9 +42,11 @@ mod axum_side {
             )
             .route(
                 "/optional",
-                post(|d: Option<Delivery>, CloudEvents(e): CloudEvents| async move {
-                    describe(d.as_deref(), e.len())
-                }),
+                post(
+                    |d: Option<Delivery>, CloudEvents(e): CloudEvents| async move {
+                        describe(d.as_deref(), e.len())
+                    },
+                ),
             )
             .layer(ParseCloudEventsLayer::default())
     }
@@ -115,7 +117,10 @@ fn batch() -> Vec<u8> {
 
 fn request(path: &str, headers: &[(&str, &str)]) -> TestRequest {
     let mut req = TestRequest::post(path)
-        .header("Content-Type", "application/cloudevents-batch+json; charset=utf-8")
+        .header(
+            "Content-Type",
+            "application/cloudevents-batch+json; charset=utf-8",
+        )
         .body(batch());
     for (name, value) in headers {
         req = req.header(name, value);
@@ -130,7 +135,10 @@ const EVENT_GRID: [(&str, &str); 6] = [
     ("aeg-data-version", ""),
     ("aeg-metadata-version", "1"),
     ("aeg-event-type", "Notification"),
-    ("aeg-output-event-id", "9aeb0fdf-c01e-0131-0922-9eb54906e209"),
+    (
+        "aeg-output-event-id",
+        "9aeb0fdf-c01e-0131-0922-9eb54906e209",
+    ),
 ];
 
 #[actix_web::test]

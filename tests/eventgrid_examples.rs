@@ -83,7 +83,9 @@ impl Request {
         let (headers, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
         // Both servers answer with Content-Length here; a chunked body would not parse.
         assert!(
-            !headers.to_ascii_lowercase().contains("transfer-encoding: chunked"),
+            !headers
+                .to_ascii_lowercase()
+                .contains("transfer-encoding: chunked"),
             "{response}"
         );
         let body = if body.is_empty() {
@@ -280,16 +282,29 @@ fn both_examples_answer_and_print_the_same() {
         .zip(axum_answers.iter().zip(&actix_answers))
         .enumerate()
     {
-        assert_eq!(axum.0, *expected, "request {i} ({}): {axum:?}", request.target);
-        assert_eq!(axum, actix, "request {i}: the two examples answer differently");
+        assert_eq!(
+            axum.0, *expected,
+            "request {i} ({}): {axum:?}",
+            request.target
+        );
+        assert_eq!(
+            axum, actix,
+            "request {i}: the two examples answer differently"
+        );
     }
-    assert_eq!(axum_answers[5].1["type"], "urn:hookgate:problem:data-mismatch");
+    assert_eq!(
+        axum_answers[5].1["type"],
+        "urn:hookgate:problem:data-mismatch"
+    );
     assert_eq!(
         axum_answers[7].1["type"],
         "urn:hookgate:problem:invalid-delivery-header"
     );
 
-    assert_eq!(axum_lines, actix_lines, "the two examples print differently");
+    assert_eq!(
+        axum_lines, actix_lines,
+        "the two examples print differently"
+    );
     let summary: Vec<(String, Value, String)> = axum_lines
         .iter()
         .map(|l| {

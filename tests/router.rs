@@ -51,7 +51,13 @@ struct Order {
 }
 
 fn router<C: Clone + Send + Sync + 'static>(rec: &Arc<Recorder>, reject: bool) -> EventRouter<C> {
-    let (r1, r2, r3, r4, r5) = (rec.clone(), rec.clone(), rec.clone(), rec.clone(), rec.clone());
+    let (r1, r2, r3, r4, r5) = (
+        rec.clone(),
+        rec.clone(),
+        rec.clone(),
+        rec.clone(),
+        rec.clone(),
+    );
     let r6 = rec.clone();
     EventRouter::builder()
         .on("com.example.panic", move |event: CloudEvent| {
@@ -175,11 +181,18 @@ where
 {
     let mut bad = event("m1", "com.example.order.created", None);
     bad["data"] = json!({"orderId": 5});
-    let answer = send(batch(&[event("m0", "com.example.order.created", None), bad])).await;
+    let answer = send(batch(&[
+        event("m0", "com.example.order.created", None),
+        bad,
+    ]))
+    .await;
     assert_eq!(answer.status, 400, "{answer:?}");
     assert_eq!(answer.problem_slug(), "data-mismatch");
     let detail = answer.json()["detail"].as_str().unwrap().to_owned();
-    assert!(detail.contains("1 of 2 events failed: batch member 1:"), "{detail}");
+    assert!(
+        detail.contains("1 of 2 events failed: batch member 1:"),
+        "{detail}"
+    );
     assert_eq!(rec.take(), ["created:m0"]);
 }
 
@@ -250,7 +263,9 @@ where
     assert_eq!(answer.problem_slug(), "unrouted-event");
     let detail = answer.json()["detail"].as_str().unwrap().to_owned();
     assert!(
-        detail.contains("batch member 1: no handler for events of type `org.unknown` and subject `/nowhere`"),
+        detail.contains(
+            "batch member 1: no handler for events of type `org.unknown` and subject `/nowhere`"
+        ),
         "{detail}"
     );
     assert_eq!(rec.take(), ["created:r1"]);
@@ -436,12 +451,11 @@ mod on_actix {
     #[actix_web::test]
     async fn routing() {
         let rec = Arc::new(Recorder::default());
-        let app = test::init_service(
-            App::new()
-                .wrap(webhook(memory()))
-                .service(EventRoutes::new(router::<Delivery>(&rec, false)).resource("/api/events")),
-        )
-        .await;
+        let app =
+            test::init_service(App::new().wrap(webhook(memory())).service(
+                EventRoutes::new(router::<Delivery>(&rec, false)).resource("/api/events"),
+            ))
+            .await;
         let app = &app;
         let send = |r: TestRequest| async move { actix_app::call(app, &r).await };
         routes_by_type_and_subject(&rec, send).await;
@@ -451,11 +465,10 @@ mod on_actix {
     #[actix_web::test]
     async fn retry_runs_only_the_failed_events() {
         let rec = Arc::new(Recorder::default());
-        let app = test::init_service(
-            App::new()
-                .wrap(webhook(memory()))
-                .route("/api/events", EventRoutes::new(router::<Delivery>(&rec, false)).route()),
-        )
+        let app = test::init_service(App::new().wrap(webhook(memory())).route(
+            "/api/events",
+            EventRoutes::new(router::<Delivery>(&rec, false)).route(),
+        ))
         .await;
         let app = &app;
         let send = |r: TestRequest| async move { actix_app::call(app, &r).await };
@@ -467,7 +480,10 @@ mod on_actix {
             App::new()
                 .wrap(Dedup::new(memory()))
                 .wrap(ParseCloudEvents::default())
-                .route("/api/events", EventRoutes::new(router::<Delivery>(&rec, false)).route()),
+                .route(
+                    "/api/events",
+                    EventRoutes::new(router::<Delivery>(&rec, false)).route(),
+                ),
         )
         .await;
         let app = &app;
@@ -489,12 +505,11 @@ mod on_actix {
             .build()
             .unwrap();
         let rec = Arc::new(Recorder::default());
-        let app = test::init_service(
-            App::new()
-                .wrap(webhook(dedup))
-                .service(EventRoutes::new(router::<Delivery>(&rec, false)).resource("/api/events")),
-        )
-        .await;
+        let app =
+            test::init_service(App::new().wrap(webhook(dedup)).service(
+                EventRoutes::new(router::<Delivery>(&rec, false)).resource("/api/events"),
+            ))
+            .await;
         let app = &app;
         let send = |r: TestRequest| async move { actix_app::call(app, &r).await };
         a_failed_event_alone_runs_again(&rec, send).await;
@@ -504,11 +519,9 @@ mod on_actix {
     async fn a_panicking_handler_releases_its_event_only() {
         let rec = Arc::new(Recorder::default());
         let app = std::rc::Rc::new(
-            test::init_service(
-                App::new().wrap(webhook(memory())).service(
-                    EventRoutes::new(router::<Delivery>(&rec, false)).resource("/api/events"),
-                ),
-            )
+            test::init_service(App::new().wrap(webhook(memory())).service(
+                EventRoutes::new(router::<Delivery>(&rec, false)).resource("/api/events"),
+            ))
             .await,
         );
         let request = panicking_batch(&rec);
@@ -543,7 +556,8 @@ mod on_actix {
     async fn without_dedup_or_layers() {
         let rec = Arc::new(Recorder::default());
         let app = test::init_service(
-            App::new().service(EventRoutes::new(router::<Delivery>(&rec, false)).resource("/api/events")),
+            App::new()
+                .service(EventRoutes::new(router::<Delivery>(&rec, false)).resource("/api/events")),
         )
         .await;
         let request = single(&event("x", "com.example.order.created", None));

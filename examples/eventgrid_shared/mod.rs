@@ -25,7 +25,11 @@ pub(crate) struct Order {
 }
 
 /// Prints the line of an event handled by `handler`.
-fn print(handler: &str, delivery: &EventGridDelivery, event: &CloudEvent) -> Result<(), HandlerError> {
+fn print(
+    handler: &str,
+    delivery: &EventGridDelivery,
+    event: &CloudEvent,
+) -> Result<(), HandlerError> {
     let event: Value = serde_json::from_str(&event.to_json())?;
     let line = json!({
         "handler": handler,

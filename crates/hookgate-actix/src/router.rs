@@ -124,7 +124,11 @@ where
     }
 }
 
-async fn dispatch<C>(router: EventRouter<C>, request: HttpRequest, mut payload: Payload) -> HttpResponse
+async fn dispatch<C>(
+    router: EventRouter<C>,
+    request: HttpRequest,
+    mut payload: Payload,
+) -> HttpResponse
 where
     C: FromRequest + Clone + Send + 'static,
 {

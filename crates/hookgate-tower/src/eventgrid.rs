@@ -65,10 +65,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Delivery {
 impl<S: Send + Sync> OptionalFromRequestParts<S> for Delivery {
     type Rejection = DeliveryRejection;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        _: &S,
-    ) -> Result<Option<Self>, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
         let delivery = EventGridDelivery::from_headers(&HttpHeaders(&parts.headers))?;
         Ok(delivery.is_present().then_some(Self(delivery)))
     }

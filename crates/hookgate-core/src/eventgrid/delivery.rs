@@ -111,7 +111,10 @@ fn text<'a>(headers: &'a impl HeaderSource, name: &str) -> Result<Option<&'a str
     if value.len() > MAX_VALUE {
         return Err(invalid(&format!("is longer than {MAX_VALUE} bytes")));
     }
-    if !value.iter().all(|b| matches!(b, b' ' | b'\t' | 0x21..=0x7e)) {
+    if !value
+        .iter()
+        .all(|b| matches!(b, b' ' | b'\t' | 0x21..=0x7e))
+    {
         return Err(invalid("holds bytes other than visible ASCII and spaces"));
     }
     // Checked as ASCII above.
@@ -256,7 +259,10 @@ mod tests {
         assert_eq!(d.compatibility_mode_enabled(), Some(false));
         let other = HeaderList::new([("aeg-event-type", "Custom")]);
         let d = EventGridDelivery::from_headers(&other).unwrap();
-        assert_eq!(d.event_type().map(EventGridEventType::as_str), Some("Custom"));
+        assert_eq!(
+            d.event_type().map(EventGridEventType::as_str),
+            Some("Custom")
+        );
     }
 
     #[test]
@@ -269,8 +275,8 @@ mod tests {
             ("aeg-compatibility-mode-enabled", "yes"),
             ("aeg-subscription-name", "caf\u{e9}"),
         ] {
-            let error = EventGridDelivery::from_headers(&HeaderList::new([(name, value)]))
-                .unwrap_err();
+            let error =
+                EventGridDelivery::from_headers(&HeaderList::new([(name, value)])).unwrap_err();
             assert_eq!(error.status(), 400, "{name}: {value}");
             assert!(error.detail().contains(name), "{}", error.detail());
         }

@@ -85,9 +85,9 @@
 mod handler;
 mod table;
 
-pub use handler::{Handler, HandlerError, IntoOutcome};
 #[doc(hidden)]
 pub use handler::{EventOnly, WithContext};
+pub use handler::{Handler, HandlerError, IntoOutcome};
 
 use std::fmt::{self, Write as _};
 use std::sync::Arc;
@@ -184,7 +184,10 @@ pub struct EventRouterBuilder<C = ()> {
 impl<C> fmt::Debug for EventRouterBuilder<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EventRouterBuilder")
-            .field("routes", &self.routes.iter().map(|(r, _)| r).collect::<Vec<_>>())
+            .field(
+                "routes",
+                &self.routes.iter().map(|(r, _)| r).collect::<Vec<_>>(),
+            )
             .field("reject_unrouted", &self.reject_unrouted)
             .field("fallback", &self.fallback.is_some())
             .finish()

@@ -103,7 +103,9 @@ impl Table {
             candidates.sort_by_key(|c| std::cmp::Reverse(c.subject.as_ref().map(|s| s.len())));
         }
         table.exact.sort_by(|a, b| a.0.cmp(&b.0));
-        table.prefixes.sort_by_key(|(k, _)| std::cmp::Reverse(k.len()));
+        table
+            .prefixes
+            .sort_by_key(|(k, _)| std::cmp::Reverse(k.len()));
         Ok(table)
     }
 
