@@ -1,7 +1,7 @@
 //! The Azure Event Grid [`Delivery`] extractor: the `aeg-*` delivery headers.
 //!
 //! `Delivery` derefs to the core's
-//! [`EventGridDelivery`](hookgate_core::eventgrid::EventGridDelivery) (its table
+//! [`EventGridDelivery`] (its table
 //! lists the headers): each field is `None` when its header is absent, and a
 //! malformed header is a 400 problem+json ([`DeliveryRejection`]), the same as the
 //! axum extractor. It reads only the request head, so it also serves as the context

@@ -1,7 +1,7 @@
 //! The Azure Event Grid [`Delivery`] extractor: the `aeg-*` delivery headers.
 //!
 //! `Delivery` derefs to the core's
-//! [`EventGridDelivery`](hookgate_core::eventgrid::EventGridDelivery) (its table
+//! [`EventGridDelivery`] (its table
 //! lists the headers): each field is `None` when its header is absent, and a
 //! malformed header is a 400 problem+json ([`DeliveryRejection`]).
 //! `Option<Delivery>` is `None` when the request carries no `aeg-*` header at all

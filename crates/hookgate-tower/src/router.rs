@@ -2,8 +2,8 @@
 //!
 //! [`EventRoutes`] serves an [`EventRouter`] (see [`hookgate_core::route`] for the
 //! routes, their precedence, and what each event's outcome does): mount it with
-//! axum's `post_service` (or `route_service`) behind the [`WebhookLayer`]
-//! (crate::WebhookLayer), or the parse and dedup layers. It takes the parsed
+//! axum's `post_service` (or `route_service`) behind the
+//! [`WebhookLayer`](crate::WebhookLayer), or the parse and dedup layers. It takes the parsed
 //! [`Delivery`] from the request extensions (or parses the body itself, within the
 //! [`ParseConfig`] of the request extensions or the default), extracts the router's
 //! context `C` from the request parts (any `FromRequestParts<()>`; `()` for none),

@@ -21,7 +21,7 @@
 //! then the prefixes from the longest): no hashing and no allocation.
 //!
 //! **Handlers** are async functions of a `CloudEvent<T>` (the data converted into
-//! `T`, see [`EventData`](crate::EventData)), or of a `CloudEvent<T>` and the
+//! `T`, see [`EventData`]), or of a `CloudEvent<T>` and the
 //! router's context `C`: a value the adapter extracts once per request (an axum
 //! `FromRequestParts`, an actix-web `FromRequest` of the request head; for example
 //! the Event Grid delivery headers, [`EventGridDelivery`](crate::eventgrid::EventGridDelivery)) and
