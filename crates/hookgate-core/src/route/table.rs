@@ -1,9 +1,11 @@
 //! The route table: which handler an event's `type` and `subject` select.
 //!
-//! Built once, then read without locks or allocation: the exact types are a sorted
-//! slice (a binary search of string comparisons, no hashing), the type prefixes a
-//! slice from the longest to the shortest (the first that matches is the longest),
-//! and each type key holds its candidates from the longest subject prefix to none.
+//! Built once, then read without locks or allocation: the exact types are a slice
+//! sorted by length, then bytes (a binary search whose comparisons are mostly
+//! decided by the length, no hashing), the type prefixes a slice from the longest to
+//! the shortest (the first that matches is the longest; a prefix whose first byte
+//! differs from the type's is skipped without a `memcmp`), and each type key holds
+//! its candidates from the longest subject prefix to none.
 
 use crate::error::ConfigError;
 
@@ -38,6 +40,22 @@ pub(super) struct Table {
     exact: Vec<(Box<str>, Vec<Candidate>)>,
     /// From the longest prefix to the shortest.
     prefixes: Vec<(Box<str>, Vec<Candidate>)>,
+}
+
+/// The order of the exact types: by length, then by bytes.
+#[inline]
+fn by_length(a: &str, b: &str) -> std::cmp::Ordering {
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
+/// Whether `ty` starts with `prefix`, looking at the first byte before the rest.
+#[inline]
+fn starts_with(ty: &str, prefix: &str) -> bool {
+    match (prefix.as_bytes().first(), ty.as_bytes().first()) {
+        (None, _) => true,
+        (Some(p), Some(t)) if p == t => ty.starts_with(prefix),
+        _ => false,
+    }
 }
 
 fn pick(candidates: &[Candidate], subject: Option<&str>) -> Option<usize> {
@@ -102,7 +120,7 @@ impl Table {
             // unless one is the other, which is refused above).
             candidates.sort_by_key(|c| std::cmp::Reverse(c.subject.as_ref().map(|s| s.len())));
         }
-        table.exact.sort_by(|a, b| a.0.cmp(&b.0));
+        table.exact.sort_by(|a, b| by_length(&a.0, &b.0));
         table
             .prefixes
             .sort_by_key(|(k, _)| std::cmp::Reverse(k.len()));
@@ -114,14 +132,14 @@ impl Table {
     /// prefix, then the route without one.
     #[inline]
     pub(super) fn find(&self, ty: &str, subject: Option<&str>) -> Option<usize> {
-        if let Ok(i) = self.exact.binary_search_by(|(k, _)| (**k).cmp(ty))
+        if let Ok(i) = self.exact.binary_search_by(|(k, _)| by_length(k, ty))
             && let Some(handler) = pick(&self.exact[i].1, subject)
         {
             return Some(handler);
         }
         self.prefixes
             .iter()
-            .filter(|(prefix, _)| ty.starts_with(&**prefix))
+            .filter(|(prefix, _)| starts_with(ty, prefix))
             .find_map(|(_, candidates)| pick(candidates, subject))
     }
 }
