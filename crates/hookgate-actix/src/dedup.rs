@@ -95,6 +95,8 @@ where
         Err(error) => answer(request, problem_response(&error.problem())),
         Ok(ClaimOutcome::AllDuplicates) => answer(request, reply_response(&Reply::new(200))),
         Ok(ClaimOutcome::Handle(guard)) => {
+            // For a router that settles each event as its handler ends.
+            delivery.set_claims(guard.event_claims());
             request.extensions_mut().insert(delivery);
             // An error, a panic or a drop here drops the guard: released.
             let response = service.call(request).await?;

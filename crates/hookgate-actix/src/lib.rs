@@ -18,6 +18,10 @@
 //!   acknowledged.
 //! - The extractors [`CloudEvent<T>`] and [`CloudEvents<T>`] take the middleware's
 //!   delivery or parse by themselves.
+//! - [`EventRoutes`] serves an [`EventRouter`](hookgate_core::route::EventRouter)
+//!   (typed handlers per event `type` and `subject`; each event's dedup claim settled
+//!   as its handler ends) as a `Route` or `Resource`, and [`eventgrid::Delivery`]
+//!   extracts Azure Event Grid's `aeg-*` delivery headers.
 //!
 //! The behaviour, limits and error bodies are the same as `hookgate-tower`'s for
 //! axum; both are thin adapters over `hookgate-core`, which does the work.
@@ -80,6 +84,7 @@ mod middleware;
 
 pub mod auth;
 pub mod dedup;
+pub mod eventgrid;
 pub mod extract;
 pub mod handshake;
 mod headers;
@@ -88,6 +93,7 @@ pub mod parse;
 mod problem;
 mod request;
 pub mod trusted_app;
+pub mod router;
 pub mod webhook;
 pub mod webpubsub;
 
@@ -102,4 +108,5 @@ pub use identity::{AuthRejection, Authenticated};
 pub use parse::{ParseCloudEvents, ParseCloudEventsMiddleware};
 pub use problem::{problem_response, reply_response};
 pub use trusted_app::{CallbackContext, CallbackContextRejection, Ucwa, UcwaRejection};
+pub use router::EventRoutes;
 pub use webhook::{Webhook, WebhookMiddleware};

@@ -116,6 +116,14 @@ pub enum ErrorKind {
     /// A query parameter the route needs is missing, given twice, or too long,
     /// e.g. the Trusted Application API's `callbackContext` (400).
     InvalidQuery,
+    /// An event's handler failed (500 unless the handler said otherwise); see
+    /// `route::HandlerError`.
+    HandlerFailed,
+    /// No route matches the event's `type` and `subject`, and the router rejects
+    /// unrouted events (400: a retry would not be routed either).
+    UnroutedEvent,
+    /// An Azure Event Grid delivery header (`aeg-*`) is malformed (400).
+    InvalidDeliveryHeader,
 }
 
 impl ErrorKind {
@@ -134,6 +142,7 @@ impl ErrorKind {
             Self::OriginNotAllowed | Self::CallbackRefused | Self::Forbidden => 403,
             Self::MissingCredentials | Self::InvalidCredentials => 401,
             Self::KeysUnavailable | Self::StoreUnavailable | Self::ShuttingDown => 503,
+            Self::HandlerFailed => 500,
             Self::DuplicateInFlight | Self::CallbackBusy => 429,
             Self::BodyRead
             | Self::MalformedJson
@@ -153,7 +162,9 @@ impl ErrorKind {
             | Self::WrongEventCount
             | Self::InvalidHandshakeHeader
             | Self::InvalidValidationEvent
-            | Self::InvalidQuery => 400,
+            | Self::InvalidQuery
+            | Self::UnroutedEvent
+            | Self::InvalidDeliveryHeader => 400,
         }
     }
 
@@ -195,6 +206,9 @@ impl ErrorKind {
             Self::ShuttingDown => "shutting-down",
             Self::UnexpectedContentType => "unexpected-content-type",
             Self::InvalidQuery => "invalid-query",
+            Self::HandlerFailed => "handler-failed",
+            Self::UnroutedEvent => "unrouted-event",
+            Self::InvalidDeliveryHeader => "invalid-delivery-header",
         }
     }
 
@@ -236,6 +250,9 @@ impl ErrorKind {
             Self::ShuttingDown => "The receiver is shutting down",
             Self::UnexpectedContentType => "The request's content type is not accepted",
             Self::InvalidQuery => "A query parameter is missing or invalid",
+            Self::HandlerFailed => "An event handler failed",
+            Self::UnroutedEvent => "No handler for the event",
+            Self::InvalidDeliveryHeader => "An Event Grid delivery header is invalid",
         }
     }
 }

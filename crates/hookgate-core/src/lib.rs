@@ -51,6 +51,7 @@ pub mod dedup;
 pub mod encode;
 pub mod error;
 pub mod event;
+pub mod eventgrid;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -60,6 +61,7 @@ pub mod problem;
 pub mod reply;
 pub mod request;
 pub mod trusted_app;
+pub mod route;
 pub mod webhook;
 pub mod webpubsub;
 

@@ -29,7 +29,8 @@
 //! the secret, so a rotation keeps it). The holders of unlabeled shared secrets are
 //! one sender. After the handler,
 //! [`Admitted::finish`] completes the claims on a 2xx and releases them on anything
-//! else, and says which headers the answer needs (`Cache-Control: private` for a
+//! else (leaving out those an [`EventRouter`](crate::route::EventRouter) settled one
+//! by one, as each event's handler ended), and says which headers the answer needs (`Cache-Control: private` for a
 //! request authenticated by a secret in its URL).
 //!
 //! **Shutting down.** Call [`WebhookPolicy::shutdown`] when the server has stopped
@@ -535,7 +536,11 @@ impl WebhookPolicy {
                 .claim_for(admitted.identity.as_ref(), &mut delivery)
                 .await
             {
-                Ok(ClaimOutcome::Handle(guard)) => admitted.guard = Some(guard),
+                Ok(ClaimOutcome::Handle(guard)) => {
+                    // For a router that settles each event as its handler ends.
+                    delivery.set_claims(guard.event_claims());
+                    admitted.guard = Some(guard);
+                }
                 Ok(ClaimOutcome::AllDuplicates) => return answer(Reply::new(200)),
                 Err(error) => return answer(self.reject(Stage::Dedup, &error, request)),
             }

@@ -85,6 +85,8 @@ where
         Err(error) => Ok(problem_response(&error.problem()).map(Body::full)),
         Ok(ClaimOutcome::AllDuplicates) => Ok(reply_response(&Reply::new(200)).map(Body::full)),
         Ok(ClaimOutcome::Handle(guard)) => {
+            // For a router that settles each event as its handler ends.
+            delivery.set_claims(guard.event_claims());
             request.extensions_mut().insert(delivery);
             // An error, a panic or a drop here drops the guard: released.
             let response = inner.call(request.map(Body::inner)).await?;

@@ -11,6 +11,10 @@
 //!   Web PubSub signatures) and answers 401/403/503 problem+json.
 //! - [`DedupLayer`] deduplicates parsed deliveries by `(source, id)`: each event
 //!   reaches the handler once, and nothing unhandled is acknowledged.
+//! - With the `axum` feature: [`EventRoutes`] serves an
+//!   [`EventRouter`](hookgate_core::route::EventRouter) (typed handlers per event
+//!   `type` and `subject`; each event's dedup claim settled as its handler ends), and
+//!   [`eventgrid::Delivery`] extracts Azure Event Grid's `aeg-*` delivery headers.
 //! - With the `axum` feature (on by default): the extractors [`CloudEvent<T>`] and
 //!   [`CloudEvents<T>`], which take the layer's delivery or parse by themselves, and
 //!   [`Authenticated`] and `AadCaller` (feature `aad`) for who the sender is.
@@ -72,6 +76,8 @@ pub mod auth;
 pub mod body;
 pub mod dedup;
 #[cfg(feature = "axum")]
+pub mod eventgrid;
+#[cfg(feature = "axum")]
 pub mod extract;
 mod future;
 pub mod handshake;
@@ -83,6 +89,7 @@ mod problem;
 mod request;
 #[cfg(feature = "axum")]
 pub mod trusted_app;
+pub mod router;
 pub mod webhook;
 #[cfg(feature = "axum")]
 pub mod webpubsub;
@@ -102,4 +109,5 @@ pub use parse::{ParseCloudEvents, ParseCloudEventsLayer};
 pub use problem::{problem_response, reply_response};
 #[cfg(feature = "axum")]
 pub use trusted_app::{CallbackContext, CallbackContextRejection, Ucwa, UcwaRejection};
+pub use router::EventRoutes;
 pub use webhook::{Webhook, WebhookLayer};

@@ -292,17 +292,54 @@ impl ParseConfigBuilder {
 }
 
 /// The parsed content of one request: one event or a batch.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Two deliveries are equal when their mode and events are (their
+/// [`claims`](Self::claims) are not compared).
+#[derive(Clone, Debug)]
 pub struct Delivery {
     mode: Mode,
     events: Vec<CloudEvent>,
+    /// The dedup claims of the events, one by one, when deduplicating.
+    claims: Option<crate::dedup::EventClaims>,
 }
+
+impl PartialEq for Delivery {
+    fn eq(&self, other: &Self) -> bool {
+        self.mode == other.mode && self.events == other.events
+    }
+}
+
+impl Eq for Delivery {}
 
 impl Delivery {
     /// A delivery of `events` that arrived in `mode`.
     #[must_use]
     pub fn new(mode: Mode, events: Vec<CloudEvent>) -> Self {
-        Self { mode, events }
+        Self {
+            mode,
+            events,
+            claims: None,
+        }
+    }
+
+    /// The dedup claims of the events one by one, when the deduplication step put
+    /// them here (see [`EventClaims`](crate::dedup::EventClaims)): event `i` of
+    /// [`events`](Self::events) has claim `i`. Changing the events (removing,
+    /// reordering) drops them, so that no claim is settled for another event.
+    #[must_use]
+    pub fn claims(&self) -> Option<&crate::dedup::EventClaims> {
+        self.claims.as_ref()
+    }
+
+    /// Takes the claims out (see [`claims`](Self::claims)).
+    pub fn take_claims(&mut self) -> Option<crate::dedup::EventClaims> {
+        self.claims.take()
+    }
+
+    /// Hands the per-event claims to what handles the events (the deduplication
+    /// step does, right after filtering the delivery).
+    pub fn set_claims(&mut self, claims: Option<crate::dedup::EventClaims>) {
+        self.claims = claims;
     }
 
     /// How the events arrived.
@@ -320,6 +357,7 @@ impl Delivery {
     /// Mutable access to the events (a deduplicating layer removes the ones already
     /// handled).
     pub fn events_mut(&mut self) -> &mut Vec<CloudEvent> {
+        self.claims = None;
         &mut self.events
     }
 

@@ -14,6 +14,11 @@
 //! | any `InFlight` | what this request claimed is released, 429 with `Retry-After` (the sender retries; Event Grid treats a batch as all or none) |
 //! | the store fails | 503 with `Retry-After` (fail closed, the default), or the handler runs without deduplication when [`fail_open`](DedupPolicyBuilder::fail_open) is set (with a warning in the logs) |
 //!
+//! A router settles each event of a batch on its own instead, as its handler ends
+//! ([`DedupGuard::event_claims`], [`EventClaims`], handed on in the [`Delivery`]): the
+//! claims it settled are left out when the guard finishes, so a retried batch runs
+//! only the events whose handlers failed (see [`route`](crate::route)).
+//!
 //! Members of one batch with the same `(source, id)` count once. Outcomes are
 //! `tracing` events (target `hookgate::dedup`) with `source`, `id` and `outcome`.
 //! The adapters (`DedupLayer` in hookgate-tower, `Dedup` in hookgate-actix) run
@@ -541,6 +546,20 @@ pub struct DedupGuard {
 }
 
 impl DedupGuard {
+    /// A handle on the claims of each event, for a router that completes or releases
+    /// them one by one as its handlers finish (see [`EventClaims`]); `None` when
+    /// there are no claims (fail-open). The claims settled through it are left out
+    /// when the guard finishes or is dropped; the others still follow the status.
+    /// One reference count, no lock and no allocation.
+    #[must_use]
+    pub fn event_claims(&self) -> Option<EventClaims> {
+        let ticket = self.ticket?;
+        Some(EventClaims {
+            policy: self.policy.clone(),
+            ticket,
+        })
+    }
+
     /// Finishes the claims with the handler's HTTP `status`: a 2xx completes them
     /// (the events are remembered as done), anything else releases them (the
     /// sender's retry is handled). A store failure here is logged: the answer stands
@@ -558,6 +577,65 @@ impl DedupGuard {
         if let Some(ticket) = self.ticket.take() {
             let claims = self.policy.0.unfinished.take(ticket);
             self.policy.settle(claims, success).await;
+        }
+    }
+}
+
+/// The claims of a delivery's events, one by one: the claim of event `index` (in the
+/// order of the delivery handed to the handler, after deduplication) is completed
+/// when that event was handled and released when it was not, while the others wait
+/// for the answer's status ([`DedupGuard::finish`]). The router of
+/// [`route`](crate::route) finds it in the [`Delivery`] ([`Delivery::claims`]) and
+/// settles each event as its handler ends, so that the sender's retry of a batch
+/// runs only the events that failed.
+///
+/// Settling an event twice, or after the guard finished, does nothing: a claim is
+/// taken out of the registry once.
+///
+/// ```
+/// use hookgate_core::dedup::{ClaimOutcome, DedupPolicy};
+/// use hookgate_core::{parse, HeaderList, ParseConfig};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let policy = DedupPolicy::builder().build()?;
+/// let batch = r#"[{"specversion":"1.0","id":"1","source":"/s","type":"t"},
+///                 {"specversion":"1.0","id":"2","source":"/s","type":"t"}]"#;
+/// let headers = HeaderList::new([("content-type", "application/cloudevents-batch+json")]);
+/// let mut delivery = parse(&headers, batch.into(), &ParseConfig::default())?;
+/// let ClaimOutcome::Handle(guard) = policy.claim(&mut delivery).await? else { panic!() };
+/// let claims = guard.event_claims().unwrap();
+/// claims.complete(0).await; // event "1" was handled
+/// claims.release(1).await; // event "2" failed
+/// guard.finish(500).await; // nothing left to settle
+///
+/// // The sender retries the batch: only event "2" is new.
+/// let mut retry = parse(&headers, batch.into(), &ParseConfig::default())?;
+/// let ClaimOutcome::Handle(guard) = policy.claim(&mut retry).await? else { panic!() };
+/// assert_eq!(retry.events()[0].id(), "2");
+/// guard.finish(200).await;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct EventClaims {
+    policy: DedupPolicy,
+    ticket: Ticket,
+}
+
+impl EventClaims {
+    /// Completes the claim of event `index`: it was handled, and a retry skips it.
+    pub async fn complete(&self, index: usize) {
+        self.settle(index, true).await;
+    }
+
+    /// Releases the claim of event `index`: it was not handled, and a retry runs it.
+    pub async fn release(&self, index: usize) {
+        self.settle(index, false).await;
+    }
+
+    async fn settle(&self, index: usize, success: bool) {
+        if let Some(claim) = self.policy.0.unfinished.take_one(self.ticket, index) {
+            self.policy.settle(vec![claim], success).await;
         }
     }
 }

@@ -16,8 +16,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::store::{ClaimToken, DedupKey};
 
-/// The claims of one delivery.
+/// The claims of one delivery. A claim settled on its own
+/// ([`Unfinished::take_one`]) stays in place with the token [`SETTLED`], so that
+/// the others keep their index.
 pub(super) type Claims = Vec<(DedupKey, ClaimToken)>;
+
+/// The token of a claim settled on its own (real tokens are never zero).
+const SETTLED: u128 = 0;
+
+/// Drops the claims settled on their own.
+fn unsettled(mut claims: Claims) -> Claims {
+    claims.retain(|(_, token)| token.as_u128() != SETTLED);
+    claims
+}
 
 /// Where a guard's claims are registered: the slot and the registration (a slot is
 /// reused, a registration never is).
@@ -83,10 +94,27 @@ impl Unfinished {
                 let claims = std::mem::take(&mut entry.1);
                 entry.0 = 0;
                 slots.free.push(ticket.slot);
-                claims
+                unsettled(claims)
             }
             _ => Claims::new(),
         }
+    }
+
+    /// Takes out the claim at `index` of `ticket`'s claims (the others keep their
+    /// place): `None` when it was settled already, or a shutdown took it.
+    pub(super) fn take_one(&self, ticket: Ticket, index: usize) -> Option<(DedupKey, ClaimToken)> {
+        let mut slots = self.slots();
+        let (id, claims) = slots.entries.get_mut(ticket.slot)?;
+        if *id != ticket.id {
+            return None;
+        }
+        let claim = claims.get_mut(index)?;
+        if claim.1.as_u128() == SETTLED {
+            return None;
+        }
+        let taken = *claim;
+        claim.1 = ClaimToken::from_u128(SETTLED);
+        Some(taken)
     }
 
     /// A copy of the claims of `ticket`, left registered (a dropped guard releases
@@ -94,7 +122,7 @@ impl Unfinished {
     /// meanwhile still finds them).
     pub(super) fn copy(&self, ticket: Ticket) -> Claims {
         match self.slots().entries.get(ticket.slot) {
-            Some((id, claims)) if *id == ticket.id => claims.clone(),
+            Some((id, claims)) if *id == ticket.id => unsettled(claims.clone()),
             _ => Claims::new(),
         }
     }
@@ -108,7 +136,7 @@ impl Unfinished {
         std::mem::take(&mut slots.entries)
             .into_iter()
             .filter(|(id, _)| *id != 0)
-            .flat_map(|(_, claims)| claims)
+            .flat_map(|(_, claims)| unsettled(claims))
             .collect()
     }
 
@@ -142,6 +170,21 @@ mod tests {
         assert_eq!(registry.copy(second), claims(2));
         assert_eq!(registry.take(second), claims(2));
         assert!(registry.take(second).is_empty());
+    }
+
+    #[test]
+    fn a_claim_taken_alone_is_not_taken_again() {
+        let registry = Unfinished::default();
+        let two = [claims(1), claims(2)].concat();
+        let ticket = registry.register(two.clone()).unwrap();
+        assert_eq!(registry.take_one(ticket, 0), Some(two[0]));
+        assert_eq!(registry.take_one(ticket, 0), None);
+        assert_eq!(registry.take_one(ticket, 5), None);
+        assert_eq!(registry.copy(ticket), claims(2));
+        let other = registry.register(claims(3)).unwrap();
+        assert_eq!(registry.take_one(other, 0), Some(claims(3)[0]));
+        assert!(registry.close().iter().all(|c| *c == two[1]));
+        assert!(registry.take(ticket).is_empty());
     }
 
     #[test]
