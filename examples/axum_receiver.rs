@@ -27,6 +27,7 @@
 //! ```
 
 mod shared;
+mod stop_signal;
 
 use std::io::Write as _;
 
@@ -42,29 +43,6 @@ async fn receive(CloudEvents(events): CloudEvents) -> axum::http::StatusCode {
         let _ = writeln!(out, "{}", event.to_json()).and_then(|()| out.flush());
     }
     axum::http::StatusCode::OK
-}
-
-/// Resolves when the process is asked to stop: SIGINT (Ctrl-C) or, on Unix, SIGTERM.
-async fn stop_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                terminate.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
-    }
 }
 
 #[tokio::main]
@@ -85,7 +63,7 @@ async fn main() -> std::io::Result<()> {
     // closes (`changed` returns) when the signal task drops its sender.
     let (stop, stopped) = watch::channel(());
     tokio::spawn(async move {
-        stop_signal().await;
+        stop_signal::stop_signal().await;
         eprintln!("stopping: finishing the requests in flight");
         drop(stop);
     });

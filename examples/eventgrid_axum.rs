@@ -22,6 +22,7 @@
 
 mod eventgrid_shared;
 mod shared;
+mod stop_signal;
 
 use axum::Router;
 use axum::routing::post_service;
@@ -29,29 +30,6 @@ use hookgate::route::EventRouter;
 use hookgate::tower::eventgrid::Delivery;
 use hookgate::tower::{EventRoutes, WebhookLayer};
 use tokio::sync::watch;
-
-/// Resolves when the process is asked to stop: SIGINT (Ctrl-C) or, on Unix, SIGTERM.
-async fn stop_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                terminate.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
-    }
-}
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -69,7 +47,7 @@ async fn main() -> std::io::Result<()> {
 
     let (stop, stopped) = watch::channel(());
     tokio::spawn(async move {
-        stop_signal().await;
+        stop_signal::stop_signal().await;
         eprintln!("stopping: finishing the requests in flight");
         drop(stop);
     });

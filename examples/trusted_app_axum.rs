@@ -23,6 +23,7 @@
 
 #[path = "trusted_app_shared/mod.rs"]
 mod shared;
+mod stop_signal;
 
 use std::sync::Arc;
 
@@ -41,29 +42,6 @@ async fn callback(
     CallbackContext(counter.next().to_string())
 }
 
-/// Resolves when the process is asked to stop: SIGINT (Ctrl-C) or, on Unix, SIGTERM.
-async fn stop_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                terminate.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
-    }
-}
-
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let auth = shared::auth_policy();
@@ -78,7 +56,7 @@ async fn main() -> std::io::Result<()> {
         listener.local_addr()?
     );
     axum::serve(listener, app)
-        .with_graceful_shutdown(stop_signal())
+        .with_graceful_shutdown(stop_signal::stop_signal())
         .await?;
     eprintln!("stopped");
     Ok(())

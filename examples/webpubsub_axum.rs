@@ -11,6 +11,7 @@
 //! cargo run --example webpubsub_axum --features axum
 //! ```
 
+mod stop_signal;
 mod webpubsub_shared;
 
 use axum::extract::Path;
@@ -24,29 +25,6 @@ async fn event(
     WebPubSub(event): WebPubSub,
 ) -> Result<WebPubSubReply, WebPubSubRejection> {
     Ok(webpubsub_shared::handle(&segment, event)?.into())
-}
-
-/// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
-async fn stop_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                terminate.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
-    }
 }
 
 #[tokio::main]
@@ -64,7 +42,7 @@ async fn main() -> std::io::Result<()> {
         listener.local_addr()?
     );
     axum::serve(listener, app)
-        .with_graceful_shutdown(stop_signal())
+        .with_graceful_shutdown(stop_signal::stop_signal())
         .await?;
     eprintln!("stopped");
     Ok(())

@@ -6,31 +6,17 @@
 
 #![cfg(unix)]
 
+mod common;
+
+use common::examples::example;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 const EXAMPLES: [&str; 2] = ["eventgrid_axum", "eventgrid_actix"];
-
-/// The example binary `name`, next to this test's directory.
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps/<test>");
-    let path = profile_dir.join("examples").join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: `cargo test --all-features` builds the examples",
-        path.display()
-    );
-    path
-}
 
 /// One request as raw HTTP/1.1 (connection closed after the answer).
 struct Request {

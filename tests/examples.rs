@@ -10,68 +10,14 @@
 
 #![cfg(unix)]
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+mod common;
+
+use common::examples::{command, exit_within, http};
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::process::Command;
+use std::time::Duration;
 
 const EXAMPLES: [&str; 2] = ["axum_receiver", "actix_receiver"];
-
-/// The example binary `name`, next to this test's directory.
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps/<test>");
-    let path = profile_dir.join("examples").join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run the README's test command (`cargo test --workspace \
-         --all-features`), which builds the examples",
-        path.display()
-    );
-    path
-}
-
-/// A command for example `name` with a clean configuration.
-fn command(name: &str) -> Command {
-    let mut command = Command::new(example(name));
-    for var in [
-        "WEBHOOK_CODES",
-        "WEBPUBSUB_KEYS",
-        "AAD_AUTHORITY",
-        "AAD_AUDIENCES",
-        "AAD_ROLES",
-        "REDIS_URL",
-        "ALLOWED_ORIGINS",
-        "ALLOWED_RATE",
-    ] {
-        command.env_remove(var);
-    }
-    command
-        .env("BIND_ADDR", "127.0.0.1:0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    command
-}
-
-/// Waits for `child` to exit, at most `within`; kills it and panics otherwise.
-fn exit_within(child: &mut Child, within: Duration) -> ExitStatus {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the example did not exit within {within:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 #[test]
 fn a_blank_secret_variable_stops_the_start() {
@@ -97,27 +43,6 @@ fn a_blank_secret_variable_stops_the_start() {
             );
         }
     }
-}
-
-/// Sends one HTTP/1.1 request and returns the status and the body.
-fn http(addr: &str, request: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"));
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
 }
 
 fn delivery(addr: &str, query: &str) -> String {

@@ -6,9 +6,11 @@
 
 #![cfg(unix)]
 
+mod common;
+
+use common::examples::example;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
-use std::path::PathBuf;
 use std::process::{Child, ChildStderr, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -21,21 +23,6 @@ const EXAMPLES: [&str; 2] = ["webpubsub_axum", "webpubsub_actix"];
 const HOST: &str = "chat.webpubsub.azure.com";
 const KEYS: [&str; 2] = ["primary-key", "secondary-key"];
 const CONNECTION: &str = "0f9c97a2f0bf4706afe87a14e0797b11";
-
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps/<test>");
-    let path = profile_dir.join("examples").join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo test --workspace --all-features`, which builds the examples",
-        path.display()
-    );
-    path
-}
 
 /// Starts example `name`; returns the child, its address and its stderr.
 fn start(name: &str) -> (Child, String, BufReader<ChildStderr>) {

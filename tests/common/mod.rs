@@ -4,6 +4,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod apps;
+pub mod examples;
 pub mod oidc;
 pub mod redis;
 pub mod vectors;

@@ -92,8 +92,8 @@ pub mod identity;
 pub mod parse;
 mod problem;
 mod request;
-pub mod trusted_app;
 pub mod router;
+pub mod trusted_app;
 pub mod webhook;
 pub mod webpubsub;
 
@@ -107,6 +107,6 @@ pub use identity::AadCaller;
 pub use identity::{AuthRejection, Authenticated};
 pub use parse::{ParseCloudEvents, ParseCloudEventsMiddleware};
 pub use problem::{problem_response, reply_response};
-pub use trusted_app::{CallbackContext, CallbackContextRejection, Ucwa, UcwaRejection};
 pub use router::EventRoutes;
+pub use trusted_app::{CallbackContext, CallbackContextRejection, Ucwa, UcwaRejection};
 pub use webhook::{Webhook, WebhookMiddleware};

@@ -60,8 +60,8 @@ pub mod headers;
 pub mod problem;
 pub mod reply;
 pub mod request;
-pub mod trusted_app;
 pub mod route;
+pub mod trusted_app;
 pub mod webhook;
 pub mod webpubsub;
 

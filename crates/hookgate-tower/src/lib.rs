@@ -87,9 +87,9 @@ pub mod identity;
 pub mod parse;
 mod problem;
 mod request;
+pub mod router;
 #[cfg(feature = "axum")]
 pub mod trusted_app;
-pub mod router;
 pub mod webhook;
 #[cfg(feature = "axum")]
 pub mod webpubsub;
@@ -107,7 +107,7 @@ pub use identity::AadCaller;
 pub use identity::{AuthRejection, Authenticated};
 pub use parse::{ParseCloudEvents, ParseCloudEventsLayer};
 pub use problem::{problem_response, reply_response};
+pub use router::EventRoutes;
 #[cfg(feature = "axum")]
 pub use trusted_app::{CallbackContext, CallbackContextRejection, Ucwa, UcwaRejection};
-pub use router::EventRoutes;
 pub use webhook::{Webhook, WebhookLayer};
