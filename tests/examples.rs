@@ -6,13 +6,14 @@
 //!   code 2), instead of running without authentication.
 //! - A receiver started with a shared secret answers a delivery with the secret 200
 //!   (and prints the event), one without it 401, and stops on SIGTERM with exit code
-//!   0 (a graceful shutdown).
+//!   0 (a graceful shutdown); `hookgate send validate` (the program of
+//!   `crates/hookgate-cli`) judges its validation handshake.
 
 #![cfg(unix)]
 
 mod common;
 
-use common::examples::{command, exit_within, http};
+use common::examples::{command, exit_within, hookgate_program, http};
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::process::Command;
 use std::time::Duration;
@@ -76,6 +77,27 @@ fn a_receiver_serves_and_stops_gracefully_on_sigterm() {
         assert_eq!(status, 200, "{name}: with the secret");
         let (status, body) = http(&addr, &delivery(&addr, ""));
         assert_eq!(status, 401, "{name}: without the secret: {body}");
+
+        // `hookgate send validate` plays the handshake: granted to Event Grid's
+        // origin (the examples' default), refused to another.
+        let url = format!("http://{addr}/api/events");
+        let granted = Command::new(hookgate_program())
+            .args(["send", "validate", &url])
+            .output()
+            .expect("hookgate send validate");
+        let said = String::from_utf8_lossy(&granted.stdout);
+        assert!(granted.status.success(), "{name}: {said}");
+        assert!(
+            said.contains("granted: eventgrid.azure.net"),
+            "{name}: {said}"
+        );
+        let refused = Command::new(hookgate_program())
+            .args(["send", "validate", "--origin", "elsewhere.example", &url])
+            .output()
+            .expect("hookgate send validate");
+        let said = String::from_utf8_lossy(&refused.stdout);
+        assert!(!refused.status.success(), "{name}: {said}");
+        assert!(said.starts_with("403"), "{name}: {said}");
 
         let killed = Command::new("kill")
             .args(["-TERM", &child.id().to_string()])

@@ -40,6 +40,23 @@ pub fn example(name: &str) -> PathBuf {
     path
 }
 
+/// The `hookgate` program (package `hookgate-cli`), next to the examples: the
+/// README's test command, on the whole workspace, builds it.
+pub fn hookgate_program() -> PathBuf {
+    let path = example("axum_receiver")
+        .parent()
+        .and_then(|examples| examples.parent())
+        .expect("target/<profile>/examples")
+        .join("hookgate");
+    assert!(
+        path.exists(),
+        "{} is missing: run the README's test command (`cargo test --workspace \
+         --all-features`), which builds it",
+        path.display()
+    );
+    path
+}
+
 /// A command for example `name` with a clean configuration, listening on an
 /// ephemeral loopback port, its stdout and stderr piped.
 pub fn command(name: &str) -> Command {
