@@ -195,8 +195,9 @@ pub(crate) struct ListenArgs {
     #[arg(long, env = "HOOKGATE_FORWARD_TIMEOUT", value_name = "DURATION")]
     pub(crate) forward_timeout: Option<String>,
 
-    /// How many deliveries are handled at once; more are answered 503 with
-    /// `Retry-After` [default: 16].
+    /// With `--exec` or `--forward`: how many deliveries are handled at once; more
+    /// are answered 503 with `Retry-After` [default: 16]. The `stdout` sink has no
+    /// such bound (a write takes microseconds).
     #[arg(long, env = "HOOKGATE_MAX_CONCURRENCY", value_name = "N")]
     pub(crate) max_concurrency: Option<String>,
 
@@ -1039,7 +1040,8 @@ pub(crate) const EXAMPLE: &str = r#"# hookgate listen configuration (TOML). Ever
 # forward_timeout = "20s"
 # per_event = false                  # one process/request per event instead of per delivery
 
-# Deliveries handled at once (more are answered 503 with Retry-After), the
+# Deliveries handled at once by exec or forward (more are answered 503 with
+# Retry-After; stdout has no such bound), the
 # Retry-After of a 503 (seconds), and the shutdown grace period.
 # max_concurrency = 16
 # retry_after = 10

@@ -377,3 +377,21 @@ async fn sigterm_releases_a_delivery_that_cannot_finish_in_the_grace_period() {
         hg.stderr()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_stdout_sink_is_not_bounded_by_max_concurrency() {
+    // `--max-concurrency` bounds exec and forward; stdout writes in place, so
+    // concurrent deliveries are all handled, none answered 503 `busy`.
+    let hg = Hookgate::start(&["--max-concurrency", "1"], &[]);
+    let url = hg.url("/api/events");
+    let sends: Vec<_> = (0..16)
+        .map(|i| {
+            let url = url.clone();
+            tokio::spawn(async move { send_binary(&url, &event(&format!("m{i}"))).await.status() })
+        })
+        .collect();
+    for send in sends {
+        assert_eq!(send.await.unwrap(), 200);
+    }
+    assert_eq!(hg.stdout_events_wait(16).len(), 16);
+}

@@ -38,7 +38,10 @@ pub(crate) struct App {
     pub(crate) sink: Sink,
     pub(crate) dedup: DedupPolicy,
     pub(crate) metrics: Arc<Metrics>,
-    pub(crate) permits: Arc<Semaphore>,
+    /// The bound of `--max-concurrency` for the `exec` and `forward` sinks (a
+    /// process or a connection per delivery); `None` for `stdout`, whose write
+    /// takes microseconds.
+    pub(crate) permits: Option<Arc<Semaphore>>,
     /// The permits' number (`--max-concurrency`).
     pub(crate) max_concurrency: usize,
     pub(crate) per_event: bool,
@@ -58,7 +61,11 @@ pub(crate) async fn receive(State(app): State<Arc<App>>, mut request: Request) -
         );
         return respond(problem_response(&error.problem()));
     };
-    let Ok(_permit) = Arc::clone(&app.permits).try_acquire_owned() else {
+    let permit = app
+        .permits
+        .as_ref()
+        .map(|permits| Arc::clone(permits).try_acquire_owned());
+    let Ok(_permit) = permit.transpose() else {
         let problem = Problem::new(
             503,
             "busy",

@@ -54,7 +54,10 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
         sink,
         dedup: dedup.clone(),
         metrics,
-        permits: Arc::new(Semaphore::new(settings.max_concurrency)),
+        permits: match settings.sink {
+            SinkSettings::Stdout => None,
+            _ => Some(Arc::new(Semaphore::new(settings.max_concurrency))),
+        },
         max_concurrency: settings.max_concurrency,
         per_event: matches!(
             settings.sink,

@@ -12,20 +12,20 @@ pub(crate) struct StdoutSink;
 
 impl StdoutSink {
     /// Writes the delivery's lines at once (the lines of concurrent deliveries do not
-    /// interleave) and flushes. A closed stdout fails the delivery (503): the events
-    /// were not delivered.
+    /// interleave) and flushes, before the delivery is acknowledged. The write is
+    /// made in place: to a file, a terminal or a pipe that is read, it takes
+    /// microseconds (moving it off the worker would cost more than it); a pipe that
+    /// is not read holds the worker, and the sender's requests wait, which is the
+    /// back-pressure a reader that cannot keep up should cause. A closed stdout
+    /// fails the delivery (503): the events were not delivered.
     pub(crate) fn deliver(&self, events: &[CloudEvent]) -> Outcome {
         let mut text = String::with_capacity(events.len() * 256);
         for event in events {
             text.push_str(&event.to_json());
             text.push('\n');
         }
-        let write = || {
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes()).and_then(|()| out.flush())
-        };
-        // Writing may block (a slow pipe): off the async worker.
-        match tokio::task::block_in_place(write) {
+        let mut out = std::io::stdout().lock();
+        match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
             Ok(()) => Outcome::Ack {
                 status: 200,
                 body: None,

@@ -529,7 +529,7 @@ fn scope_of(identity: Option<&Identity>) -> String {
 }
 
 fn trace(source: &str, id: &str, outcome: &str) {
-    tracing::info!(target: "hookgate::dedup", source, id, outcome, "dedup");
+    tracing::debug!(target: "hookgate::dedup", source, id, outcome, "dedup");
 }
 
 /// The claims of a request being handled. [`finish`](Self::finish) it with the
