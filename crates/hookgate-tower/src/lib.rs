@@ -87,6 +87,7 @@ pub mod identity;
 pub mod parse;
 mod problem;
 mod request;
+#[cfg(feature = "axum")]
 pub mod router;
 #[cfg(feature = "axum")]
 pub mod trusted_app;
@@ -107,6 +108,7 @@ pub use identity::AadCaller;
 pub use identity::{AuthRejection, Authenticated};
 pub use parse::{ParseCloudEvents, ParseCloudEventsLayer};
 pub use problem::{problem_response, reply_response};
+#[cfg(feature = "axum")]
 pub use router::EventRoutes;
 #[cfg(feature = "axum")]
 pub use trusted_app::{CallbackContext, CallbackContextRejection, Ucwa, UcwaRejection};
