@@ -8,10 +8,10 @@
 
 mod common;
 
-use common::examples::example;
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use common::examples::{command, listening_addr};
+use std::io::{BufReader, Read as _, Write as _};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -179,36 +179,12 @@ fn requests() -> Vec<(Request, u16)> {
 
 /// Starts example `name`, sends every request, stops it; the answers and stdout.
 fn run(name: &str) -> (Vec<(u16, Value)>, Vec<Value>) {
-    let mut command = Command::new(example(name));
-    for var in [
-        "WEBPUBSUB_KEYS",
-        "AAD_AUTHORITY",
-        "AAD_AUDIENCES",
-        "AAD_ROLES",
-        "REDIS_URL",
-        "ALLOWED_ORIGINS",
-        "ALLOWED_RATE",
-    ] {
-        command.env_remove(var);
-    }
-    let mut child: Child = command
-        .env("BIND_ADDR", "127.0.0.1:0")
+    let mut child: Child = command(name)
         .env("WEBHOOK_CODES", "s3cret")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    let addr = loop {
-        line.clear();
-        let read = stderr.read_line(&mut line).unwrap();
-        assert!(read > 0, "{name} ended before listening");
-        if let Some(rest) = line.split("http://").nth(1) {
-            break rest.split('/').next().unwrap().to_owned();
-        }
-    };
+    let addr = listening_addr(name, &mut stderr);
     // Drain stderr, so that the example never blocks on a full pipe.
     let drain = std::thread::spawn(move || {
         let mut rest = String::new();

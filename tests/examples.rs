@@ -13,8 +13,8 @@
 
 mod common;
 
-use common::examples::{command, exit_within, hookgate_program, http};
-use std::io::{BufRead as _, BufReader, Read as _};
+use common::examples::{command, exit_within, hookgate_program, http, listening_addr};
+use std::io::{BufReader, Read as _};
 use std::process::Command;
 use std::time::Duration;
 
@@ -63,15 +63,7 @@ fn a_receiver_serves_and_stops_gracefully_on_sigterm() {
             .spawn()
             .expect("spawn");
         let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        let mut line = String::new();
-        let addr = loop {
-            line.clear();
-            let read = stderr.read_line(&mut line).unwrap();
-            assert!(read > 0, "{name} ended before listening");
-            if let Some(rest) = line.split("http://").nth(1) {
-                break rest.split('/').next().unwrap().to_owned();
-            }
-        };
+        let addr = listening_addr(name, &mut stderr);
 
         let (status, _) = http(&addr, &delivery(&addr, "?code=s3cret"));
         assert_eq!(status, 200, "{name}: with the secret");

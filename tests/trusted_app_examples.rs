@@ -11,8 +11,8 @@
 
 mod common;
 
-use common::examples::{command, exit_within, http};
-use std::io::{BufRead as _, BufReader, Read as _};
+use common::examples::{command, exit_within, http, listening_addr};
+use std::io::{BufReader, Read as _};
 use std::process::Command;
 use std::time::Duration;
 
@@ -120,15 +120,7 @@ fn run(name: &str, authority: &str, key: &TestKey) -> Run {
         .spawn()
         .expect("spawn");
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    let addr = loop {
-        line.clear();
-        let read = stderr.read_line(&mut line).unwrap();
-        assert!(read > 0, "{name} ended before listening");
-        if let Some(rest) = line.split("http://").nth(1) {
-            break rest.split('/').next().unwrap().to_owned();
-        }
-    };
+    let addr = listening_addr(name, &mut stderr);
     // Drain stderr meanwhile, so that the child never blocks on a full pipe.
     let drain = std::thread::spawn(move || {
         let mut rest = String::new();

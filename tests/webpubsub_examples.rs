@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::examples::example;
+use common::examples::{command, exit_within, listening_addr};
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
 use std::process::{Child, ChildStderr, Command, Stdio};
@@ -26,25 +26,13 @@ const CONNECTION: &str = "0f9c97a2f0bf4706afe87a14e0797b11";
 
 /// Starts example `name`; returns the child, its address and its stderr.
 fn start(name: &str) -> (Child, String, BufReader<ChildStderr>) {
-    let mut child = Command::new(example(name))
+    let mut child = command(name)
         .env("WEBPUBSUB_KEYS", KEYS.join(","))
         .env("WEBPUBSUB_HOST", HOST)
-        .env("BIND_ADDR", "127.0.0.1:0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    let addr = loop {
-        line.clear();
-        let read = stderr.read_line(&mut line).unwrap();
-        assert!(read > 0, "{name} ended before listening");
-        if let Some(rest) = line.split("http://").nth(1) {
-            break rest.split('/').next().unwrap().to_owned();
-        }
-    };
+    let addr = listening_addr(name, &mut stderr);
     (child, addr, stderr)
 }
 
@@ -328,25 +316,12 @@ fn both_examples_answer_and_print_alike() {
 #[test]
 fn a_blank_key_variable_stops_the_start_and_unset_keys_are_not_checked() {
     for name in EXAMPLES {
-        let mut child = Command::new(example(name))
+        let mut child = command(name)
             .env("WEBPUBSUB_KEYS", " , ")
-            .env("BIND_ADDR", "127.0.0.1:0")
-            .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
             .spawn()
             .expect("spawn");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("try_wait") {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("{name} did not exit");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let status = exit_within(&mut child, Duration::from_secs(20));
         let mut stderr = String::new();
         child
             .stderr
@@ -358,15 +333,8 @@ fn a_blank_key_variable_stops_the_start_and_unset_keys_are_not_checked() {
         assert!(stderr.contains("WEBPUBSUB_KEYS"), "{name}: {stderr}");
 
         // Without keys and host: any origin, unsigned events accepted, with warnings.
-        let mut child = Command::new(example(name))
-            .env_remove("WEBPUBSUB_KEYS")
-            .env_remove("WEBPUBSUB_HOST")
-            .env("BIND_ADDR", "127.0.0.1:0")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn");
+        // (`command` starts it without WEBPUBSUB_KEYS and WEBPUBSUB_HOST.)
+        let mut child = command(name).spawn().expect("spawn");
         let mut stderr = BufReader::new(child.stderr.take().unwrap());
         let mut seen = String::new();
         let addr = loop {

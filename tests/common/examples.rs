@@ -2,10 +2,10 @@
 //! (`target/<profile>/examples/`), started with a clean environment on an ephemeral
 //! loopback port, and raw HTTP/1.1 to talk to them.
 
-use std::io::{Read as _, Write as _};
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// Every variable an example reads; [`command`] removes them all, so that a test
@@ -70,6 +70,20 @@ pub fn command(name: &str) -> Command {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     command
+}
+
+/// Reads the started example's stderr up to its line `... http://<addr>/...` and
+/// returns `<addr>`; panics when the example ends first.
+pub fn listening_addr(name: &str, stderr: &mut BufReader<ChildStderr>) -> String {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let read = stderr.read_line(&mut line).unwrap();
+        assert!(read > 0, "{name} ended before listening");
+        if let Some(rest) = line.split("http://").nth(1) {
+            return rest.split('/').next().unwrap().to_owned();
+        }
+    }
 }
 
 /// Waits for `child` to exit, at most `within`; kills it and panics otherwise.
