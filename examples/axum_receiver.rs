@@ -34,7 +34,6 @@ use std::io::Write as _;
 use axum::Router;
 use axum::routing::post;
 use hookgate::tower::{CloudEvents, WebhookLayer};
-use tokio::sync::watch;
 
 async fn receive(CloudEvents(events): CloudEvents) -> axum::http::StatusCode {
     let mut out = std::io::stdout().lock();
@@ -59,25 +58,7 @@ async fn main() -> std::io::Result<()> {
         listener.local_addr()?
     );
 
-    // The stop signal, for two waiters: the server and the grace period. The channel
-    // closes (`changed` returns) when the signal task drops its sender.
-    let (stop, stopped) = watch::channel(());
-    tokio::spawn(async move {
-        stop_signal::stop_signal().await;
-        eprintln!("stopping: finishing the requests in flight");
-        drop(stop);
-    });
-    let wait = |mut stopped: watch::Receiver<()>| async move {
-        let _ = stopped.changed().await;
-    };
-    let serve = axum::serve(listener, app).with_graceful_shutdown(wait(stopped.clone()));
-    tokio::select! {
-        result = serve => result?,
-        () = async {
-            wait(stopped).await;
-            tokio::time::sleep(shared::GRACE).await;
-        } => eprintln!("stopping: grace period over"),
-    }
+    stop_signal::serve_with_grace(listener, app, shared::GRACE).await?;
     shared::release_unfinished(&webhook).await;
     Ok(())
 }

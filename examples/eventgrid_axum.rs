@@ -29,7 +29,6 @@ use axum::routing::post_service;
 use hookgate::route::EventRouter;
 use hookgate::tower::eventgrid::Delivery;
 use hookgate::tower::{EventRoutes, WebhookLayer};
-use tokio::sync::watch;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -45,23 +44,7 @@ async fn main() -> std::io::Result<()> {
         listener.local_addr()?
     );
 
-    let (stop, stopped) = watch::channel(());
-    tokio::spawn(async move {
-        stop_signal::stop_signal().await;
-        eprintln!("stopping: finishing the requests in flight");
-        drop(stop);
-    });
-    let wait = |mut stopped: watch::Receiver<()>| async move {
-        let _ = stopped.changed().await;
-    };
-    let serve = axum::serve(listener, app).with_graceful_shutdown(wait(stopped.clone()));
-    tokio::select! {
-        result = serve => result?,
-        () = async {
-            wait(stopped).await;
-            tokio::time::sleep(shared::GRACE).await;
-        } => eprintln!("stopping: grace period over"),
-    }
+    stop_signal::serve_with_grace(listener, app, shared::GRACE).await?;
     shared::release_unfinished(&webhook).await;
     Ok(())
 }
