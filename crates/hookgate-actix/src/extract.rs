@@ -44,7 +44,7 @@ use std::ops::{Deref, DerefMut};
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage as _, HttpRequest};
-use futures_util::future::LocalBoxFuture;
+use futures_util::future::{self, Either, FutureExt as _, LocalBoxFuture};
 use hookgate_core::{Data, Delivery, Error, EventData, ParseConfig};
 
 #[cfg(doc)]
@@ -69,22 +69,25 @@ rejection! {
     CloudEventRejection
 }
 
-/// The delivery of a request: the one a middleware parsed, or parsed here.
+/// The delivery of a request: the one a middleware parsed (ready at once: the
+/// future is not much larger than the delivery), or read and parsed here (a boxed
+/// future, allocated only then).
 pub(crate) fn delivery(
     req: &HttpRequest,
     payload: &mut Payload,
 ) -> impl Future<Output = Result<Delivery, Error>> + 'static {
-    let parsed = req.extensions_mut().remove::<Delivery>();
-    let req = req.clone();
-    let mut payload = payload.take();
-    async move {
-        if let Some(delivery) = parsed {
-            return Ok(delivery);
+    match req.extensions_mut().remove::<Delivery>() {
+        Some(parsed) => Either::Left(future::ready(Ok(parsed))),
+        None => {
+            let req = req.clone();
+            let mut payload = payload.take();
+            Either::Right(Box::pin(async move {
+                let config = req.app_data::<ParseConfig>().cloned().unwrap_or_default();
+                let (delivery, _) =
+                    read_delivery(&mut ActixRequest::new(&req, &mut payload), &config).await?;
+                Ok(delivery)
+            }))
         }
-        let config = req.app_data::<ParseConfig>().cloned().unwrap_or_default();
-        let (delivery, _) =
-            read_delivery(&mut ActixRequest::new(&req, &mut payload), &config).await?;
-        Ok(delivery)
     }
 }
 
@@ -93,8 +96,9 @@ impl<T: EventData + 'static> FromRequest for CloudEvent<T> {
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let delivery = delivery(req, payload);
-        Box::pin(async move { Ok(Self(delivery.await?.into_single()?.into_typed()?)) })
+        delivery(req, payload)
+            .map(|delivery| Ok(Self(delivery?.into_single()?.into_typed()?)))
+            .boxed_local()
     }
 }
 
@@ -103,8 +107,9 @@ impl<T: EventData + 'static> FromRequest for CloudEvents<T> {
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let delivery = delivery(req, payload);
-        Box::pin(async move { Ok(Self(delivery.await?.into_typed()?)) })
+        delivery(req, payload)
+            .map(|delivery| Ok(Self(delivery?.into_typed()?)))
+            .boxed_local()
     }
 }
 

@@ -90,11 +90,7 @@ async fn call<S, B>(
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
 {
-    let admission = {
-        let (head, payload) = request.parts_mut();
-        policy.admit(&mut ActixRequest::new(head, payload)).await
-    };
-    let mut admitted = match admission {
+    let mut admitted = match admit(&policy, &mut request).await {
         Admission::Reply(reply) => return answer(request, reply_response(&reply)),
         Admission::Forward(admitted) => admitted,
     };
@@ -112,18 +108,26 @@ where
     }
     // An error, a panic or a drop here drops `admitted`: its claims are released.
     let mut response = service.call(request).await?;
-    let finished = {
-        let problem = response.response().extensions().get::<Problem>().cloned();
+    // `finish` reads the answer before its future starts: nothing of it is held
+    // across the store's await.
+    let finish = {
+        let extensions = response.response().extensions();
         let head = response.request();
-        admitted
-            .finish(HandlerAnswer {
-                status: response.status().as_u16(),
-                problem: problem.as_ref(),
-                method: head.method().as_str(),
-                path: head.path(),
-            })
-            .await
+        admitted.finish(HandlerAnswer {
+            status: response.status().as_u16(),
+            problem: extensions.get::<Problem>(),
+            method: head.method().as_str(),
+            path: head.path(),
+        })
     };
+    let finished = finish.await;
     set_headers(response.headers_mut(), finished.headers());
     Ok(response.map_into_left_body())
+}
+
+/// [`WebhookPolicy::admit`] on an actix-web request. A function of its own, so
+/// that the admission is no local of `call` that its future would keep.
+async fn admit(policy: &WebhookPolicy, request: &mut ServiceRequest) -> Admission {
+    let (head, payload) = request.parts_mut();
+    policy.admit(&mut ActixRequest::new(head, payload)).await
 }

@@ -77,7 +77,7 @@ use actix_web::body::BoxBody;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, Responder, ResponseError};
-use futures_util::future::LocalBoxFuture;
+use futures_util::future::{FutureExt as _, LocalBoxFuture};
 use hookgate_core::webpubsub::{
     ConnectRequest, ConnectedRequest, DisconnectedRequest, UserEventRequest, WebPubSubError,
     WebPubSubEvent, WebPubSubLimits, WebPubSubResponse, wrong_event,
@@ -194,8 +194,7 @@ fn event(
         .app_data::<WebPubSubLimits>()
         .copied()
         .unwrap_or_default();
-    let delivery = delivery(req, payload);
-    async move { WebPubSubEvent::from_delivery(delivery.await?, &limits) }
+    delivery(req, payload).map(move |delivery| WebPubSubEvent::from_delivery(delivery?, &limits))
 }
 
 impl FromRequest for WebPubSub {
@@ -203,8 +202,9 @@ impl FromRequest for WebPubSub {
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let event = event(req, payload);
-        Box::pin(async move { Ok(Self(event.await?)) })
+        event(req, payload)
+            .map(|event| Ok(Self(event?)))
+            .boxed_local()
     }
 }
 
@@ -215,13 +215,12 @@ macro_rules! one_event {
             type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
             fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-                let event = event(req, payload);
-                Box::pin(async move {
-                    match event.await? {
+                event(req, payload)
+                    .map(|event| match event? {
                         WebPubSubEvent::$variant(request) => Ok(Self(request)),
                         other => Err(wrong_event($name, &other).into()),
-                    }
-                })
+                    })
+                    .boxed_local()
             }
         }
     };

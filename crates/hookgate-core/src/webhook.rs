@@ -363,7 +363,7 @@ impl Admitted {
     /// Finishes with the handler's answer: completes the dedup claims on a 2xx and
     /// releases them otherwise, reports a rejection the handler answered with, and
     /// gives the headers the answer needs.
-    pub async fn finish(self, answer: HandlerAnswer<'_>) -> Finished {
+    pub fn finish(self, answer: HandlerAnswer<'_>) -> impl Future<Output = Finished> + use<> {
         let Self {
             policy,
             identity: _,
@@ -372,9 +372,6 @@ impl Admitted {
             guard,
             private,
         } = self;
-        if let Some(guard) = guard {
-            guard.finish(answer.status).await;
-        }
         if let Some(problem) = answer.problem {
             policy.report(&Rejection {
                 problem,
@@ -383,7 +380,15 @@ impl Admitted {
                 path: answer.path,
             });
         }
-        Finished { private }
+        // The answer is read now: the future holds the claims to settle, nothing of
+        // the request or the response.
+        let settle = guard.map(|guard| guard.finish(answer.status));
+        async move {
+            if let Some(settle) = settle {
+                settle.await;
+            }
+            Finished { private }
+        }
     }
 }
 
@@ -513,41 +518,39 @@ impl WebhookPolicy {
         {
             return answer(self.replied(Stage::Handshake, reply, request));
         }
-        let mut admitted = Admitted {
+        // What goes on to the handler is put together at the end: the futures of
+        // the steps before do not also hold it.
+        let admitted = |identity, delivery, body, guard| Admitted {
             policy: self.clone(),
             private,
             identity,
-            delivery: None,
-            body: None,
-            guard: None,
+            delivery,
+            body,
+            guard,
         };
         let Some(config) = &p.parse else {
-            return Admission::Forward(admitted);
+            return Admission::Forward(admitted(identity, None, None, None));
         };
         if !carries_events(request.method()) {
-            return Admission::Forward(admitted);
+            return Admission::Forward(admitted(identity, None, None, None));
         }
         let (mut delivery, body) = match read_delivery(request, config).await {
             Ok(read) => read,
             Err(error) => return answer(self.reject(Stage::Parse, &error, request)),
         };
+        let mut guard = None;
         if let Some(dedup) = &p.dedup {
-            match dedup
-                .claim_for(admitted.identity.as_ref(), &mut delivery)
-                .await
-            {
-                Ok(ClaimOutcome::Handle(guard)) => {
+            match dedup.claim_for(identity.as_ref(), &mut delivery).await {
+                Ok(ClaimOutcome::Handle(claimed)) => {
                     // For a router that settles each event as its handler ends.
-                    delivery.set_claims(guard.event_claims());
-                    admitted.guard = Some(guard);
+                    delivery.set_claims(claimed.event_claims());
+                    guard = Some(claimed);
                 }
                 Ok(ClaimOutcome::AllDuplicates) => return answer(Reply::new(200)),
                 Err(error) => return answer(self.reject(Stage::Dedup, &error, request)),
             }
         }
-        admitted.delivery = Some(delivery);
-        admitted.body = Some(body);
-        Admission::Forward(admitted)
+        Admission::Forward(admitted(identity, Some(delivery), Some(body), guard))
     }
 
     fn reject<R: Incoming>(&self, stage: Stage, error: &Error, request: &R) -> Reply {

@@ -63,22 +63,30 @@ layer! {
 
 service!(Auth, policy, call);
 
-async fn call<S, B, ResBody>(
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an `async fn` future would hold a second copy of its arguments"
+)]
+fn call<S, B, ResBody>(
     policy: AuthPolicy,
     mut inner: S,
     mut request: Request<B>,
-) -> Result<Response<Body<ResBody>>, S::Error>
+) -> impl Future<Output = Result<Response<Body<ResBody>>, S::Error>>
 where
     S: Service<Request<Body<B>>, Response = Response<ResBody>>,
 {
-    let check = policy.authenticate(request.uri().query(), &HttpHeaders(request.headers()));
-    let identity = match check.await {
-        Ok(identity) => identity,
-        Err(error) => return Ok(problem_response(&error.problem()).map(Body::full)),
-    };
-    let headers = identity_headers(&identity);
-    request.extensions_mut().insert(identity);
-    let mut response = inner.call(request.map(Body::inner)).await?;
-    set_headers(response.headers_mut(), headers);
-    Ok(response.map(Body::inner))
+    // An `async` block, not an `async fn`: the future keeps the arguments once,
+    // where an `async fn` would also keep a moved copy of each.
+    async move {
+        let check = policy.authenticate(request.uri().query(), &HttpHeaders(request.headers()));
+        let identity = match check.await {
+            Ok(identity) => identity,
+            Err(error) => return Ok(problem_response(&error.problem()).map(Body::full)),
+        };
+        let headers = identity_headers(&identity);
+        request.extensions_mut().insert(identity);
+        let mut response = inner.call(request.map(Body::inner)).await?;
+        set_headers(response.headers_mut(), headers);
+        Ok(response.map(Body::inner))
+    }
 }

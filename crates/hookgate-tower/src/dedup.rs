@@ -67,31 +67,39 @@ layer! {
 
 service!(Dedup, policy, call);
 
-async fn call<S, B, ResBody>(
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an `async fn` future would hold a second copy of its arguments"
+)]
+fn call<S, B, ResBody>(
     policy: DedupPolicy,
     mut inner: S,
     mut request: Request<B>,
-) -> Result<Response<Body<ResBody>>, S::Error>
+) -> impl Future<Output = Result<Response<Body<ResBody>>, S::Error>>
 where
     S: Service<Request<Body<B>>, Response = Response<ResBody>>,
 {
-    let Some(mut delivery) = request.extensions_mut().remove::<Delivery>() else {
-        policy.unparsed(request.method().as_str(), &HttpHeaders(request.headers()));
-        return Ok(inner.call(request.map(Body::inner)).await?.map(Body::inner));
-    };
-    // Scoped by the caller the authentication layer (if any) put on the request.
-    let claim = policy.claim_for(request.extensions().get::<Identity>(), &mut delivery);
-    match claim.await {
-        Err(error) => Ok(problem_response(&error.problem()).map(Body::full)),
-        Ok(ClaimOutcome::AllDuplicates) => Ok(reply_response(&Reply::new(200)).map(Body::full)),
-        Ok(ClaimOutcome::Handle(guard)) => {
-            // For a router that settles each event as its handler ends.
-            delivery.set_claims(guard.event_claims());
-            request.extensions_mut().insert(delivery);
-            // An error, a panic or a drop here drops the guard: released.
-            let response = inner.call(request.map(Body::inner)).await?;
-            guard.finish(response.status().as_u16()).await;
-            Ok(response.map(Body::inner))
+    // An `async` block, not an `async fn`: the future keeps the arguments once,
+    // where an `async fn` would also keep a moved copy of each.
+    async move {
+        let Some(mut delivery) = request.extensions_mut().remove::<Delivery>() else {
+            policy.unparsed(request.method().as_str(), &HttpHeaders(request.headers()));
+            return Ok(inner.call(request.map(Body::inner)).await?.map(Body::inner));
+        };
+        // Scoped by the caller the authentication layer (if any) put on the request.
+        let claim = policy.claim_for(request.extensions().get::<Identity>(), &mut delivery);
+        match claim.await {
+            Err(error) => Ok(problem_response(&error.problem()).map(Body::full)),
+            Ok(ClaimOutcome::AllDuplicates) => Ok(reply_response(&Reply::new(200)).map(Body::full)),
+            Ok(ClaimOutcome::Handle(guard)) => {
+                // For a router that settles each event as its handler ends.
+                delivery.set_claims(guard.event_claims());
+                request.extensions_mut().insert(delivery);
+                // An error, a panic or a drop here drops the guard: released.
+                let response = inner.call(request.map(Body::inner)).await?;
+                guard.finish(response.status().as_u16()).await;
+                Ok(response.map(Body::inner))
+            }
         }
     }
 }

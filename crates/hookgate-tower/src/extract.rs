@@ -36,6 +36,7 @@
 //!     .route("/batch", post(many));
 //! ```
 
+use std::future::Future;
 use std::ops::{Deref, DerefMut};
 
 use axum_core::extract::{FromRequest, OptionalFromRequest, Request};
@@ -60,18 +61,30 @@ rejection! {
     CloudEventRejection
 }
 
-/// The delivery of a request: the one a layer parsed, or parsed here.
-pub(crate) async fn delivery(mut req: Request) -> Result<Delivery, Error> {
-    if let Some(delivery) = req.extensions_mut().remove::<Delivery>() {
-        return Ok(delivery);
+/// The delivery of a request: the one a layer parsed (ready at once: the future is
+/// not much larger than the delivery), or read and parsed here (a boxed future,
+/// allocated only then).
+pub(crate) fn delivery(
+    mut req: Request,
+) -> impl Future<Output = Result<Delivery, Error>> + Send + 'static {
+    let step = match req.extensions_mut().remove::<Delivery>() {
+        Some(parsed) => Ok(parsed),
+        None => Err(Box::pin(async move {
+            let config = req
+                .extensions()
+                .get::<ParseConfig>()
+                .cloned()
+                .unwrap_or_default();
+            let (delivery, _) = read_delivery(&mut TowerRequest::new(req), &config).await?;
+            Ok(delivery)
+        })),
+    };
+    async move {
+        match step {
+            Ok(parsed) => Ok(parsed),
+            Err(read) => read.await,
+        }
     }
-    let config = req
-        .extensions()
-        .get::<ParseConfig>()
-        .cloned()
-        .unwrap_or_default();
-    let (delivery, _) = read_delivery(&mut TowerRequest::new(req), &config).await?;
-    Ok(delivery)
 }
 
 /// For the optional extractors: a request that is not a CloudEvent is `None`.
@@ -89,8 +102,12 @@ where
 {
     type Rejection = CloudEventRejection;
 
-    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(delivery(req).await?.into_single()?.into_typed()?))
+    fn from_request(
+        req: Request,
+        _: &S,
+    ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send {
+        let delivery = delivery(req);
+        async move { Ok(Self(delivery.await?.into_single()?.into_typed()?)) }
     }
 }
 
@@ -101,10 +118,16 @@ where
 {
     type Rejection = CloudEventRejection;
 
-    async fn from_request(req: Request, _: &S) -> Result<Option<Self>, Self::Rejection> {
-        match optional(delivery(req).await)? {
-            Some(delivery) => Ok(Some(Self(delivery.into_single()?.into_typed()?))),
-            None => Ok(None),
+    fn from_request(
+        req: Request,
+        _: &S,
+    ) -> impl Future<Output = Result<Option<Self>, Self::Rejection>> + Send {
+        let delivery = delivery(req);
+        async move {
+            match optional(delivery.await)? {
+                Some(delivery) => Ok(Some(Self(delivery.into_single()?.into_typed()?))),
+                None => Ok(None),
+            }
         }
     }
 }
@@ -116,8 +139,12 @@ where
 {
     type Rejection = CloudEventRejection;
 
-    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(delivery(req).await?.into_typed()?))
+    fn from_request(
+        req: Request,
+        _: &S,
+    ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send {
+        let delivery = delivery(req);
+        async move { Ok(Self(delivery.await?.into_typed()?)) }
     }
 }
 
@@ -128,10 +155,16 @@ where
 {
     type Rejection = CloudEventRejection;
 
-    async fn from_request(req: Request, _: &S) -> Result<Option<Self>, Self::Rejection> {
-        match optional(delivery(req).await)? {
-            Some(delivery) => Ok(Some(Self(delivery.into_typed()?))),
-            None => Ok(None),
+    fn from_request(
+        req: Request,
+        _: &S,
+    ) -> impl Future<Output = Result<Option<Self>, Self::Rejection>> + Send {
+        let delivery = delivery(req);
+        async move {
+            match optional(delivery.await)? {
+                Some(delivery) => Ok(Some(Self(delivery.into_typed()?))),
+                None => Ok(None),
+            }
         }
     }
 }

@@ -61,22 +61,26 @@ layer! {
 
 service!(Handshake, policy, call);
 
-async fn call<S, B, ResBody>(
+fn call<S, B, ResBody>(
     policy: HandshakePolicy,
     mut inner: S,
     request: Request<B>,
-) -> Result<Response<Body<ResBody>>, S::Error>
+) -> impl Future<Output = Result<Response<Body<ResBody>>, S::Error>>
 where
     S: Service<Request<Body<B>>, Response = Response<ResBody>>,
     B: http_body::Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
     let mut request = TowerRequest::new(request);
-    match policy.respond(&mut request).await {
-        Some(reply) => Ok(reply_response(&reply).map(Body::full)),
-        None => Ok(inner
-            .call(request.into_request(None))
-            .await?
-            .map(Body::inner)),
+    // An `async` block, not an `async fn`: the future keeps the arguments once,
+    // where an `async fn` would also keep a moved copy of each.
+    async move {
+        match policy.respond(&mut request).await {
+            Some(reply) => Ok(reply_response(&reply).map(Body::full)),
+            None => Ok(inner
+                .call(request.into_request(None))
+                .await?
+                .map(Body::inner)),
+        }
     }
 }

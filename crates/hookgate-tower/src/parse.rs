@@ -59,29 +59,33 @@ impl Default for ParseCloudEventsLayer {
 
 service!(ParseCloudEvents, config, call);
 
-async fn call<S, B, ResBody>(
+fn call<S, B, ResBody>(
     config: ParseConfig,
     mut inner: S,
     request: Request<B>,
-) -> Result<Response<Body<ResBody>>, S::Error>
+) -> impl Future<Output = Result<Response<Body<ResBody>>, S::Error>>
 where
     S: Service<Request<Body<B>>, Response = Response<ResBody>>,
     B: http_body::Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
     let mut request = TowerRequest::new(request);
-    if !carries_events(request.parts.method.as_str()) {
-        return Ok(inner
-            .call(request.into_request(None))
-            .await?
-            .map(Body::inner));
-    }
-    match read_delivery(&mut request, &config).await {
-        Ok((delivery, body)) => {
-            request.parts.extensions.insert(delivery);
-            let response = inner.call(request.into_request(Some(body))).await?;
-            Ok(response.map(Body::inner))
+    // An `async` block, not an `async fn`: the future keeps the arguments once,
+    // where an `async fn` would also keep a moved copy of each.
+    async move {
+        if !carries_events(request.parts.method.as_str()) {
+            return Ok(inner
+                .call(request.into_request(None))
+                .await?
+                .map(Body::inner));
         }
-        Err(error) => Ok(problem_response(&error.problem()).map(Body::full)),
+        match read_delivery(&mut request, &config).await {
+            Ok((delivery, body)) => {
+                request.parts.extensions.insert(delivery);
+                let response = inner.call(request.into_request(Some(body))).await?;
+                Ok(response.map(Body::inner))
+            }
+            Err(error) => Ok(problem_response(&error.problem()).map(Body::full)),
+        }
     }
 }

@@ -77,43 +77,46 @@ layer! {
 
 service!(Webhook, policy, call);
 
-async fn call<S, B, ResBody>(
+fn call<S, B, ResBody>(
     policy: WebhookPolicy,
     mut inner: S,
     request: Request<B>,
-) -> Result<Response<Body<ResBody>>, S::Error>
+) -> impl Future<Output = Result<Response<Body<ResBody>>, S::Error>>
 where
     S: Service<Request<Body<B>>, Response = Response<ResBody>>,
     B: http_body::Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
     let mut request = TowerRequest::new(request);
-    let mut admitted = match policy.admit(&mut request).await {
-        Admission::Reply(reply) => return Ok(reply_response(&reply).map(Body::full)),
-        Admission::Forward(admitted) => admitted,
-    };
-    let extensions = &mut request.parts.extensions;
-    if let Some(identity) = admitted.take_identity() {
-        extensions.insert(identity);
-    }
-    if let Some(delivery) = admitted.take_delivery() {
-        extensions.insert(delivery);
-    }
-    let (method, uri) = (request.parts.method.clone(), request.parts.uri.clone());
-    let body = admitted.take_body();
-    // An error, a panic or a drop here drops `admitted`: its claims are released.
-    let mut response = inner.call(request.into_request(body)).await?;
-    // Cloned (a rejection only) so that no borrow of the response is held across the
-    // store's await: response bodies need not be `Sync`.
-    let problem = response.extensions().get::<Problem>().cloned();
-    let finished = admitted
-        .finish(HandlerAnswer {
+    // An `async` block, not an `async fn`: the future keeps the arguments once,
+    // where an `async fn` would also keep a moved copy of each.
+    async move {
+        let mut admitted = match policy.admit(&mut request).await {
+            Admission::Reply(reply) => return Ok(reply_response(&reply).map(Body::full)),
+            Admission::Forward(admitted) => admitted,
+        };
+        let extensions = &mut request.parts.extensions;
+        if let Some(identity) = admitted.take_identity() {
+            extensions.insert(identity);
+        }
+        if let Some(delivery) = admitted.take_delivery() {
+            extensions.insert(delivery);
+        }
+        let (method, uri) = (request.parts.method.clone(), request.parts.uri.clone());
+        let body = admitted.take_body();
+        // An error, a panic or a drop here drops `admitted`: its claims are released.
+        let mut response = inner.call(request.into_request(body)).await?;
+        // `finish` reads the answer before its future starts: nothing of it is held
+        // across the store's await (response bodies need not be `Sync`).
+        let finish = admitted.finish(HandlerAnswer {
             status: response.status().as_u16(),
-            problem: problem.as_ref(),
+            problem: response.extensions().get::<Problem>(),
             method: method.as_str(),
             path: uri.path(),
-        })
-        .await;
-    set_headers(response.headers_mut(), finished.headers());
-    Ok(response.map(Body::inner))
+        });
+        drop((method, uri));
+        let finished = finish.await;
+        set_headers(response.headers_mut(), finished.headers());
+        Ok(response.map(Body::inner))
+    }
 }

@@ -171,13 +171,14 @@ impl<T: Into<WebPubSubResponse>> From<T> for WebPubSubReply {
 
 /// The event of a request: the delivery a layer parsed (or parsed here), read
 /// within the limits found in the request extensions.
-async fn event(req: Request) -> Result<WebPubSubEvent, Error> {
+fn event(req: Request) -> impl Future<Output = Result<WebPubSubEvent, Error>> + Send + 'static {
     let limits = req
         .extensions()
         .get::<WebPubSubLimits>()
         .copied()
         .unwrap_or_default();
-    WebPubSubEvent::from_delivery(delivery(req).await?, &limits)
+    let delivery = delivery(req);
+    async move { WebPubSubEvent::from_delivery(delivery.await?, &limits) }
 }
 
 impl<S: Send + Sync> FromRequest<S> for WebPubSub {

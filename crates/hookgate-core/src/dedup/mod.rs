@@ -61,6 +61,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use futures_util::future::{self, Either};
+
 use crate::auth::Identity;
 use crate::binding::Delivery;
 use crate::error::{ConfigError, Error, ErrorKind};
@@ -248,17 +250,30 @@ impl DedupPolicy {
     ///
     /// # Errors
     /// As [`claim`](Self::claim).
-    pub async fn claim_scoped(
+    pub fn claim_scoped<'a>(
+        &'a self,
+        scope: &'a [u8],
+        delivery: &'a mut Delivery,
+    ) -> impl Future<Output = Result<ClaimOutcome, Error>> + Send + 'a {
+        // Chosen now, so that the future of a delivery of one event (most of them)
+        // is that of one claim, polled in place; a batch's bookkeeping is in a
+        // future of its own.
+        if self.0.unfinished.is_closed() {
+            Either::Left(future::ready(Err(self.shutting_down())))
+        } else if delivery.len() == 1 {
+            let delivery: &'a Delivery = delivery;
+            Either::Right(Either::Left(self.claim_one(scope, &delivery.events()[0])))
+        } else {
+            Either::Right(Either::Right(Box::pin(self.claim_batch(scope, delivery))))
+        }
+    }
+
+    /// [`claim_scoped`](Self::claim_scoped) for a batch of events.
+    async fn claim_batch(
         &self,
         scope: &[u8],
         delivery: &mut Delivery,
     ) -> Result<ClaimOutcome, Error> {
-        if self.0.unfinished.is_closed() {
-            return Err(self.shutting_down());
-        }
-        if let [event] = delivery.events() {
-            return self.claim_one(scope, event).await;
-        }
         let p = &self.0;
         // One claim per distinct (source, id); later repeats in a batch are dropped.
         let mut seen = HashSet::with_capacity(delivery.len());
@@ -564,19 +579,27 @@ impl DedupGuard {
     /// (the events are remembered as done), anything else releases them (the
     /// sender's retry is handled). A store failure here is logged: the answer stands
     /// (the events were handled, or will be retried).
-    pub async fn finish(self, status: u16) {
-        self.settle((200..300).contains(&status)).await;
+    pub fn finish(self, status: u16) -> impl Future<Output = ()> + Send {
+        self.settle((200..300).contains(&status))
     }
 
     /// Releases the claims without an answer from the handler.
-    pub async fn release(self) {
-        self.settle(false).await;
+    pub fn release(self) -> impl Future<Output = ()> + Send {
+        self.settle(false)
     }
 
-    async fn settle(mut self, success: bool) {
-        if let Some(ticket) = self.ticket.take() {
-            let claims = self.policy.0.unfinished.take(ticket);
-            self.policy.settle(claims, success).await;
+    /// Takes the claims out of the registry now; the future settles them in the
+    /// store (and holds only them).
+    fn settle(mut self, success: bool) -> impl Future<Output = ()> + Send {
+        let claims = self
+            .ticket
+            .take()
+            .map(|ticket| self.policy.0.unfinished.take(ticket));
+        let policy = self.policy.clone();
+        async move {
+            if let Some(claims) = claims {
+                policy.settle(claims, success).await;
+            }
         }
     }
 }

@@ -67,7 +67,7 @@ pub use policy::{AZURE_EVENT_GRID_ORIGINS, HandshakePolicy, HandshakePolicyBuild
 use crate::error::{Error, ErrorKind, excerpt};
 use crate::headers::HeaderSource;
 use crate::reply::Reply;
-use crate::request::{Incoming, read_body};
+use crate::request::{BodyStream, Incoming, read_body};
 
 /// The request header that asks for permission.
 pub const REQUEST_ORIGIN: &str = "webhook-request-origin";
@@ -159,34 +159,62 @@ impl HandshakePolicy {
     /// Answers `request` when it is a handshake: decides, then carries the decision
     /// out (see the [module docs](self)). `None` when the request is not a handshake
     /// and goes on to the inner service, untouched (its body not read).
-    pub async fn respond<R: Incoming>(&self, request: &mut R) -> Option<Reply> {
+    pub fn respond<'a, R: Incoming>(
+        &'a self,
+        request: &'a mut R,
+    ) -> impl Future<Output = Option<Reply>> + 'a {
+        // Most requests are no handshake: their future holds a decision, not the
+        // (boxed, larger) futures of a callback or of a validation body.
+        let (mut callback, mut validation) = (None, None);
         let decision = self.decide(request.method(), &request.headers());
-        match decision {
+        let decided = match decision {
             Decision::Pass => None,
             Decision::Reply(reply) => Some(reply),
             Decision::Callback(pending) => {
-                let (reply, confirmation) = pending.answer().await;
-                if let Some(confirmation) = confirmation {
-                    match tokio::runtime::Handle::try_current() {
-                        // The outcome is traced by `run`; nobody waits for it.
-                        Ok(runtime) => drop(runtime.spawn(confirmation.run())),
-                        Err(_) => tracing::error!(
-                            target: "hookgate::handshake",
-                            "no tokio runtime to send the callback confirmation from"
-                        ),
-                    }
-                }
-                Some(reply)
+                callback = Some(Box::pin(Self::answer_callback(pending)));
+                None
             }
             Decision::EventGridValidation => {
-                let read = read_body(request.take_body(), VALIDATION_BODY_LIMIT);
-                let answer = match crate::request::within(VALIDATION_BODY_TIMEOUT, read).await {
-                    Ok(Ok(body)) => self.event_grid_validation(&body),
-                    Ok(Err(_)) | Err(_) => Err(event_grid::unreadable_validation_body()),
-                };
-                Some(answer.unwrap_or_else(|error| Reply::from(error.problem())))
+                validation = Some(Box::pin(self.answer_event_grid(request.take_body())));
+                None
+            }
+        };
+        async move {
+            if let Some(callback) = callback {
+                return Some(callback.await);
+            }
+            if let Some(validation) = validation {
+                return Some(validation.await);
+            }
+            decided
+        }
+    }
+
+    /// The answer to a callback validation; the confirmation, if any, goes on in
+    /// the background.
+    async fn answer_callback(pending: PendingCallback) -> Reply {
+        let (reply, confirmation) = pending.answer().await;
+        if let Some(confirmation) = confirmation {
+            match tokio::runtime::Handle::try_current() {
+                // The outcome is traced by `run`; nobody waits for it.
+                Ok(runtime) => drop(runtime.spawn(confirmation.run())),
+                Err(_) => tracing::error!(
+                    target: "hookgate::handshake",
+                    "no tokio runtime to send the callback confirmation from"
+                ),
             }
         }
+        reply
+    }
+
+    /// The answer to an Event Grid validation request, whose body is `body`.
+    async fn answer_event_grid<B: BodyStream>(&self, body: B) -> Reply {
+        let read = read_body(body, VALIDATION_BODY_LIMIT);
+        let answer = match crate::request::within(VALIDATION_BODY_TIMEOUT, read).await {
+            Ok(Ok(body)) => self.event_grid_validation(&body),
+            Ok(Err(_)) | Err(_) => Err(event_grid::unreadable_validation_body()),
+        };
+        answer.unwrap_or_else(|error| Reply::from(error.problem()))
     }
 
     fn validation(&self, headers: &impl HeaderSource) -> Decision {
