@@ -368,16 +368,17 @@ impl DedupPolicy {
     /// The guard of the new `claims` of a delivery, registered for
     /// [`shutdown`](Self::shutdown); when the shutdown has begun, the claims are
     /// released and the answer is 503.
-    async fn guard(&self, claims: Claims) -> Result<DedupGuard, Error> {
+    fn guard(&self, claims: Claims) -> impl Future<Output = Result<DedupGuard, Error>> + Send {
         match self.0.unfinished.register(claims) {
-            Ok(ticket) => Ok(DedupGuard {
+            Ok(ticket) => Either::Left(future::ready(Ok(DedupGuard {
                 policy: self.clone(),
                 ticket: Some(ticket),
-            }),
-            Err(claims) => {
+            }))),
+            // Shutting down (rare): the release is the only wait, in a future of its own.
+            Err(claims) => Either::Right(Box::pin(async move {
                 self.settle(claims, false).await;
                 Err(self.shutting_down())
-            }
+            })),
         }
     }
 
