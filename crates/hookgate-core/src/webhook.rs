@@ -360,9 +360,10 @@ impl Admitted {
         self.body.take()
     }
 
-    /// Finishes with the handler's answer: completes the dedup claims on a 2xx and
-    /// releases them otherwise, reports a rejection the handler answered with, and
-    /// gives the headers the answer needs.
+    /// Finishes with the handler's answer: reports a rejection the handler answered
+    /// with (at once), then the future completes the dedup claims on a 2xx and
+    /// releases them otherwise, and gives the headers the answer needs. The future
+    /// borrows nothing of `answer`.
     pub fn finish(self, answer: HandlerAnswer<'_>) -> impl Future<Output = Finished> + use<> {
         let Self {
             policy,
