@@ -36,9 +36,6 @@ impl HeaderSource for HttpHeaders<'_> {
 /// Sets `headers` on a response (core-decided header names and values), replacing
 /// any of the same name.
 pub(crate) fn set_headers(map: &mut HeaderMap, headers: &[(&'static str, &'static str)]) {
-    // Room for these alone: a handler's answer often has no header yet, and a
-    // first insert would otherwise allocate a table for several.
-    map.reserve(headers.len());
     for (name, value) in headers {
         map.insert(
             http::HeaderName::from_static(name),
