@@ -177,36 +177,25 @@ pub async fn read_body<B: BodyStream>(body: B, limit: usize) -> Result<Bytes, Re
 }
 
 /// `future` within `deadline`, counted from its first wait; `Err(())` past it. A
-/// future that is ready at once, or by the poll after (a body the server already
-/// holds, or is about to hand over: most requests), arms no timer.
+/// future that is ready at once (a body the server already holds: most requests on
+/// hyper) arms no timer.
 pub(crate) fn within<F: Future>(deadline: Duration, future: F) -> Within<F> {
     Within {
         future,
         deadline,
-        timer: Timer::Unarmed,
+        timer: None,
     }
-}
-
-/// The deadline's timer: none until the inner future waits twice in a row.
-enum Timer {
-    /// Not polled yet, or ready at the first poll.
-    Unarmed,
-    /// The inner future waited once; the task is woken at once to look again (an
-    /// actix-web handler is first polled before the server hands the body over).
-    Woken,
-    /// Armed: the inner future waited twice.
-    Armed(Pin<Box<tokio::time::Sleep>>),
 }
 
 pin_project_lite::pin_project! {
     /// The future of [`within`]: the inner future in place (no second copy of it,
     /// as an `async fn` that pins its argument would keep) and a timer allocated
-    /// only when the inner future really waits.
+    /// only when the inner future waits.
     pub(crate) struct Within<F> {
         #[pin]
         future: F,
         deadline: Duration,
-        timer: Timer,
+        timer: Option<Pin<Box<tokio::time::Sleep>>>,
     }
 }
 
@@ -218,20 +207,11 @@ impl<F: Future> Future for Within<F> {
         if let Poll::Ready(output) = this.future.poll(cx) {
             return Poll::Ready(Ok(output));
         }
-        match this.timer {
-            Timer::Unarmed => {
-                *this.timer = Timer::Woken;
-                cx.waker().wake_by_ref();
-                Poll::Pending
-            }
-            Timer::Woken => {
-                let mut timer = Box::pin(tokio::time::sleep(*this.deadline));
-                let poll = timer.as_mut().poll(cx).map(|()| Err(()));
-                *this.timer = Timer::Armed(timer);
-                poll
-            }
-            Timer::Armed(timer) => timer.as_mut().poll(cx).map(|()| Err(())),
-        }
+        let deadline = *this.deadline;
+        let timer = this
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(deadline)));
+        timer.as_mut().poll(cx).map(|()| Err(()))
     }
 }
 
