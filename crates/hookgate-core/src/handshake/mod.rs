@@ -156,9 +156,10 @@ impl HandshakePolicy {
         }
     }
 
-    /// Answers `request` when it is a handshake: decides, then carries the decision
-    /// out (see the [module docs](self)). `None` when the request is not a handshake
-    /// and goes on to the inner service, untouched (its body not read).
+    /// Answers `request` when it is a handshake: decides at once, then the future
+    /// carries the decision out (see the [module docs](self)). `None` when the
+    /// request is not a handshake and goes on to the inner service, untouched (its
+    /// body not read).
     pub fn respond<'a, R: Incoming>(
         &'a self,
         request: &'a mut R,
