@@ -95,79 +95,56 @@ fn optional(delivery: Result<Delivery, Error>) -> Result<Option<Delivery>, Error
     }
 }
 
-impl<T, S> FromRequest<S> for CloudEvent<T>
-where
-    T: EventData + Send,
-    S: Send + Sync,
-{
-    type Rejection = CloudEventRejection;
+/// `FromRequest` and `OptionalFromRequest` for an extractor, which makes itself of
+/// the delivery with `$make` (`$delivery` in scope; `?` converts into the rejection).
+macro_rules! from_delivery {
+    ($extractor:ident, |$delivery:ident| $make:expr) => {
+        impl<T, S> FromRequest<S> for $extractor<T>
+        where
+            T: EventData + Send,
+            S: Send + Sync,
+        {
+            type Rejection = CloudEventRejection;
 
-    fn from_request(
-        req: Request,
-        _: &S,
-    ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send {
-        let delivery = delivery(req);
-        async move { Ok(Self(delivery.await?.into_single()?.into_typed()?)) }
-    }
-}
-
-impl<T, S> OptionalFromRequest<S> for CloudEvent<T>
-where
-    T: EventData + Send,
-    S: Send + Sync,
-{
-    type Rejection = CloudEventRejection;
-
-    fn from_request(
-        req: Request,
-        _: &S,
-    ) -> impl Future<Output = Result<Option<Self>, Self::Rejection>> + Send {
-        let delivery = delivery(req);
-        async move {
-            match optional(delivery.await)? {
-                Some(delivery) => Ok(Some(Self(delivery.into_single()?.into_typed()?))),
-                None => Ok(None),
+            fn from_request(
+                req: Request,
+                _: &S,
+            ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send {
+                let delivery = delivery(req);
+                async move {
+                    let $delivery = delivery.await?;
+                    Ok($make)
+                }
             }
         }
-    }
-}
 
-impl<T, S> FromRequest<S> for CloudEvents<T>
-where
-    T: EventData + Send,
-    S: Send + Sync,
-{
-    type Rejection = CloudEventRejection;
+        impl<T, S> OptionalFromRequest<S> for $extractor<T>
+        where
+            T: EventData + Send,
+            S: Send + Sync,
+        {
+            type Rejection = CloudEventRejection;
 
-    fn from_request(
-        req: Request,
-        _: &S,
-    ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send {
-        let delivery = delivery(req);
-        async move { Ok(Self(delivery.await?.into_typed()?)) }
-    }
-}
-
-impl<T, S> OptionalFromRequest<S> for CloudEvents<T>
-where
-    T: EventData + Send,
-    S: Send + Sync,
-{
-    type Rejection = CloudEventRejection;
-
-    fn from_request(
-        req: Request,
-        _: &S,
-    ) -> impl Future<Output = Result<Option<Self>, Self::Rejection>> + Send {
-        let delivery = delivery(req);
-        async move {
-            match optional(delivery.await)? {
-                Some(delivery) => Ok(Some(Self(delivery.into_typed()?))),
-                None => Ok(None),
+            fn from_request(
+                req: Request,
+                _: &S,
+            ) -> impl Future<Output = Result<Option<Self>, Self::Rejection>> + Send {
+                let delivery = delivery(req);
+                async move {
+                    match optional(delivery.await)? {
+                        Some($delivery) => Ok(Some($make)),
+                        None => Ok(None),
+                    }
+                }
             }
         }
-    }
+    };
 }
+
+from_delivery!(CloudEvent, |delivery| Self(
+    delivery.into_single()?.into_typed()?
+));
+from_delivery!(CloudEvents, |delivery| Self(delivery.into_typed()?));
 
 impl<T> Deref for CloudEvent<T> {
     type Target = hookgate_core::CloudEvent<T>;
