@@ -480,3 +480,33 @@ fn policies_are_checked_when_built() {
     );
     assert!(MemoryStore::with_capacity(0).is_err());
 }
+
+/// `DedupGuard::finish` returns a future; one dropped before it is polled (a caller
+/// that never awaits it, or a request dropped at that moment) still holds the guard,
+/// which releases the claims as a dropped guard does: the retry is handled.
+#[tokio::test]
+async fn a_finish_that_is_never_awaited_releases_the_claims() {
+    let store = MemoryStore::default();
+    let policy = DedupPolicy::builder()
+        .store(Arc::new(store.clone()))
+        .build()
+        .unwrap();
+    let body = r#"{"specversion":"1.0","id":"never","source":"/s","type":"t"}"#;
+    let headers = hookgate::HeaderList::new([("content-type", "application/cloudevents+json")]);
+    let mut delivery =
+        hookgate::parse(&headers, body.into(), &hookgate::ParseConfig::default()).unwrap();
+    let Ok(hookgate::dedup::ClaimOutcome::Handle(guard)) = policy.claim(&mut delivery).await else {
+        panic!("a new event is handled")
+    };
+    drop(guard.finish(200));
+    let key = DedupKey::new("/s", "never");
+    // Released in the background, on this runtime.
+    for _ in 0..100 {
+        if let Claim::New(token) = store.claim_now(key, Duration::from_secs(60)) {
+            store.release_now(key, token);
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("the claim was not released");
+}

@@ -381,8 +381,8 @@ impl Admitted {
                 path: answer.path,
             });
         }
-        // The answer is read now: the future holds the claims to settle, nothing of
-        // the request or the response.
+        // The answer is read now: the future holds the guard of the claims to settle,
+        // nothing of the request or the response.
         let settle = guard.map(|guard| guard.finish(answer.status));
         async move {
             if let Some(settle) = settle {

@@ -589,17 +589,18 @@ impl DedupGuard {
         self.settle(false)
     }
 
-    /// Takes the claims out of the registry now; the future settles them in the
-    /// store (and holds only them).
+    /// The future holds the guard itself (not a copy of it beside, as an `async fn`
+    /// would): dropped before it is polled, the guard releases the claims as a
+    /// dropped guard does.
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "an `async fn` future would hold a second copy of the guard"
+    )]
     fn settle(mut self, success: bool) -> impl Future<Output = ()> + Send {
-        let claims = self
-            .ticket
-            .take()
-            .map(|ticket| self.policy.0.unfinished.take(ticket));
-        let policy = self.policy.clone();
         async move {
-            if let Some(claims) = claims {
-                policy.settle(claims, success).await;
+            if let Some(ticket) = self.ticket.take() {
+                let claims = self.policy.0.unfinished.take(ticket);
+                self.policy.settle(claims, success).await;
             }
         }
     }
