@@ -126,7 +126,7 @@ where
 }
 
 /// [`WebhookPolicy::admit`] on an actix-web request. A function of its own, so
-/// that the admission is no local of `call` that its future would keep.
+/// that the admission is not a local of `call`, kept in its future beside `admitted`.
 async fn admit(policy: &WebhookPolicy, request: &mut ServiceRequest) -> Admission {
     let (head, payload) = request.parts_mut();
     policy.admit(&mut ActixRequest::new(head, payload)).await

@@ -106,8 +106,9 @@ where
         let body = admitted.take_body();
         // An error, a panic or a drop here drops `admitted`: its claims are released.
         let mut response = inner.call(request.into_request(body)).await?;
-        // `finish` reads the answer before its future starts: nothing of it is held
-        // across the store's await (response bodies need not be `Sync`).
+        // `finish` reads the answer before its future starts: nothing of it, nor the
+        // request's method and URI, is held across the store's await (response
+        // bodies need not be `Sync`).
         let finish = admitted.finish(HandlerAnswer {
             status: response.status().as_u16(),
             problem: response.extensions().get::<Problem>(),
