@@ -40,6 +40,7 @@ use std::future::Future;
 use std::ops::{Deref, DerefMut};
 
 use axum_core::extract::{FromRequest, OptionalFromRequest, Request};
+use futures_util::future::{self, Either};
 use hookgate_core::{Data, Delivery, Error, ErrorKind, EventData, ParseConfig};
 
 use hookgate_core::binding::read_delivery;
@@ -67,9 +68,9 @@ rejection! {
 pub(crate) fn delivery(
     mut req: Request,
 ) -> impl Future<Output = Result<Delivery, Error>> + Send + 'static {
-    let step = match req.extensions_mut().remove::<Delivery>() {
-        Some(parsed) => Ok(parsed),
-        None => Err(Box::pin(async move {
+    match req.extensions_mut().remove::<Delivery>() {
+        Some(parsed) => Either::Left(future::ready(Ok(parsed))),
+        None => Either::Right(Box::pin(async move {
             let config = req
                 .extensions()
                 .get::<ParseConfig>()
@@ -78,12 +79,6 @@ pub(crate) fn delivery(
             let (delivery, _) = read_delivery(&mut TowerRequest::new(req), &config).await?;
             Ok(delivery)
         })),
-    };
-    async move {
-        match step {
-            Ok(parsed) => Ok(parsed),
-            Err(read) => read.await,
-        }
     }
 }
 
