@@ -64,6 +64,9 @@ pub use event_grid::{
 };
 pub use policy::{AZURE_EVENT_GRID_ORIGINS, HandshakePolicy, HandshakePolicyBuilder, Rate};
 
+use futures_util::FutureExt as _;
+use futures_util::future::{self, Either};
+
 use crate::error::{Error, ErrorKind, excerpt};
 use crate::headers::HeaderSource;
 use crate::reply::Reply;
@@ -166,28 +169,16 @@ impl HandshakePolicy {
     ) -> impl Future<Output = Option<Reply>> + 'a {
         // Most requests are no handshake: their future holds a decision, not the
         // (boxed, larger) futures of a callback or of a validation body.
-        let (mut callback, mut validation) = (None, None);
         let decision = self.decide(request.method(), &request.headers());
-        let decided = match decision {
-            Decision::Pass => None,
-            Decision::Reply(reply) => Some(reply),
-            Decision::Callback(pending) => {
-                callback = Some(Box::pin(Self::answer_callback(pending)));
-                None
-            }
-            Decision::EventGridValidation => {
-                validation = Some(Box::pin(self.answer_event_grid(request.take_body())));
-                None
-            }
-        };
-        async move {
-            if let Some(callback) = callback {
-                return Some(callback.await);
-            }
-            if let Some(validation) = validation {
-                return Some(validation.await);
-            }
-            decided
+        match decision {
+            Decision::Pass => Either::Left(future::ready(None)),
+            Decision::Reply(reply) => Either::Left(future::ready(Some(reply))),
+            Decision::Callback(pending) => Either::Right(Either::Left(
+                Box::pin(Self::answer_callback(pending)).map(Some),
+            )),
+            Decision::EventGridValidation => Either::Right(Either::Right(
+                Box::pin(self.answer_event_grid(request.take_body())).map(Some),
+            )),
         }
     }
 
