@@ -73,16 +73,25 @@ fn assert_accepted(res: &TestResponse, identity: &str) {
     assert_eq!(res.text(), identity);
 }
 
+/// The challenge of a refused bearer token or shared secret (RFC 6750).
+const BEARER: &str = "Bearer error=\"invalid_token\", error_description=\"";
+/// The challenge of a refused Web PubSub signature: a scheme of its own.
+const SIGNATURE: &str = "WebPubSub-Signature error=\"invalid_signature\", error_description=\"";
+
 fn assert_401(res: &TestResponse, slug: &str, secret: &str) {
+    assert_401_challenging(res, slug, secret, BEARER);
+}
+
+/// A 401 whose `WWW-Authenticate` is exactly the challenge `scheme` begins, with
+/// the detail as its description.
+fn assert_401_challenging(res: &TestResponse, slug: &str, secret: &str, scheme: &str) {
     assert_eq!(res.status, 401, "{res:?}");
     assert_eq!(res.problem_slug(), slug);
     let challenge = res
         .header("www-authenticate")
         .expect("a WWW-Authenticate header");
-    assert!(
-        challenge.starts_with("Bearer error=\"invalid_token\", error_description=\""),
-        "{challenge}"
-    );
+    let detail = res.json()["detail"].as_str().unwrap().to_owned();
+    assert_eq!(challenge, format!("{scheme}{detail}\""), "{res:?}");
     assert!(
         !res.text().contains(secret),
         "the body echoes the secret: {res:?}"
@@ -226,24 +235,25 @@ async fn web_pubsub_signatures() {
     }
     for lines in [vec![wrong.as_str()], vec!["sha256=zz"], vec!["md5=abc"]] {
         let res = both(&policy, &signed(id, &lines)).await;
-        assert_401(&res, "invalid-credentials", PRIMARY);
+        assert_401_challenging(&res, "invalid-credentials", PRIMARY, SIGNATURE);
     }
     // Signed for another connection.
     let res = both(&policy, &signed("other-connection", &[&primary])).await;
-    assert_401(&res, "invalid-credentials", PRIMARY);
+    assert_401_challenging(&res, "invalid-credentials", PRIMARY, SIGNATURE);
     // Signature without the connection id it signs.
     let res = both(
         &policy,
         &post("/api/events").header("ce-signature", primary.as_str()),
     )
     .await;
-    assert_401(&res, "invalid-credentials", PRIMARY);
+    assert_401_challenging(&res, "invalid-credentials", PRIMARY, SIGNATURE);
     assert!(res.text().contains("ce-connectionId"));
     // Nothing at all.
-    assert_401(
+    assert_401_challenging(
         &both(&policy, &post("/api/events")).await,
         "missing-credentials",
         PRIMARY,
+        SIGNATURE,
     );
 }
 
@@ -470,8 +480,39 @@ async fn any_of_several_methods() {
         "WebPubSub { host: None, hub: None }",
     );
     let res = both(&policy, &post("/api/events")).await;
-    assert_401(&res, "missing-credentials", "s3");
+    assert_eq!(res.status, 401);
     assert!(res.text().contains("ce-signature") && res.text().contains("?code="));
+    // No credentials: a challenge for each configured method, Bearer first.
+    let detail = res.json()["detail"].as_str().unwrap().to_owned();
+    assert_eq!(
+        res.header("www-authenticate").unwrap(),
+        format!("{BEARER}{detail}\", {SIGNATURE}{detail}\"")
+    );
+    // A wrong `?code=` secret alone: the secret was checked, Bearer only (the
+    // secret may be sent as a bearer token).
+    assert_401(
+        &both(&policy, &post("/api/events?code=wrong")).await,
+        "invalid-credentials",
+        "wrong",
+    );
+    // A bad signature alone: the signature's scheme only.
+    let forged = format!("sha256={}", sign("guess", "c"));
+    assert_401_challenging(
+        &both(&policy, &signed("c", &[&forged])).await,
+        "invalid-credentials",
+        "guess",
+        SIGNATURE,
+    );
+    // Both refused: both checked, both challenged.
+    let mut req = signed("c", &[&forged]);
+    req.uri = "/api/events?code=wrong".into();
+    let res = both(&policy, &req).await;
+    assert_eq!(res.status, 401);
+    let detail = res.json()["detail"].as_str().unwrap().to_owned();
+    assert_eq!(
+        res.header("www-authenticate").unwrap(),
+        format!("{BEARER}{detail}\", {SIGNATURE}{detail}\"")
+    );
 }
 
 #[test]
@@ -533,7 +574,7 @@ async fn web_pubsub_signature_checks_are_bounded() {
         .collect::<Vec<_>>()
         .join(",");
     let res = both(&policy, &signed(id, &[&first_out])).await;
-    assert_401(&res, "invalid-credentials", PRIMARY);
+    assert_401_challenging(&res, "invalid-credentials", PRIMARY, SIGNATURE);
     // `a, b, …` with a space after each comma is read to its 16th candidate.
     let spaced = vec![wrong.as_str(); MAX_SIGNATURES - 1]
         .into_iter()
@@ -548,9 +589,9 @@ async fn web_pubsub_signature_checks_are_bounded() {
     // 8 KiB of them is not read.
     let buried = format!("{}{primary}", ", ".repeat(4096));
     let res = both(&policy, &signed(id, &[&buried])).await;
-    assert_401(&res, "invalid-credentials", PRIMARY);
+    assert_401_challenging(&res, "invalid-credentials", PRIMARY, SIGNATURE);
     let long = "c".repeat(MAX_CONNECTION_ID + 1);
     let signature = format!("sha256={}", sign(PRIMARY, &long));
     let res = both(&policy, &signed(&long, &[&signature])).await;
-    assert_401(&res, "invalid-credentials", PRIMARY);
+    assert_401_challenging(&res, "invalid-credentials", PRIMARY, SIGNATURE);
 }

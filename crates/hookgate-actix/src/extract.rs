@@ -82,7 +82,14 @@ pub(crate) fn delivery(
             let req = req.clone();
             let mut payload = payload.take();
             Either::Right(Box::pin(async move {
-                let config = req.app_data::<ParseConfig>().cloned().unwrap_or_default();
+                // One the request carries (the Web PubSub extractors' binary-only
+                // configuration) wins over the app's.
+                let config = req
+                    .extensions()
+                    .get::<ParseConfig>()
+                    .or_else(|| req.app_data::<ParseConfig>())
+                    .cloned()
+                    .unwrap_or_default();
                 let (delivery, _) =
                     read_delivery(&mut ActixRequest::new(&req, &mut payload), &config).await?;
                 Ok(delivery)

@@ -76,13 +76,15 @@ use std::future::Future;
 use actix_web::body::BoxBody;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::{FromRequest, HttpRequest, HttpResponse, Responder, ResponseError};
+use actix_web::{
+    FromRequest, HttpMessage as _, HttpRequest, HttpResponse, Responder, ResponseError,
+};
 use futures_util::future::{FutureExt as _, LocalBoxFuture};
 use hookgate_core::webpubsub::{
     ConnectRequest, ConnectedRequest, DisconnectedRequest, UserEventRequest, WebPubSubError,
-    WebPubSubEvent, WebPubSubLimits, WebPubSubResponse, wrong_event,
+    WebPubSubEvent, WebPubSubLimits, WebPubSubResponse, parse_config, wrong_event,
 };
-use hookgate_core::{Error, Problem, Reply};
+use hookgate_core::{Delivery, Error, ParseConfig, Problem, Reply};
 
 #[cfg(doc)]
 use hookgate_core::webpubsub::{ConnectResponse, UserEventResponse, WebPubSubPolicy};
@@ -184,8 +186,9 @@ impl<T: Into<WebPubSubResponse>> From<T> for WebPubSubReply {
     }
 }
 
-/// The event of a request: the delivery a middleware parsed (or parsed here), read
-/// within the limits found in the app data.
+/// The event of a request: the delivery a middleware parsed (or parsed here, in
+/// binary mode only with the headers verbatim: [`parse_config`]), read within the
+/// limits found in the app data.
 fn event(
     req: &HttpRequest,
     payload: &mut Payload,
@@ -194,6 +197,10 @@ fn event(
         .app_data::<WebPubSubLimits>()
         .copied()
         .unwrap_or_default();
+    if !req.extensions().contains::<Delivery>() {
+        let config = parse_config(req.app_data::<ParseConfig>().cloned().unwrap_or_default());
+        req.extensions_mut().insert(config);
+    }
     delivery(req, payload).map(move |delivery| WebPubSubEvent::from_delivery(delivery?, &limits))
 }
 

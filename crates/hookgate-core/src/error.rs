@@ -264,6 +264,62 @@ pub struct Error {
     kind: ErrorKind,
     detail: String,
     retry_after: Option<u32>,
+    /// The schemes a 401 challenges, one bit per [`Challenge`]; none = Bearer.
+    challenges: u8,
+}
+
+/// An authentication scheme a 401 answer challenges in `WWW-Authenticate`
+/// (RFC 9110, section 11.6.1): the scheme of the method that was checked.
+///
+/// - [`Bearer`](Self::Bearer): `Bearer error="invalid_token", error_description="…"`
+///   (RFC 6750), for Azure AD tokens and for shared secrets. A shared secret is
+///   accepted in `Authorization: Bearer` as well as in `?code=` and
+///   `?access_token=` (RFC 6750's query form), so a refused `?code=` secret is
+///   challenged with `Bearer` too: a scheme the client can answer, where a scheme
+///   of hookgate's own for a query parameter would be one no client knows.
+/// - [`WebPubSubSignature`](Self::WebPubSubSignature):
+///   `WebPubSub-Signature error="invalid_signature", error_description="…"`, for
+///   Azure Web PubSub's `ce-signature` (an HMAC of `ce-connectionId`), never
+///   Bearer: no token would help.
+///
+/// A 401 of a receiver that accepts both (no credentials at all) challenges both,
+/// Bearer first, in one header. An [`Error`] given no challenge answers Bearer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Challenge {
+    /// `Bearer` (RFC 6750): tokens and shared secrets.
+    Bearer,
+    /// `WebPubSub-Signature`: Azure Web PubSub's `ce-signature`.
+    WebPubSubSignature,
+}
+
+impl Challenge {
+    /// Every scheme, in the order a header lists them.
+    const ALL: [Self; 2] = [Self::Bearer, Self::WebPubSubSignature];
+
+    const fn bit(self) -> u8 {
+        match self {
+            Self::Bearer => 1,
+            Self::WebPubSubSignature => 2,
+        }
+    }
+
+    /// The scheme's name, as `WWW-Authenticate` writes it.
+    #[must_use]
+    pub const fn scheme(self) -> &'static str {
+        match self {
+            Self::Bearer => "Bearer",
+            Self::WebPubSubSignature => "WebPubSub-Signature",
+        }
+    }
+
+    /// The `error` parameter of the challenge.
+    const fn error(self) -> &'static str {
+        match self {
+            Self::Bearer => "invalid_token",
+            Self::WebPubSubSignature => "invalid_signature",
+        }
+    }
 }
 
 impl Error {
@@ -274,7 +330,28 @@ impl Error {
             kind,
             detail: detail.into(),
             retry_after: None,
+            challenges: 0,
         }
+    }
+
+    /// Challenges `scheme` when the error is a 401 (call again for several); an
+    /// error given none challenges [`Challenge::Bearer`]. See [`Challenge`].
+    #[must_use]
+    pub fn with_challenge(mut self, scheme: Challenge) -> Self {
+        self.challenges |= scheme.bit();
+        self
+    }
+
+    /// The schemes a 401 of this error challenges, in header order.
+    pub fn challenges(&self) -> impl Iterator<Item = Challenge> + '_ {
+        let bits = if self.challenges == 0 {
+            Challenge::Bearer.bit()
+        } else {
+            self.challenges
+        };
+        Challenge::ALL
+            .into_iter()
+            .filter(move |c| bits & c.bit() != 0)
     }
 
     /// Asks the sender to retry after `seconds` (a `Retry-After` header).
@@ -309,8 +386,8 @@ impl Error {
     }
 
     /// The RFC 9457 problem document for this error, with the headers its status
-    /// calls for: `WWW-Authenticate` on a 401 (RFC 6750, `error="invalid_token"`),
-    /// `Retry-After` when set.
+    /// calls for: `WWW-Authenticate` on a 401 (a challenge per scheme, see
+    /// [`Challenge`]), `Retry-After` when set.
     #[must_use]
     pub fn problem(&self) -> Problem {
         let mut problem = Problem::new(
@@ -320,13 +397,18 @@ impl Error {
             &self.detail,
         );
         if self.status() == 401 {
-            problem = problem.with_header(
-                "www-authenticate",
-                format!(
-                    "Bearer error=\"invalid_token\", error_description=\"{}\"",
-                    quoted_string_content(&self.detail)
-                ),
-            );
+            let description = quoted_string_content(&self.detail);
+            let challenges: Vec<String> = self
+                .challenges()
+                .map(|c| {
+                    format!(
+                        "{} error=\"{}\", error_description=\"{description}\"",
+                        c.scheme(),
+                        c.error()
+                    )
+                })
+                .collect();
+            problem = problem.with_header("www-authenticate", challenges.join(", "));
         }
         if let Some(seconds) = self.retry_after {
             problem = problem.with_header("retry-after", seconds.to_string());

@@ -68,7 +68,7 @@ pub mod webpubsub;
 pub use binding::{
     Delivery, Mode, ParseConfig, ParseConfigBuilder, detect_mode, parse, parse_with_mode,
 };
-pub use error::{ConfigError, Error, ErrorKind};
+pub use error::{Challenge, ConfigError, Error, ErrorKind};
 pub use event::{
     AttributeValue, CloudEvent, Data, EventData, ExtensionValue, RawJson, SpecVersion,
 };

@@ -69,9 +69,9 @@ use axum_core::extract::{FromRequest, OptionalFromRequest, Request};
 use axum_core::response::{IntoResponse, Response};
 use hookgate_core::webpubsub::{
     ConnectRequest, ConnectedRequest, DisconnectedRequest, UserEventRequest, WebPubSubError,
-    WebPubSubEvent, WebPubSubLimits, WebPubSubResponse, wrong_event,
+    WebPubSubEvent, WebPubSubLimits, WebPubSubResponse, parse_config, wrong_event,
 };
-use hookgate_core::{Error, ErrorKind, Problem, Reply};
+use hookgate_core::{Delivery, Error, ErrorKind, ParseConfig, Problem, Reply};
 
 #[cfg(doc)]
 use hookgate_core::webpubsub::{ConnectResponse, UserEventResponse, WebPubSubPolicy};
@@ -169,14 +169,24 @@ impl<T: Into<WebPubSubResponse>> From<T> for WebPubSubReply {
     }
 }
 
-/// The event of a request: the delivery a layer parsed (or parsed here), read
-/// within the limits found in the request extensions.
-fn event(req: Request) -> impl Future<Output = Result<WebPubSubEvent, Error>> + Send + 'static {
+/// The event of a request: the delivery a layer parsed (or parsed here, in binary
+/// mode only with the headers verbatim: [`parse_config`]), read within the limits
+/// found in the request extensions.
+fn event(mut req: Request) -> impl Future<Output = Result<WebPubSubEvent, Error>> + Send + 'static {
     let limits = req
         .extensions()
         .get::<WebPubSubLimits>()
         .copied()
         .unwrap_or_default();
+    if req.extensions().get::<Delivery>().is_none() {
+        let config = parse_config(
+            req.extensions()
+                .get::<ParseConfig>()
+                .cloned()
+                .unwrap_or_default(),
+        );
+        req.extensions_mut().insert(config);
+    }
     let delivery = delivery(req);
     async move { WebPubSubEvent::from_delivery(delivery.await?, &limits) }
 }

@@ -10,7 +10,7 @@ use futures_util::future::{self, Either};
 use super::aad::{AadClaims, AadPolicy};
 use super::secret::{SecretPlace, SharedSecrets};
 use super::signature::WebPubSubKeys;
-use crate::error::{ConfigError, Error, ErrorKind};
+use crate::error::{Challenge, ConfigError, Error, ErrorKind};
 use crate::headers::HeaderSource;
 
 /// Who the request was authenticated as; put into the request extensions by the
@@ -73,8 +73,14 @@ struct Inner {
 /// Cheap to clone.
 ///
 /// Answers, as [`Error`]s whose problem carries the right headers:
-/// 401 `missing-credentials` / `invalid-credentials` with
-/// `WWW-Authenticate: Bearer error="invalid_token", error_description="…"`,
+/// 401 `missing-credentials` / `invalid-credentials` with a `WWW-Authenticate`
+/// challenge for the scheme of each method that was checked ([`Challenge`]):
+/// `Bearer error="invalid_token", error_description="…"` for Azure AD tokens and
+/// shared secrets (in `Authorization: Bearer`, `?access_token=` or `?code=`: the
+/// secret may be sent as a bearer token, so that is the scheme to answer with),
+/// `WebPubSub-Signature error="invalid_signature", error_description="…"` for a
+/// Web PubSub `ce-signature`; a request with no credentials at all is challenged
+/// with the scheme of every configured method (Bearer first),
 /// 403 `forbidden` for a valid caller lacking a role, tenant or app id, and 503
 /// `keys-unavailable` with `Retry-After` when no signing keys can be had. Details say
 /// what failed and never echo a secret.
@@ -277,7 +283,11 @@ impl AuthPolicy {
 
     async fn check(&self, p: Presented) -> Result<Identity, Error> {
         let mut failure: Option<Error> = None;
+        // The schemes of every method that refused the request: its 401 challenges
+        // them all.
+        let mut checked: Vec<Challenge> = Vec::new();
         let mut fail = |error: Error| {
+            checked.extend(error.challenges());
             // Keep the most telling failure: 503 (retry) over 403 over 401.
             let rank = |e: &Error| match e.kind() {
                 ErrorKind::KeysUnavailable => 3,
@@ -303,10 +313,13 @@ impl AuthPolicy {
                         });
                     }
                     if place != SecretPlace::Bearer || !self.has_aad() {
-                        fail(invalid(format!(
-                            "the shared secret in {} is not accepted",
-                            place_name(place, secrets.param())
-                        )));
+                        fail(
+                            invalid(format!(
+                                "the shared secret in {} is not accepted",
+                                place_name(place, secrets.param())
+                            ))
+                            .with_challenge(Challenge::Bearer),
+                        );
                     }
                 }
             }
@@ -333,20 +346,33 @@ impl AuthPolicy {
                         hub: p.hub,
                     });
                 }
-                Some(_) => fail(invalid(
-                    "no `ce-signature` value matches the `ce-connectionId` under a configured access key",
-                )),
-                None => fail(invalid(
-                    "`ce-signature` is present but `ce-connectionId`, which it signs, is missing",
-                )),
+                Some(_) => fail(
+                    invalid(
+                        "no `ce-signature` value matches the `ce-connectionId` under a configured access key",
+                    )
+                    .with_challenge(Challenge::WebPubSubSignature),
+                ),
+                None => fail(
+                    invalid(
+                        "`ce-signature` is present but `ce-connectionId`, which it signs, is missing",
+                    )
+                    .with_challenge(Challenge::WebPubSubSignature),
+                ),
             }
         }
         if p.malformed_authorization {
-            fail(invalid(
-                "the `Authorization` header is not `Bearer <token>`",
-            ));
+            fail(
+                invalid("the `Authorization` header is not `Bearer <token>`")
+                    .with_challenge(Challenge::Bearer),
+            );
         }
-        Err(failure.unwrap_or_else(|| self.missing()))
+        Err(match failure {
+            Some(error) if error.status() == 401 => checked
+                .into_iter()
+                .fold(error, |error, scheme| error.with_challenge(scheme)),
+            Some(error) => error,
+            None => self.missing(),
+        })
     }
 
     fn missing(&self) -> Error {
@@ -363,10 +389,21 @@ impl AuthPolicy {
         if self.0.webpubsub.is_some() {
             expected.push("a Web PubSub `ce-signature`".to_owned());
         }
-        Error::new(
+        let error = Error::new(
             ErrorKind::MissingCredentials,
             format!("no credentials; expected {}", expected.join(", or ")),
-        )
+        );
+        // One challenge per configured method's scheme.
+        let error = if self.0.secrets.is_some() || self.has_aad() {
+            error.with_challenge(Challenge::Bearer)
+        } else {
+            error
+        };
+        if self.0.webpubsub.is_some() {
+            error.with_challenge(Challenge::WebPubSubSignature)
+        } else {
+            error
+        }
     }
 }
 

@@ -15,6 +15,7 @@ pub(super) fn parse(
     headers: &impl HeaderSource,
     body: Bytes,
     max_attributes: usize,
+    verbatim: bool,
 ) -> Result<CloudEvent, Error> {
     let mut draft = Draft::limited(max_attributes);
     for (name, value) in headers.iter() {
@@ -38,8 +39,11 @@ pub(super) fn parse(
                 "header `ce-datacontenttype` is not allowed in binary mode: the data's type is the `Content-Type` header",
             ));
         }
-        let decoded =
-            decode_value(value).map_err(|e| e.context(format_args!("header `{name}`")))?;
+        let decoded = if verbatim {
+            text_of(value.trim_ascii())
+        } else {
+            decode_value(value).map_err(|e| e.context(format_args!("header `{name}`")))?
+        };
         if let Some(core) = Core::of(&attr) {
             draft.set_core(core, Str::from(&*decoded))?;
         } else {
@@ -157,6 +161,31 @@ fn unquote(raw: &[u8]) -> Result<Vec<u8>, Error> {
 #[cfg(test)]
 mod tests {
     use super::decode_value;
+    use crate::HeaderList;
+
+    /// Verbatim: no unquoting, no percent-decoding, ISO-8859-1 for raw bytes
+    /// that are not UTF-8; decoded otherwise.
+    #[test]
+    fn verbatim_values_are_kept_as_they_are() {
+        let headers = HeaderList::new([
+            ("ce-specversion", b"1.0".as_slice()),
+            ("ce-id", b"%31"),
+            ("ce-source", b"/s"),
+            ("ce-type", b"t"),
+            ("ce-userid", b" %61dmin "),
+            ("ce-quoted", b"\"a\""),
+            ("ce-latin", b"Z\xfcrich"),
+            ("ce-bad", b"%C0%A0"),
+        ]);
+        let event = super::parse(&headers, bytes::Bytes::new(), 128, true).unwrap();
+        let ext = |name: &str| event.extension(name).unwrap().as_str().unwrap().to_owned();
+        assert_eq!(event.id(), "%31");
+        assert_eq!(ext("userid"), "%61dmin");
+        assert_eq!(ext("quoted"), "\"a\"");
+        assert_eq!(ext("latin"), "Zürich");
+        assert_eq!(ext("bad"), "%C0%A0");
+        assert!(super::parse(&headers, bytes::Bytes::new(), 128, false).is_err());
+    }
 
     #[test]
     fn decodes_header_values() {

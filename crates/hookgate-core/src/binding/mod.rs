@@ -99,6 +99,8 @@ pub struct ParseConfig {
     max_events: usize,
     max_batch_extensions: usize,
     body_timeout: std::time::Duration,
+    binary_only: bool,
+    verbatim_headers: bool,
 }
 
 impl ParseConfig {
@@ -149,7 +151,63 @@ impl ParseConfig {
             max_events: Self::DEFAULT_MAX_EVENTS,
             max_batch_extensions: Self::DEFAULT_MAX_BATCH_EXTENSIONS,
             body_timeout: Self::DEFAULT_BODY_TIMEOUT,
+            binary_only: false,
+            verbatim_headers: false,
         }
+    }
+
+    /// Whether only binary mode is accepted (off by default; see
+    /// [`ParseConfigBuilder::binary_only`]).
+    #[must_use]
+    pub fn binary_only(&self) -> bool {
+        self.binary_only
+    }
+
+    /// Whether binary-mode header values are taken verbatim (off by default; see
+    /// [`ParseConfigBuilder::verbatim_headers`]).
+    #[must_use]
+    pub fn verbatim_headers(&self) -> bool {
+        self.verbatim_headers
+    }
+
+    /// This configuration with [`binary_only`](ParseConfigBuilder::binary_only)
+    /// set to `on` (the other limits kept).
+    #[must_use]
+    pub fn with_binary_only(mut self, on: bool) -> Self {
+        self.binary_only = on;
+        self
+    }
+
+    /// This configuration with
+    /// [`verbatim_headers`](ParseConfigBuilder::verbatim_headers) set to `on` (the
+    /// other limits kept).
+    #[must_use]
+    pub fn with_verbatim_headers(mut self, on: bool) -> Self {
+        self.verbatim_headers = on;
+        self
+    }
+
+    /// The content mode of a request under this configuration: [`detect_mode`], or
+    /// with [`binary_only`](Self::binary_only) binary mode whatever `Content-Type`
+    /// says (a request without `ce-specversion` is then 415
+    /// [`ErrorKind::NotCloudEvent`], saying that binary-mode headers were expected).
+    ///
+    /// # Errors
+    /// The 415 to answer with.
+    pub fn detect_mode(&self, headers: &impl HeaderSource) -> Result<Mode, Error> {
+        if !self.binary_only {
+            return detect_mode(headers);
+        }
+        if headers.get("ce-specversion").is_some() {
+            return Ok(Mode::Binary);
+        }
+        Err(Error::new(
+            ErrorKind::NotCloudEvent,
+            format!(
+                "this receiver takes binary-mode CloudEvents only: expected the                  `ce-specversion`, `ce-id`, `ce-source` and `ce-type` headers; got {}                  and no `ce-specversion`",
+                content_type_of(headers)
+            ),
+        ))
     }
 
     /// The most events one batch may hold; more is answered 400 `too-many-events`,
@@ -214,6 +272,8 @@ impl Default for ParseConfig {
             max_events: Self::DEFAULT_MAX_EVENTS,
             max_batch_extensions: Self::DEFAULT_MAX_BATCH_EXTENSIONS,
             body_timeout: Self::DEFAULT_BODY_TIMEOUT,
+            binary_only: false,
+            verbatim_headers: false,
         }
     }
 }
@@ -227,9 +287,66 @@ pub struct ParseConfigBuilder {
     max_events: usize,
     max_batch_extensions: usize,
     body_timeout: std::time::Duration,
+    binary_only: bool,
+    verbatim_headers: bool,
 }
 
 impl ParseConfigBuilder {
+    /// Accepts binary mode only (default `false`): for a sender known to send
+    /// every event in binary mode (Azure Web PubSub), whose `Content-Type` then
+    /// describes only the data, never the delivery's shape. A request with a
+    /// `ce-specversion` header is parsed in binary mode whatever its
+    /// `Content-Type` (`application/cloudevents+json`,
+    /// `application/cloudevents-batch+json` or another `application/cloudevents+…`
+    /// is the data's type, as any other); one without it is 415
+    /// [`ErrorKind::NotCloudEvent`] saying that binary-mode headers were expected.
+    ///
+    /// ```
+    /// use hookgate_core::{HeaderList, Mode, ParseConfig, parse};
+    ///
+    /// let headers = HeaderList::new([
+    ///     ("content-type", "application/cloudevents+json"),
+    ///     ("ce-specversion", "1.0"),
+    ///     ("ce-id", "1"),
+    ///     ("ce-source", "/s"),
+    ///     ("ce-type", "t"),
+    /// ]);
+    /// let body = r#"{"specversion":"1.0","id":"forged","source":"/x","type":"x"}"#;
+    /// let config = ParseConfig::builder().binary_only(true).build().unwrap();
+    /// let delivery = parse(&headers, body.into(), &config).unwrap();
+    /// assert_eq!(delivery.mode(), Mode::Binary);
+    /// assert_eq!(delivery.events()[0].id(), "1");
+    /// ```
+    pub fn binary_only(mut self, on: bool) -> Self {
+        self.binary_only = on;
+        self
+    }
+
+    /// Takes binary-mode `ce-*` header values verbatim (default `false`): no
+    /// quoted-string unquoting and no percent-decoding, only the surrounding white
+    /// space trimmed; raw bytes that are not UTF-8 are read as ISO-8859-1, as
+    /// always. For a sender whose headers are meant as they are (Azure Web PubSub:
+    /// Microsoft's handlers read `ce-userId` `%61dmin` as `%61dmin`).
+    ///
+    /// ```
+    /// use hookgate_core::{HeaderList, ParseConfig, parse};
+    ///
+    /// let headers = HeaderList::new([
+    ///     ("ce-specversion", "1.0"),
+    ///     ("ce-id", "1"),
+    ///     ("ce-source", "/s"),
+    ///     ("ce-type", "t"),
+    ///     ("ce-userid", "%61dmin"),
+    /// ]);
+    /// let config = ParseConfig::builder().verbatim_headers(true).build().unwrap();
+    /// let event = parse(&headers, "".into(), &config).unwrap().into_single().unwrap();
+    /// assert_eq!(event.extension("userid").unwrap().as_str(), Some("%61dmin"));
+    /// ```
+    pub fn verbatim_headers(mut self, on: bool) -> Self {
+        self.verbatim_headers = on;
+        self
+    }
+
     /// The largest body accepted, in bytes (at least 1).
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.body_limit = bytes;
@@ -287,6 +404,8 @@ impl ParseConfigBuilder {
             max_events: self.max_events,
             max_batch_extensions: self.max_batch_extensions,
             body_timeout: self.body_timeout,
+            binary_only: self.binary_only,
+            verbatim_headers: self.verbatim_headers,
         })
     }
 }
@@ -449,17 +568,22 @@ pub fn detect_mode(headers: &impl HeaderSource) -> Result<Mode, Error> {
     if headers.get("ce-specversion").is_some() {
         return Ok(Mode::Binary);
     }
-    let got = match content_type {
-        Some(ct) => format!("Content-Type `{}`", excerpt(&String::from_utf8_lossy(ct))),
-        None => "no Content-Type".to_owned(),
-    };
     Err(Error::new(
         ErrorKind::NotCloudEvent,
         format!(
             "expected a `ce-specversion` header (binary mode) or Content-Type \
-             `{STRUCTURED_MEDIA_TYPE}` / `{BATCH_MEDIA_TYPE}`; got {got} and no `ce-specversion`"
+             `{STRUCTURED_MEDIA_TYPE}` / `{BATCH_MEDIA_TYPE}`; got {} and no `ce-specversion`",
+            content_type_of(headers)
         ),
     ))
+}
+
+/// `Content-Type `…`` or `no Content-Type`, for a 415's detail.
+fn content_type_of(headers: &impl HeaderSource) -> String {
+    match headers.get("content-type") {
+        Some(ct) => format!("Content-Type `{}`", excerpt(&String::from_utf8_lossy(ct))),
+        None => "no Content-Type".to_owned(),
+    }
 }
 
 /// Whether requests of `method` carry events: `POST`, `PUT` and `PATCH`. Other
@@ -486,7 +610,7 @@ pub async fn read_delivery<R: Incoming>(
 ) -> Result<(Delivery, Bytes), Error> {
     let mode = {
         let headers = request.headers();
-        let mode = detect_mode(&headers)?;
+        let mode = config.detect_mode(&headers)?;
         config.check_content_length(&headers)?;
         mode
     };
@@ -523,7 +647,7 @@ pub fn parse(
     body: Bytes,
     config: &ParseConfig,
 ) -> Result<Delivery, Error> {
-    let mode = detect_mode(headers)?;
+    let mode = config.detect_mode(headers)?;
     parse_with_mode(mode, headers, body, config)
 }
 
@@ -539,9 +663,8 @@ pub fn parse_with_mode(
     }
     let max = config.max_attributes();
     match mode {
-        Mode::Binary => {
-            binary::parse(headers, body, max).map(|e| Delivery::new(Mode::Binary, vec![e]))
-        }
+        Mode::Binary => binary::parse(headers, body, max, config.verbatim_headers())
+            .map(|e| Delivery::new(Mode::Binary, vec![e])),
         Mode::Structured | Mode::Batch => json::parse(mode, body, config),
     }
 }

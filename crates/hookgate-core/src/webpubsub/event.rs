@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use serde::Deserialize;
 
-use crate::binding::Delivery;
+use crate::binding::{Delivery, Mode};
 use crate::error::{Error, ErrorKind, excerpt};
 use crate::event::{CloudEvent, Data, RawJson, is_json_media_type};
 
@@ -184,11 +184,31 @@ fn invalid(kind: ErrorKind, detail: String) -> Error {
 }
 
 impl WebPubSubEvent {
-    /// The event of a delivery (exactly one event; Web PubSub sends binary mode).
+    /// The event of a delivery: exactly one event, in binary mode (parse with
+    /// [`parse_config`](super::parse_config), as [`WebPubSubPolicy`](super::WebPubSubPolicy)
+    /// and the extractors do).
     ///
     /// # Errors
-    /// See [`from_cloud_event`](Self::from_cloud_event); a batch is 400 too.
+    /// See [`from_cloud_event`](Self::from_cloud_event); a delivery read in
+    /// structured or batch mode (by a parser not told that Web PubSub sends binary
+    /// mode only, which took the client's `Content-Type` for the delivery's) is 415
+    /// [`ErrorKind::UnsupportedMediaType`], never read as the service's event.
     pub fn from_delivery(delivery: Delivery, limits: &WebPubSubLimits) -> Result<Self, Error> {
+        if delivery.mode() != Mode::Binary {
+            return Err(invalid(
+                ErrorKind::UnsupportedMediaType,
+                format!(
+                    "Web PubSub sends events in binary mode only, and this request was read \
+                     as a {} CloudEvent: its `Content-Type` is the client's data type; parse \
+                     Web PubSub routes with `WebPubSubPolicy` (or `webpubsub::parse_config`)",
+                    if delivery.mode() == Mode::Batch {
+                        "batch of"
+                    } else {
+                        "structured"
+                    }
+                ),
+            ));
+        }
         Self::from_cloud_event(delivery.into_single()?, limits)
     }
 
@@ -354,7 +374,7 @@ mod tests {
         let delivery = parse(
             &HeaderList::new(headers.iter().copied()),
             body.into(),
-            &ParseConfig::default(),
+            &super::super::parse_config(ParseConfig::default()),
         )?;
         WebPubSubEvent::from_delivery(delivery, &WebPubSubLimits::default())
     }

@@ -26,7 +26,7 @@
 //! - [`ConnectionState`]: the state, both ways.
 //!
 //! ```
-//! use hookgate_core::webpubsub::{ConnectResponse, WebPubSubEvent, WebPubSubLimits};
+//! use hookgate_core::webpubsub::{ConnectResponse, WebPubSubEvent, WebPubSubLimits, parse_config};
 //! use hookgate_core::{HeaderList, ParseConfig, parse};
 //!
 //! let headers = HeaderList::new([
@@ -41,7 +41,7 @@
 //!     ("ce-eventName", "connect"),
 //! ]);
 //! let body = r#"{"claims": {"role": ["admin"]}, "query": {"room": ["lobby"]}, "subprotocols": []}"#;
-//! let delivery = parse(&headers, body.into(), &ParseConfig::default())?;
+//! let delivery = parse(&headers, body.into(), &parse_config(ParseConfig::default()))?;
 //! let WebPubSubEvent::Connect(connect) =
 //!     WebPubSubEvent::from_delivery(delivery, &WebPubSubLimits::default())?
 //! else {
@@ -57,6 +57,27 @@
 //!
 //! # What was decided where the protocol's documents leave room
 //!
+//! - **Binary mode only.** The service sends every event in binary mode, and the
+//!   `Content-Type` of a user event is the client's (a WebSocket client's data
+//!   type, an MQTT 5 client's content-type property). So Web PubSub requests are
+//!   parsed in binary mode whatever their `Content-Type` says ([`parse_config`]:
+//!   [`WebPubSubPolicy`] parses so, also with a `ParseConfig` given to
+//!   [`parse`](WebPubSubPolicyBuilder::parse), and so do the extractors when no
+//!   layer parsed): a client whose message is typed
+//!   `application/cloudevents+json` or `application/cloudevents-batch+json`
+//!   sends data, never the event, and cannot replace the service's `ce-userId`,
+//!   `ce-connectionId`, `ce-hub` or `ce-connectionState` with its own. A request
+//!   without `ce-specversion` is 415 saying that binary-mode headers were
+//!   expected; a delivery another parser read in structured or batch mode is 415
+//!   too ([`WebPubSubEvent::from_delivery`]).
+//! - **Headers verbatim.** The `ce-*` headers (`ce-userId`, `ce-connectionId`,
+//!   `ce-hub`, `ce-eventName`, `ce-subprotocol`, `ce-connectionState`, …, and
+//!   `ce-id`, `ce-source`, `ce-type`) are read as they arrive, as Microsoft's
+//!   handlers (JavaScript, .NET) read them: no percent-decoding and no
+//!   quoted-string unquoting, only the surrounding white space trimmed, so a
+//!   client-chosen user id `%61dmin` stays `%61dmin`. Raw bytes that are not
+//!   UTF-8 are read as ISO-8859-1, as the binding reads raw header bytes. The
+//!   signature is checked over the raw `ce-connectionId` bytes, the same value.
 //! - **Header names** are matched case-insensitively (`ce-userId` and `ce-userid`
 //!   are one header), as for every CloudEvents header. A missing `ce-hub` or
 //!   `ce-connectionId` is 400; `ce-eventName` defaults to the end of `ce-type`.
@@ -134,6 +155,17 @@ pub use response::{
     WebPubSubResponse, plain_reply,
 };
 pub use state::{CLEARED_STATE, ConnectionState, DEFAULT_MAX_STATE_LEN, StateChange};
+
+/// `config` as Web PubSub deliveries are parsed: binary mode only
+/// ([`ParseConfigBuilder::binary_only`](crate::ParseConfigBuilder::binary_only)),
+/// the `ce-*` headers verbatim
+/// ([`ParseConfigBuilder::verbatim_headers`](crate::ParseConfigBuilder::verbatim_headers)),
+/// the limits of `config` kept. [`WebPubSubPolicy`] parses so, and so do the
+/// adapters' extractors when no layer parsed the request.
+#[must_use]
+pub fn parse_config(config: crate::ParseConfig) -> crate::ParseConfig {
+    config.with_binary_only(true).with_verbatim_headers(true)
+}
 
 /// The error of a per-event extractor that got another event (400), the same on
 /// every adapter.

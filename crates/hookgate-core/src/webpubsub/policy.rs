@@ -92,6 +92,10 @@ impl WebPubSubPolicyBuilder {
     }
 
     /// The parse limits (default: [`ParseConfig::default`], a 1 MiB body).
+    /// Whatever `config` says, the policy parses in binary mode only with the
+    /// `ce-*` headers read verbatim ([`parse_config`](super::parse_config)): Web
+    /// PubSub sends every event so, and a user event's `Content-Type` is the
+    /// client's.
     pub fn parse(mut self, config: ParseConfig) -> Self {
         self.parse = Some(config);
         self
@@ -157,11 +161,9 @@ impl WebPubSubPolicyBuilder {
         let mut webhook = WebhookPolicy::builder()
             .handshake(handshake.build()?)
             .auth(auth)
+            .parse(super::parse_config(self.parse.unwrap_or_default()))
             .dedup(self.dedup)
             .render_rejection(plain_reply);
-        if let Some(config) = self.parse {
-            webhook = webhook.parse(config);
-        }
         if let Some(hook) = self.on_rejection {
             webhook = webhook.on_rejection(hook);
         }
