@@ -99,8 +99,10 @@ mod axum_side {
         Ok(super::answer(event)?.into())
     }
 
-    pub(super) async fn call(req: &super::TestRequest) -> super::TestResponse {
-        let policy = super::policy();
+    pub(super) async fn call(
+        policy: &super::WebPubSubPolicy,
+        req: &super::TestRequest,
+    ) -> super::TestResponse {
         let app = Router::new()
             .route("/bare/{event}", post(handle))
             .merge(
@@ -127,8 +129,10 @@ mod actix_side {
         Ok(super::answer(event)?.into())
     }
 
-    pub(super) async fn call(req: &super::TestRequest) -> super::TestResponse {
-        let policy = super::policy();
+    pub(super) async fn call(
+        policy: &super::WebPubSubPolicy,
+        req: &super::TestRequest,
+    ) -> super::TestResponse {
         let app = test::init_service(
             App::new()
                 .app_data(policy.limits())
@@ -163,8 +167,12 @@ fn generic() -> hookgate::WebhookPolicy {
 }
 
 async fn both(req: &TestRequest) -> TestResponse {
-    let axum = axum_side::call(req).await;
-    let actix = actix_side::call(req).await;
+    both_with(&policy(), req).await
+}
+
+async fn both_with(policy: &WebPubSubPolicy, req: &TestRequest) -> TestResponse {
+    let axum = axum_side::call(policy, req).await;
+    let actix = actix_side::call(policy, req).await;
     assert_eq!(axum, actix, "axum and actix-web differ for {req:?}");
     axum
 }
@@ -466,4 +474,80 @@ async fn a_refused_signature_challenges_the_signature_scheme() {
             )
         );
     }
+}
+
+/// A `connect` body past a count of `WebPubSubLimits` is a 400 in plain text that
+/// names the limit; at the limit it is accepted. The builder's settings reach the
+/// extractors (through `policy.limits()`).
+#[actix_web::test]
+async fn connect_bodies_past_a_count_are_plain_text_400s_naming_the_limit() {
+    let small = WebPubSubPolicy::builder()
+        .host(HOST)
+        .keys(hookgate::auth::WebPubSubKeys::new([KEY]).unwrap())
+        .max_connect_entries(2)
+        .max_connect_values(3)
+        .max_connect_items(8)
+        .build()
+        .unwrap();
+    let connect = |body: &str| {
+        event("api", "sys.connect", "connect", CONNECTION.as_bytes())
+            .header("Content-Type", "application/json")
+            .body(body.to_owned())
+    };
+    for (body, expected) in [
+        (r#"{"query":{"a":[],"b":[]}}"#, None),
+        (
+            r#"{"query":{"a":[],"b":[],"c":[]}}"#,
+            Some("`query` has more than 2 entries, the receiver's limit (max_connect_entries)"),
+        ),
+        (r#"{"claims":{"role":["1","2","3"]}}"#, None),
+        (
+            r#"{"claims":{"role":["1","2","3","4"]}}"#,
+            Some("`claims.role` has more than 3 values, the receiver's limit (max_connect_values)"),
+        ),
+        (
+            r#"{"subprotocols":["1","2","3","4"]}"#,
+            Some("`subprotocols` has more than 3 values"),
+        ),
+        (
+            r#"{"clientCertificates":[{},{},{},{}]}"#,
+            Some("`clientCertificates` has more than 3 values"),
+        ),
+        (
+            r#"{"claims":{"a":["1","2"],"b":["3"]},"subprotocols":["x","y","z"]}"#,
+            None,
+        ),
+        (
+            r#"{"claims":{"a":["1","2"],"b":["3","4"]},"subprotocols":["x","y","z"]}"#,
+            Some("more than 8 entries and values"),
+        ),
+    ] {
+        let res = both_with(&small, &connect(body)).await;
+        match expected {
+            None => assert_eq!(res.status, 200, "{body}: {res:?}"),
+            Some(detail) => {
+                assert_eq!(res.status, 400, "{body}: {res:?}");
+                assert_eq!(
+                    res.content_type.as_deref(),
+                    Some("text/plain; charset=utf-8")
+                );
+                assert!(res.text().contains(detail), "{body}: {}", res.text());
+            }
+        }
+    }
+    // The defaults are generous: a real client's connect passes.
+    let res = both(&connect(
+        r#"{"claims":{"sub":["u"],"role":["a","b"]},"query":{"room":["lobby"]},
+            "headers":{"User-Agent":["x"],"Host":["y"]},"subprotocols":["json.webpubsub.azure.v1"],
+            "clientCertificates":[{"thumbprint":"T","content":"C"}]}"#,
+    ))
+    .await;
+    assert_eq!(res.status, 200, "{res:?}");
+    assert!(
+        WebPubSubPolicy::builder()
+            .host(HOST)
+            .max_connect_items(0)
+            .build()
+            .is_err()
+    );
 }

@@ -158,24 +158,73 @@ pub enum WebPubSubEvent {
 /// Limits of the Web PubSub extractors; the adapters find them in the request
 /// extensions (tower: `Extension(limits)`) or the app data (actix-web:
 /// `app_data(limits)`), and use the defaults without.
+///
+/// Besides the state's length, they bound what a `connect` body can cost: its
+/// `claims`, `query` and `headers` maps and its lists (each map entry's values,
+/// `subprotocols`, `clientCertificates`) are counted while they are read, and a
+/// body past a count is refused 400 naming the limit (in plain text, as every Web
+/// PubSub refusal) before more of it is built. Strings are not capped beyond the
+/// body limit: each costs at most its own bytes. With the defaults a `connect` of
+/// the largest body (1 MiB) takes at most about 3 times the body limit of heap,
+/// whatever it holds (`tests/webpubsub_memory.rs`, BENCHMARKS.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WebPubSubLimits {
     pub(super) max_state_len: usize,
+    pub(super) max_connect_entries: usize,
+    pub(super) max_connect_values: usize,
+    pub(super) max_connect_items: usize,
 }
 
 impl Default for WebPubSubLimits {
     fn default() -> Self {
         Self {
             max_state_len: DEFAULT_MAX_STATE_LEN,
+            max_connect_entries: Self::DEFAULT_MAX_CONNECT_ENTRIES,
+            max_connect_values: Self::DEFAULT_MAX_CONNECT_VALUES,
+            max_connect_items: Self::DEFAULT_MAX_CONNECT_ITEMS,
         }
     }
 }
 
 impl WebPubSubLimits {
+    /// The default [`max_connect_entries`](Self::max_connect_entries): 1,024 (a
+    /// browser sends a few dozen headers, a token a few dozen claims).
+    pub const DEFAULT_MAX_CONNECT_ENTRIES: usize = 1024;
+
+    /// The default [`max_connect_values`](Self::max_connect_values): 1,024 (room
+    /// for a token's `groups` or `roles` claim, which Azure AD caps at 200 groups).
+    pub const DEFAULT_MAX_CONNECT_VALUES: usize = 1024;
+
+    /// The default [`max_connect_items`](Self::max_connect_items): 16,384.
+    pub const DEFAULT_MAX_CONNECT_ITEMS: usize = 16_384;
+
     /// The longest `ce-connectionState`, in bytes of base64.
     #[must_use]
     pub fn max_state_len(&self) -> usize {
         self.max_state_len
+    }
+
+    /// The most entries of each of a `connect` body's `claims`, `query` and
+    /// `headers` maps (default [`DEFAULT_MAX_CONNECT_ENTRIES`](Self::DEFAULT_MAX_CONNECT_ENTRIES)).
+    #[must_use]
+    pub fn max_connect_entries(&self) -> usize {
+        self.max_connect_entries
+    }
+
+    /// The most values of each list of a `connect` body: a map entry's values,
+    /// `subprotocols`, `clientCertificates` (default
+    /// [`DEFAULT_MAX_CONNECT_VALUES`](Self::DEFAULT_MAX_CONNECT_VALUES)).
+    #[must_use]
+    pub fn max_connect_values(&self) -> usize {
+        self.max_connect_values
+    }
+
+    /// The most entries and values of a `connect` body together: the entries of
+    /// its maps, their values, the subprotocols and the client certificates
+    /// (default [`DEFAULT_MAX_CONNECT_ITEMS`](Self::DEFAULT_MAX_CONNECT_ITEMS)).
+    #[must_use]
+    pub fn max_connect_items(&self) -> usize {
+        self.max_connect_items
     }
 }
 
@@ -218,7 +267,8 @@ impl WebPubSubEvent {
     /// 400 for a `ce-type` that is not one of Web PubSub's, a missing `ce-hub` or
     /// `ce-connectionId`, a state past the limit, a `connect` or `disconnected` body
     /// that is not the expected JSON object, a `text/plain` user event that is not
-    /// UTF-8, a JSON user event without a body.
+    /// UTF-8, a JSON user event without a body, a `connect` body past a limit of
+    /// `limits` (the detail names it).
     pub fn from_cloud_event(event: CloudEvent, limits: &WebPubSubLimits) -> Result<Self, Error> {
         let ty = event.ty().to_owned();
         let name_of = |event: &CloudEvent, fallback: &str| {
@@ -235,7 +285,10 @@ impl WebPubSubEvent {
         };
         match ty.as_str() {
             CONNECT => {
-                let body = json_body::<ConnectBody>(&event, "connect")?;
+                let body = match &event.data {
+                    Data::Json(json) => super::connect::read(json, limits)?,
+                    _ => json_body::<ConnectBody>(&event, "connect")?,
+                };
                 Ok(Self::Connect(ConnectRequest {
                     context: system(event, "connect")?,
                     body,

@@ -137,6 +137,7 @@
 //!                .route("/api/{event}", web::post().to(handler))
 //! ```
 
+mod connect;
 mod context;
 mod event;
 mod policy;

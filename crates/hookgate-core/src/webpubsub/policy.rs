@@ -54,6 +54,7 @@ pub struct WebPubSubPolicyBuilder {
     parse: Option<ParseConfig>,
     dedup: Option<DedupPolicy>,
     max_state_len: Option<usize>,
+    connect: WebPubSubLimits,
     on_rejection: Option<Hook>,
 }
 
@@ -64,6 +65,7 @@ impl std::fmt::Debug for WebPubSubPolicyBuilder {
             .field("any_origin", &self.any_origin)
             .field("keys", &self.keys)
             .field("max_state_len", &self.max_state_len)
+            .field("connect", &self.connect)
             .finish_non_exhaustive()
     }
 }
@@ -116,6 +118,32 @@ impl WebPubSubPolicyBuilder {
         self
     }
 
+    /// The most entries of each of a `connect` body's `claims`, `query` and
+    /// `headers` maps (default
+    /// [`WebPubSubLimits::DEFAULT_MAX_CONNECT_ENTRIES`]; at least 1); more is a
+    /// 400 naming the limit.
+    pub fn max_connect_entries(mut self, count: usize) -> Self {
+        self.connect.max_connect_entries = count;
+        self
+    }
+
+    /// The most values of each list of a `connect` body (a map entry's values,
+    /// `subprotocols`, `clientCertificates`; default
+    /// [`WebPubSubLimits::DEFAULT_MAX_CONNECT_VALUES`]; at least 1); more is a
+    /// 400 naming the limit.
+    pub fn max_connect_values(mut self, count: usize) -> Self {
+        self.connect.max_connect_values = count;
+        self
+    }
+
+    /// The most entries and values of a `connect` body together (default
+    /// [`WebPubSubLimits::DEFAULT_MAX_CONNECT_ITEMS`]; at least 1); more is a 400
+    /// naming the limit. With the body limit it bounds a `connect`'s memory.
+    pub fn max_connect_items(mut self, count: usize) -> Self {
+        self.connect.max_connect_items = count;
+        self
+    }
+
     /// Calls `hook` for every rejection of the stack (see
     /// [`WebhookPolicyBuilder::on_rejection`](crate::webhook::WebhookPolicyBuilder::on_rejection)).
     pub fn on_rejection(mut self, hook: impl Fn(&Rejection<'_>) + Send + Sync + 'static) -> Self {
@@ -127,7 +155,7 @@ impl WebPubSubPolicyBuilder {
     ///
     /// # Errors
     /// [`ConfigError`] without a host (and not any origin), for a host given as a
-    /// URL rather than a host name, or a state limit of 0.
+    /// URL rather than a host name, or a state or `connect` limit of 0.
     pub fn build(self) -> Result<WebPubSubPolicy, ConfigError> {
         let mut handshake = HandshakePolicy::builder();
         if self.any_origin {
@@ -154,6 +182,16 @@ impl WebPubSubPolicyBuilder {
         if max_state_len == 0 {
             return Err(ConfigError("max_state_len must be at least 1 byte".into()));
         }
+        let connect = self.connect;
+        for (name, value) in [
+            ("max_connect_entries", connect.max_connect_entries),
+            ("max_connect_values", connect.max_connect_values),
+            ("max_connect_items", connect.max_connect_items),
+        ] {
+            if value == 0 {
+                return Err(ConfigError(format!("{name} must be at least 1")));
+            }
+        }
         let auth = match self.keys {
             Some(keys) => Some(AuthPolicy::builder().web_pubsub_keys(keys).build()?),
             None => None,
@@ -169,7 +207,10 @@ impl WebPubSubPolicyBuilder {
         }
         Ok(WebPubSubPolicy {
             webhook: webhook.build()?,
-            limits: WebPubSubLimits { max_state_len },
+            limits: WebPubSubLimits {
+                max_state_len,
+                ..connect
+            },
         })
     }
 }
