@@ -26,7 +26,16 @@
 //!   (`MAX_SIGNATURES` candidates of 100 sent, none valid, a `MAX_CONNECTION_ID`
 //!   connection id) and a 64 KiB header of separators;
 //! - `read_1mib`: `read_body` of a 1 MiB body in one chunk (a body the server
-//!   holds), in 16 KiB chunks and in one-byte chunks (no length known in advance).
+//!   holds), in 16 KiB chunks and in one-byte chunks (no length known in advance);
+//! - `webpubsub_1mib` (issue 18): Web PubSub `connect` bodies of a megabyte of
+//!   empty values, entries and client certificates (refused at the
+//!   `WebPubSubLimits` counts), of an unknown member of zeros, and user events of
+//!   JSON (typed `application/json` and `application/cloudevents-batch+json`, read
+//!   as data), beside a normal `connect` (claims of 1 KB) and a normal JSON
+//!   message of the same size; `webpubsub_connect_48k`: the `connect` bodies at
+//!   the limits, accepted, beside a normal one. These parse with
+//!   `webpubsub::parse_config` and read the event with
+//!   `WebPubSubEvent::from_delivery`.
 //!
 //! Every parse is `hookgate_core::parse` with the default `ParseConfig`, its result
 //! dropped inside the timed code, as in `benches/parse.rs`.
@@ -40,6 +49,7 @@ use bytes::Bytes;
 use divan::{Bencher, black_box, black_box_drop};
 use hookgate_core::auth::{MAX_CONNECTION_ID, WebPubSubKeys};
 use hookgate_core::request::{BodyError, BodyStream, read_body};
+use hookgate_core::webpubsub::{self, CONNECT, WebPubSubEvent, WebPubSubLimits};
 use hookgate_core::{ErrorKind, HeaderList, ParseConfig, parse};
 
 fn main() {
@@ -52,6 +62,8 @@ fn main() {
 const LIMIT: usize = ParseConfig::DEFAULT_BODY_LIMIT;
 const BATCH: &str = "application/cloudevents-batch+json";
 const STRUCTURED: &str = "application/cloudevents+json";
+/// The `ce-type` of a Web PubSub user event `message`.
+const USER: &str = "azure.webpubsub.user.message";
 
 /// A request for `parse`: its headers and body.
 struct Request {
@@ -323,5 +335,218 @@ mod read_1mib {
     #[divan::bench]
     fn chunks_1_byte(b: Bencher<'_, '_>) {
         time(b, 1);
+    }
+}
+
+/// A Web PubSub event for [`wps_run`]: the service's headers and a body.
+struct WpsRequest {
+    headers: HeaderList,
+    body: Bytes,
+}
+
+impl WpsRequest {
+    fn new(ty: &str, content_type: &str, body: String) -> Self {
+        let body = Bytes::from(body);
+        drop(body.clone());
+        Self {
+            headers: HeaderList::new([
+                ("content-type", content_type),
+                ("ce-specversion", "1.0"),
+                ("ce-type", ty),
+                (
+                    "ce-source",
+                    "/hubs/chat/client/0f9c97a2f0bf4706afe87a14e0797b11",
+                ),
+                ("ce-id", "1"),
+                ("ce-userId", "user1"),
+                ("ce-connectionId", "0f9c97a2f0bf4706afe87a14e0797b11"),
+                ("ce-hub", "chat"),
+            ]),
+            body,
+        }
+    }
+
+    fn connect(body: String) -> Self {
+        Self::new(CONNECT, "application/json", body)
+    }
+
+    /// Parses and reads the event, as the Web PubSub stack and extractor do.
+    fn read(&self) -> Result<WebPubSubEvent, hookgate_core::Error> {
+        let config = webpubsub::parse_config(ParseConfig::default());
+        let delivery = parse(&self.headers, self.body.clone(), &config)?;
+        WebPubSubEvent::from_delivery(delivery, &WebPubSubLimits::default())
+    }
+}
+
+/// Times [`WpsRequest::read`], after checking that it is accepted (`None`) or
+/// refused with the error `refused` says.
+fn wps_run(bencher: Bencher<'_, '_>, req: &WpsRequest, refused: Option<ErrorKind>) {
+    assert_eq!(req.read().err().map(|e| e.kind()), refused);
+    bencher
+        .counter(divan::counter::BytesCount::new(req.body.len()))
+        .bench(|| black_box_drop(black_box(req).read()));
+}
+
+/// `prefix`, `item(i)` separated by commas while the body stays within `len`,
+/// `suffix`.
+fn fill(len: usize, prefix: &str, item: impl Fn(usize) -> String, suffix: &str) -> String {
+    let mut body = String::from(prefix);
+    for i in 0.. {
+        let item = item(i);
+        if body.len() + item.len() + 1 + suffix.len() > len {
+            break;
+        }
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(&item);
+    }
+    body.push_str(suffix);
+    body
+}
+
+/// A normal `connect` of about `len` bytes: claims of one value each, as long as
+/// a token's (about 1.1 KB).
+fn normal_connect(len: usize) -> String {
+    fill(
+        len,
+        r#"{"query":{"room":["lobby"]},"subprotocols":["json.webpubsub.azure.v1"],"claims":{"#,
+        |i| format!(r#""claim{i}":["{}"]"#, "x".repeat(1100)),
+        "}}",
+    )
+}
+
+/// Web PubSub `connect` and user events of 1 MiB (issue 18): the worst bodies a
+/// client can make beside a normal `connect` and a normal JSON message of the
+/// same size.
+#[divan::bench_group(sample_size = 1)]
+mod webpubsub_1mib {
+    use super::*;
+
+    #[divan::bench]
+    fn normal_connect(b: Bencher<'_, '_>) {
+        wps_run(b, &WpsRequest::connect(super::normal_connect(LIMIT)), None);
+    }
+
+    #[divan::bench]
+    fn connect_empty_values(b: Bencher<'_, '_>) {
+        let body = fill(LIMIT, r#"{"claims":{"a":["#, |_| r#""""#.into(), "]}}");
+        let refused = Some(ErrorKind::InvalidData);
+        wps_run(b, &WpsRequest::connect(body), refused);
+    }
+
+    #[divan::bench]
+    fn connect_empty_entries(b: Bencher<'_, '_>) {
+        let body = fill(
+            LIMIT,
+            r#"{"headers":{"#,
+            |i| format!(r#""{i:x}":[""]"#),
+            "}}",
+        );
+        let refused = Some(ErrorKind::InvalidData);
+        wps_run(b, &WpsRequest::connect(body), refused);
+    }
+
+    #[divan::bench]
+    fn connect_empty_certificates(b: Bencher<'_, '_>) {
+        let body = fill(LIMIT, r#"{"clientCertificates":["#, |_| "{}".into(), "]}");
+        let refused = Some(ErrorKind::InvalidData);
+        wps_run(b, &WpsRequest::connect(body), refused);
+    }
+
+    #[divan::bench]
+    fn connect_unknown_zeros(b: Bencher<'_, '_>) {
+        let body = fill(LIMIT, r#"{"x":["#, |_| "0".into(), "]}");
+        wps_run(b, &WpsRequest::connect(body), None);
+    }
+
+    #[divan::bench]
+    fn normal_user_json(b: Bencher<'_, '_>) {
+        let body = normal_batch(LIMIT).body;
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        let req = WpsRequest::new(USER, "application/json", body);
+        wps_run(b, &req, None);
+    }
+
+    #[divan::bench]
+    fn user_json_zeros(b: Bencher<'_, '_>) {
+        let body = fill(LIMIT, "[", |_| "0".into(), "]");
+        wps_run(b, &WpsRequest::new(USER, "application/json", body), None);
+    }
+
+    #[divan::bench]
+    fn user_structured_content_type(b: Bencher<'_, '_>) {
+        let body = fill(LIMIT, "[", |_| "{}".into(), "]");
+        let req = WpsRequest::new(USER, "application/cloudevents-batch+json", body);
+        wps_run(b, &req, None);
+    }
+}
+
+/// `connect` bodies at the default `WebPubSubLimits`, accepted (about 48 KB: the
+/// most entries and values; about 27 KB: the most entries of each map), beside a
+/// normal `connect` of the larger size: entries as real clients send them (about
+/// 70 bytes each), and claims of 1.1 KB values.
+#[divan::bench_group(sample_size = 10)]
+mod webpubsub_connect_48k {
+    use super::*;
+
+    fn most_items() -> String {
+        let limits = WebPubSubLimits::default();
+        let values = limits.max_connect_values();
+        let lists = (0..limits.max_connect_items() / values - 1)
+            .map(|i| format!(r#""{i:x}":[{}]"#, vec![r#""""#; values - 1].join(",")))
+            .collect::<Vec<_>>()
+            .join(",");
+        format!(r#"{{"claims":{{{lists}}}}}"#)
+    }
+
+    fn most_entries() -> String {
+        let map = (0..WebPubSubLimits::default().max_connect_entries())
+            .map(|i| format!(r#""{i:x}":[]"#))
+            .collect::<Vec<_>>()
+            .join(",");
+        format!(r#"{{"claims":{{{map}}},"query":{{{map}}},"headers":{{{map}}}}}"#)
+    }
+
+    /// A normal `connect` of about `len` bytes made of entries as real clients
+    /// send them: header-like names and values of a few dozen bytes, one value
+    /// each, in `headers`, `claims` and `query` in turn.
+    fn normal_small_entries(len: usize) -> String {
+        let entry = |i: usize| {
+            format!(r#""X-Forwarded-Header-{i}":["Mozilla/5.0 (X11; Linux x86_64) {i:08}"]"#)
+        };
+        let third = len / 3;
+        let map = |name: &str, start: usize| {
+            fill(third, &format!(r#""{name}":{{"#), |i| entry(start + i), "}")
+        };
+        format!(
+            "{{{},{},{}}}",
+            map("headers", 0),
+            map("claims", 100_000),
+            map("query", 200_000)
+        )
+    }
+
+    #[divan::bench]
+    fn normal_connect(b: Bencher<'_, '_>) {
+        let len = most_items().len();
+        let body = normal_small_entries(len);
+        wps_run(b, &WpsRequest::connect(body), None);
+    }
+
+    #[divan::bench]
+    fn normal_connect_large_values(b: Bencher<'_, '_>) {
+        let len = most_items().len();
+        wps_run(b, &WpsRequest::connect(super::normal_connect(len)), None);
+    }
+
+    #[divan::bench]
+    fn most_items_accepted(b: Bencher<'_, '_>) {
+        wps_run(b, &WpsRequest::connect(most_items()), None);
+    }
+
+    #[divan::bench]
+    fn most_entries_accepted(b: Bencher<'_, '_>) {
+        wps_run(b, &WpsRequest::connect(most_entries()), None);
     }
 }

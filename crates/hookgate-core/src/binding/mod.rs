@@ -12,6 +12,12 @@
 //! | anything else, with a `ce-specversion` header | [`Mode::Binary`] |
 //! | anything else | 415 |
 //!
+//! A sender known to send binary mode only (Azure Web PubSub, whose `Content-Type`
+//! is the client's data type) is parsed with
+//! [`ParseConfigBuilder::binary_only`]: every request with `ce-specversion` is then
+//! binary mode, whatever its `Content-Type`, and
+//! [`ParseConfigBuilder::verbatim_headers`] takes its `ce-*` values as they arrive.
+//!
 //! **Leniency.** Some senders pick the structured media type for batches and let the
 //! receiver decide by the first JSON character; hookgate does the same: a body under
 //! `application/cloudevents+json` that starts with `[` is read as a batch. In binary

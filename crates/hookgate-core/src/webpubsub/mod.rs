@@ -105,6 +105,16 @@
 //!   [`max_state_len`](WebPubSubPolicyBuilder::max_state_len) bytes
 //!   ([`DEFAULT_MAX_STATE_LEN`]); a longer one sent is 400 naming the limit, a
 //!   longer one to set is a 500 refusal naming it.
+//! - **`connect` bodies are bounded.** The `claims`, `query` and `headers` maps
+//!   and the lists (a map entry's values, `subprotocols`, `clientCertificates`)
+//!   are counted while they are read ([`WebPubSubLimits`]: at most
+//!   [`max_connect_entries`](WebPubSubPolicyBuilder::max_connect_entries) entries
+//!   a map, [`max_connect_values`](WebPubSubPolicyBuilder::max_connect_values)
+//!   values a list, [`max_connect_items`](WebPubSubPolicyBuilder::max_connect_items)
+//!   in all); past one the body is refused 400 naming the limit before more of it
+//!   is built, so that a megabyte of tiny entries (which took 10 to 25 times the
+//!   body in heap) costs about its body. Every Web PubSub request stays within
+//!   about 3 times the body limit (`tests/webpubsub_memory.rs`).
 //! - **User data** by `Content-Type`: `text/plain` is [`UserData::Text`] (UTF-8, or
 //!   400), any JSON type [`UserData::Json`] (valid JSON, or 400), anything else
 //!   [`UserData::Binary`].
