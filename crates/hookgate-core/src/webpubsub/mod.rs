@@ -78,6 +78,10 @@
 //!   client-chosen user id `%61dmin` stays `%61dmin`. Raw bytes that are not
 //!   UTF-8 are read as ISO-8859-1, as the binding reads raw header bytes. The
 //!   signature is checked over the raw `ce-connectionId` bytes, the same value.
+//!   (A delivery that a parse layer of its own put on the request, such as
+//!   `ParseCloudEventsLayer` with a default `ParseConfig`, was read with that
+//!   layer's configuration: give it [`parse_config`], or mount the Web PubSub
+//!   routes behind the policy's stack only.)
 //! - **Header names** are matched case-insensitively (`ce-userId` and `ce-userid`
 //!   are one header), as for every CloudEvents header. A missing `ce-hub` or
 //!   `ce-connectionId` is 400; `ce-eventName` defaults to the end of `ce-type`.
