@@ -283,7 +283,10 @@ pub struct Error {
 ///   Bearer: no token would help.
 ///
 /// A 401 of a receiver that accepts both (no credentials at all) challenges both,
-/// Bearer first, in one header. An [`Error`] given no challenge answers Bearer.
+/// Bearer first, in one header. An [`Error`] given no challenge answers Bearer. A
+/// request that sent no credentials at all (`missing-credentials`) is challenged
+/// with the bare schemes (`Bearer, WebPubSub-Signature`), without an `error`
+/// parameter, as RFC 6750 (section 3.1) asks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Challenge {
@@ -398,14 +401,21 @@ impl Error {
         );
         if self.status() == 401 {
             let description = quoted_string_content(&self.detail);
+            // RFC 6750, section 3.1: a request that sent no credentials is
+            // challenged with the bare scheme, no error code.
+            let missing = self.kind == ErrorKind::MissingCredentials;
             let challenges: Vec<String> = self
                 .challenges()
                 .map(|c| {
-                    format!(
-                        "{} error=\"{}\", error_description=\"{description}\"",
-                        c.scheme(),
-                        c.error()
-                    )
+                    if missing {
+                        c.scheme().to_owned()
+                    } else {
+                        format!(
+                            "{} error=\"{}\", error_description=\"{description}\"",
+                            c.scheme(),
+                            c.error()
+                        )
+                    }
                 })
                 .collect();
             problem = problem.with_header("www-authenticate", challenges.join(", "));

@@ -80,7 +80,8 @@ struct Inner {
 /// secret may be sent as a bearer token, so that is the scheme to answer with),
 /// `WebPubSub-Signature error="invalid_signature", error_description="…"` for a
 /// Web PubSub `ce-signature`; a request with no credentials at all is challenged
-/// with the scheme of every configured method (Bearer first),
+/// with the bare scheme of every configured method (`Bearer, WebPubSub-Signature`,
+/// no error code, as RFC 6750 asks),
 /// 403 `forbidden` for a valid caller lacking a role, tenant or app id, and 503
 /// `keys-unavailable` with `Retry-After` when no signing keys can be had. Details say
 /// what failed and never echo a secret.
