@@ -107,7 +107,11 @@ fn assert_401_challenging(res: &TestResponse, slug: &str, secret: &str, scheme: 
 fn assert_401_missing(res: &TestResponse, challenge: &str) {
     assert_eq!(res.status, 401, "{res:?}");
     assert_eq!(res.problem_slug(), "missing-credentials");
-    assert_eq!(res.header("www-authenticate").unwrap(), challenge, "{res:?}");
+    assert_eq!(
+        res.header("www-authenticate").unwrap(),
+        challenge,
+        "{res:?}"
+    );
 }
 
 #[actix_web::test]
