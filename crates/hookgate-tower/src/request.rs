@@ -71,6 +71,14 @@ where
             body: self.body.take(),
         }
     }
+
+    fn is_http1(&self) -> bool {
+        self.parts.version < http::Version::HTTP_2
+    }
+
+    fn body_unread(&self) -> bool {
+        self.body.is_some()
+    }
 }
 
 pin_project! {

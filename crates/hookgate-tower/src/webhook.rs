@@ -11,6 +11,15 @@
 //! `Cache-Control: private` when the secret came in the URL). Add it with
 //! `Router::layer`, so that it sees `OPTIONS` before axum's method routing.
 //!
+//! The layer also puts the [`WebhookPolicy`] into the request extensions: the
+//! extractors read their limits from it (the policy's
+//! [`extractor_config`](WebhookPolicy::extractor_config) and
+//! [`webpubsub_limits`](WebhookPolicy::webpubsub_limits)), so no
+//! `Extension(ParseConfig)` or `Extension(policy.limits())` is needed (those are
+//! deprecated, and still read when no such layer ran). A refusal before the body is
+//! read drains the body or closes the connection, as
+//! [`settle_refusal`](hookgate_core::request::settle_refusal) says.
+//!
 //! ```
 //! use axum::{Router, body::Body, routing::post};
 //! use hookgate_core::auth::{AuthPolicy, SharedSecrets};
@@ -56,6 +65,7 @@
 
 use bytes::Bytes;
 use hookgate_core::Problem;
+use hookgate_core::request::settle_refusal;
 use hookgate_core::webhook::{Admission, HandlerAnswer, WebhookPolicy};
 use http::{Request, Response};
 use tower_service::Service;
@@ -92,10 +102,17 @@ where
     // where an `async fn` would also keep a moved copy of each.
     async move {
         let mut admitted = match policy.admit(&mut request).await {
-            Admission::Reply(reply) => return Ok(reply_response(&reply).map(Body::full)),
+            Admission::Reply(reply) => {
+                // A body left unread is drained (or the answer closes the
+                // connection): a boxed future, built only here.
+                let reply = settle_refusal(&mut request, reply).await;
+                return Ok(reply_response(&reply).map(Body::full));
+            }
             Admission::Forward(admitted) => admitted,
         };
         let extensions = &mut request.parts.extensions;
+        // The extractors' limits (one `Arc`): no `Extension` of their own needed.
+        extensions.insert(admitted.policy().clone());
         if let Some(identity) = admitted.take_identity() {
             extensions.insert(identity);
         }
