@@ -25,20 +25,29 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 fn policy() -> WebhookPolicy {
     WebhookPolicy::builder()
         .handshake(HandshakePolicy::builder().azure_event_grid().build().unwrap())
-        .auth(
-            AuthPolicy::builder()
-                .shared_secrets(SharedSecrets::new(["s3cret"]).unwrap())
-                .build()
-                .unwrap(),
-        )
+        .auth(auth())
         .build()
         .unwrap()
 }
 
+fn auth() -> AuthPolicy {
+    AuthPolicy::builder()
+        .shared_secrets(SharedSecrets::new(["s3cret"]).unwrap())
+        .build()
+        .unwrap()
+}
+
+/// Which stack the servers mount: the whole one, or the separate auth layer.
+#[derive(Clone, Copy)]
+enum Stack {
+    Webhook,
+    AuthOnly,
+}
+
 /// An axum server on a runtime of its own; lives until the test process ends.
-fn axum_server() -> SocketAddr {
+fn axum_server(stack: Stack) -> SocketAddr {
     use axum::{Router, routing::post};
-    use hookgate::tower::{CloudEvents, WebhookLayer};
+    use hookgate::tower::{AuthLayer, CloudEvents, WebhookLayer};
 
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
@@ -47,14 +56,16 @@ fn axum_server() -> SocketAddr {
             .build()
             .unwrap();
         runtime.block_on(async move {
-            let app = Router::new()
-                .route(
-                    "/api/events",
-                    post(|CloudEvents(events): CloudEvents| async move {
-                        format!("{} events", events.len())
-                    }),
-                )
-                .layer(WebhookLayer::new(policy()));
+            let app = Router::new().route(
+                "/api/events",
+                post(|CloudEvents(events): CloudEvents| async move {
+                    format!("{} events", events.len())
+                }),
+            );
+            let app = match stack {
+                Stack::Webhook => app.layer(WebhookLayer::new(policy())),
+                Stack::AuthOnly => app.layer(AuthLayer::new(auth())),
+            };
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(listener.local_addr().unwrap()).unwrap();
             axum::serve(listener, app).await.unwrap();
@@ -64,15 +75,20 @@ fn axum_server() -> SocketAddr {
 }
 
 /// An actix-web server (one worker) on a system of its own.
-fn actix_server() -> (SocketAddr, actix_web::dev::ServerHandle) {
+fn actix_server(stack: Stack) -> (SocketAddr, actix_web::dev::ServerHandle) {
+    use actix_web::middleware::Condition;
     use actix_web::{App, HttpServer, web};
-    use hookgate::actix::{CloudEvents, Webhook};
+    use hookgate::actix::{Auth, CloudEvents, Webhook};
 
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
-            let server = HttpServer::new(|| {
-                App::new().wrap(Webhook::new(policy())).route(
+            let server = HttpServer::new(move || {
+                let whole = matches!(stack, Stack::Webhook);
+                App::new()
+                    .wrap(Condition::new(whole, Webhook::new(policy())))
+                    .wrap(Condition::new(!whole, Auth::new(auth())))
+                    .route(
                     "/api/events",
                     web::post().to(|CloudEvents(events): CloudEvents| async move {
                         format!("{} events", events.len())
@@ -234,24 +250,35 @@ fn drained_connection_stays_usable(addr: SocketAddr) {
 
 #[test]
 fn axum_refusal_reaches_a_client_still_sending() {
-    refusal_reaches_a_client_still_sending(axum_server());
+    refusal_reaches_a_client_still_sending(axum_server(Stack::Webhook));
 }
 
 #[test]
 fn axum_drained_connection_stays_usable() {
-    drained_connection_stays_usable(axum_server());
+    drained_connection_stays_usable(axum_server(Stack::Webhook));
 }
 
 #[test]
 fn actix_refusal_reaches_a_client_still_sending() {
-    let (addr, handle) = actix_server();
+    let (addr, handle) = actix_server(Stack::Webhook);
     refusal_reaches_a_client_still_sending(addr);
     drop(handle.stop(false));
 }
 
 #[test]
 fn actix_drained_connection_stays_usable() {
-    let (addr, handle) = actix_server();
+    let (addr, handle) = actix_server(Stack::Webhook);
+    drained_connection_stays_usable(addr);
+    drop(handle.stop(false));
+}
+
+/// The separate auth layer (`AuthLayer`, actix-web's `Auth`) refuses the same way.
+#[test]
+fn separate_auth_layer_drains_or_closes_on_both_frameworks() {
+    refusal_reaches_a_client_still_sending(axum_server(Stack::AuthOnly));
+    drained_connection_stays_usable(axum_server(Stack::AuthOnly));
+    let (addr, handle) = actix_server(Stack::AuthOnly);
+    refusal_reaches_a_client_still_sending(addr);
     drained_connection_stays_usable(addr);
     drop(handle.stop(false));
 }

@@ -51,8 +51,7 @@ use hookgate_core::auth::AuthPolicy;
 use hookgate_core::webhook::identity_headers;
 
 use crate::headers::{ActixHeaders, set_headers};
-use crate::middleware::answer;
-use crate::problem::problem_response;
+use crate::middleware::refuse;
 
 /// Middleware factory that authenticates senders; see the [module docs](self).
 #[derive(Clone, Debug)]
@@ -81,7 +80,8 @@ where
     let check = policy.authenticate(request.uri().query(), &ActixHeaders(request.headers()));
     let identity = match check.await {
         Ok(identity) => identity,
-        Err(error) => return answer(request, problem_response(&error.problem())),
+        // A payload left unread is drained (or the answer closes the connection).
+        Err(error) => return refuse(request, error.problem().into()).await,
     };
     let headers = identity_headers(&identity);
     request.extensions_mut().insert(identity);

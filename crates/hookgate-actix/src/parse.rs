@@ -37,8 +37,7 @@ use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use hookgate_core::ParseConfig;
 use hookgate_core::binding::{carries_events, read_delivery};
 
-use crate::middleware::{answer, forward};
-use crate::problem::problem_response;
+use crate::middleware::{forward, refuse};
 use crate::request::ActixRequest;
 
 /// Middleware factory that parses CloudEvents once; see the [module docs](self).
@@ -78,6 +77,7 @@ where
             request.set_payload(body.into());
             forward(&*service, request).await
         }
-        Err(error) => answer(request, problem_response(&error.problem())),
+        // A payload left unread (a 415, a 413 from `Content-Length`) is drained.
+        Err(error) => refuse(request, error.problem().into()).await,
     }
 }

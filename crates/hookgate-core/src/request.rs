@@ -353,6 +353,114 @@ mod tests {
         )
     }
 
+    /// A request with a chunked body, for the refusal and "no event" helpers.
+    struct Fake {
+        method: &'static str,
+        headers: crate::HeaderList,
+        body: Option<Chunks>,
+        http1: bool,
+    }
+
+    impl Fake {
+        fn new(headers: &[(&str, &str)], body: Option<&[&'static str]>) -> Self {
+            Self {
+                method: "POST",
+                headers: crate::HeaderList::new(headers.iter().copied()),
+                body: body.map(chunks),
+                http1: true,
+            }
+        }
+    }
+
+    impl Incoming for Fake {
+        type Headers<'a> = &'a crate::HeaderList;
+        type Body = Chunks;
+        fn method(&self) -> &str {
+            self.method
+        }
+        fn path(&self) -> &str {
+            "/"
+        }
+        fn query(&self) -> Option<&str> {
+            None
+        }
+        fn headers(&self) -> &crate::HeaderList {
+            &self.headers
+        }
+        fn take_body(&mut self) -> Chunks {
+            self.body.take().unwrap_or_else(|| chunks(&[]))
+        }
+        fn is_http1(&self) -> bool {
+            self.http1
+        }
+        fn body_unread(&self) -> bool {
+            self.body.is_some()
+        }
+    }
+
+    fn closes(reply: &Reply) -> bool {
+        reply
+            .headers()
+            .iter()
+            .any(|(n, v)| *n == "connection" && v == "close")
+    }
+
+    #[tokio::test]
+    async fn a_refusal_drains_a_short_body_and_closes_after_a_long_one() {
+        // Drained: the connection stays.
+        let mut short = Fake::new(&[], Some(&["a", "b"]));
+        let reply = settle_refusal(&mut short, Reply::new(401)).await;
+        assert!(!closes(&reply) && !short.body_unread());
+        // Past 64 KiB: closed, on HTTP/1.x only.
+        let big: &'static str = "x".repeat(DRAIN_LIMIT + 1).leak();
+        let mut long = Fake::new(&[], Some(&[big]));
+        assert!(closes(&settle_refusal(&mut long, Reply::new(401)).await));
+        let mut h2 = Fake::new(&[], Some(&[big]));
+        h2.http1 = false;
+        assert!(!closes(&settle_refusal(&mut h2, Reply::new(401)).await));
+        // A body the stack stopped reading midway (413 past the limit, 408).
+        for (status, close) in [(413, true), (408, true), (400, false)] {
+            let mut read = Fake::new(&[], None);
+            let reply = settle_refusal(&mut read, Reply::new(status)).await;
+            assert_eq!(closes(&reply), close, "{status}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refusal_closes_after_a_body_slower_than_a_second() {
+        struct Never;
+        impl BodyStream for Never {
+            fn poll_chunk(
+                self: Pin<&mut Self>,
+                _: &mut Context<'_>,
+            ) -> Poll<Option<Result<Bytes, BodyError>>> {
+                Poll::Pending
+            }
+        }
+        assert!(!drain(Never).await);
+        assert!(drain(chunks(&["done"])).await);
+    }
+
+    #[test]
+    fn no_event_is_an_empty_request_without_cloudevents_headers() {
+        assert!(carries_no_event(&Fake::new(&[], None)));
+        assert!(carries_no_event(&Fake::new(&[("content-length", "0")], None)));
+        let mut get = Fake::new(&[("ce-specversion", "1.0")], None);
+        get.method = "GET";
+        assert!(carries_no_event(&get));
+        for headers in [
+            &[("ce-specversion", "1.0")][..],
+            &[("content-type", "application/json")],
+            &[("content-length", "2")],
+            &[("transfer-encoding", "chunked")],
+        ] {
+            assert!(!carries_no_event(&Fake::new(headers, None)), "{headers:?}");
+        }
+        let mut h2 = Fake::new(&[], None);
+        h2.http1 = false;
+        assert!(!carries_no_event(&h2), "HTTP/2 without a length may have a body");
+    }
+
     #[tokio::test]
     async fn one_chunk_many_chunks_and_the_limit() {
         let one = read_body(chunks(&["hello"]), 5).await.unwrap();

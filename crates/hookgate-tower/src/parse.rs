@@ -37,8 +37,7 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use crate::body::{Body, BoxError};
-use crate::problem::problem_response;
-use crate::request::TowerRequest;
+use crate::request::{TowerRequest, refusal};
 
 pub use crate::future::ResponseFuture;
 
@@ -85,7 +84,8 @@ where
                 let response = inner.call(request.into_request(Some(body))).await?;
                 Ok(response.map(Body::inner))
             }
-            Err(error) => Ok(problem_response(&error.problem()).map(Body::full)),
+            // A body left unread (a 415, a 413 from `Content-Length`) is drained.
+            Err(error) => Ok(refusal(&mut request, error.problem().into()).await),
         }
     }
 }

@@ -65,15 +65,13 @@
 
 use bytes::Bytes;
 use hookgate_core::Problem;
-use hookgate_core::request::settle_refusal;
 use hookgate_core::webhook::{Admission, HandlerAnswer, WebhookPolicy};
 use http::{Request, Response};
 use tower_service::Service;
 
 use crate::body::{Body, BoxError};
 use crate::headers::set_headers;
-use crate::problem::reply_response;
-use crate::request::TowerRequest;
+use crate::request::{TowerRequest, refusal};
 
 pub use crate::future::ResponseFuture;
 
@@ -102,12 +100,8 @@ where
     // where an `async fn` would also keep a moved copy of each.
     async move {
         let mut admitted = match policy.admit(&mut request).await {
-            Admission::Reply(reply) => {
-                // A body left unread is drained (or the answer closes the
-                // connection): a boxed future, built only here.
-                let reply = settle_refusal(&mut request, reply).await;
-                return Ok(reply_response(&reply).map(Body::full));
-            }
+            // A body left unread is drained (or the answer closes the connection).
+            Admission::Reply(reply) => return Ok(refusal(&mut request, reply).await),
             Admission::Forward(admitted) => admitted,
         };
         let extensions = &mut request.parts.extensions;
