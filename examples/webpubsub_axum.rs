@@ -14,9 +14,9 @@
 mod stop_signal;
 mod webpubsub_shared;
 
+use axum::Router;
 use axum::extract::Path;
 use axum::routing::post;
-use axum::Router;
 use hookgate::tower::WebhookLayer;
 use hookgate::tower::webpubsub::{WebPubSub, WebPubSubRejection, WebPubSubReply};
 

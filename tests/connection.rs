@@ -24,7 +24,12 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 
 fn policy() -> WebhookPolicy {
     WebhookPolicy::builder()
-        .handshake(HandshakePolicy::builder().azure_event_grid().build().unwrap())
+        .handshake(
+            HandshakePolicy::builder()
+                .azure_event_grid()
+                .build()
+                .unwrap(),
+        )
         .auth(auth())
         .build()
         .unwrap()
@@ -89,11 +94,11 @@ fn actix_server(stack: Stack) -> (SocketAddr, actix_web::dev::ServerHandle) {
                     .wrap(Condition::new(whole, Webhook::new(policy())))
                     .wrap(Condition::new(!whole, Auth::new(auth())))
                     .route(
-                    "/api/events",
-                    web::post().to(|CloudEvents(events): CloudEvents| async move {
-                        format!("{} events", events.len())
-                    }),
-                )
+                        "/api/events",
+                        web::post().to(|CloudEvents(events): CloudEvents| async move {
+                            format!("{} events", events.len())
+                        }),
+                    )
             })
             .workers(1)
             .disable_signals()
@@ -142,7 +147,10 @@ fn read_response(stream: &mut TcpStream) -> std::io::Result<Response> {
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             break end + 4;
         }
-        assert!(Instant::now() < deadline, "no response head within the time");
+        assert!(
+            Instant::now() < deadline,
+            "no response head within the time"
+        );
         let n = stream.read(&mut chunk)?;
         if n == 0 {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
@@ -226,7 +234,10 @@ fn refusal_reaches_a_client_still_sending(addr: SocketAddr) {
     let problem: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
     assert_eq!(problem["status"], 401, "{problem}");
     assert!(problem["detail"].is_string(), "{problem}");
-    assert!(response.closes(), "not drained: the answer closes: {response:?}");
+    assert!(
+        response.closes(),
+        "not drained: the answer closes: {response:?}"
+    );
 }
 
 /// (b): a 2 KB body sent a little after the head (so the server does not hold it
@@ -239,7 +250,10 @@ fn drained_connection_stays_usable(addr: SocketAddr) {
     stream.write_all(&[b'x'; 2000]).unwrap();
     let refused = read_response(&mut stream).unwrap();
     assert_eq!(refused.status, 401, "{refused:?}");
-    assert!(!refused.closes(), "drained: the connection stays: {refused:?}");
+    assert!(
+        !refused.closes(),
+        "drained: the connection stays: {refused:?}"
+    );
     stream
         .write_all(format!("{}{}", head("?code=s3cret", 5), "hello").as_bytes())
         .unwrap();

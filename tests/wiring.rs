@@ -55,7 +55,12 @@ fn callback(len: usize) -> TestRequest {
 
 fn trusted_app_policy(limit: usize) -> WebhookPolicy {
     WebhookPolicy::builder()
-        .handshake(HandshakePolicy::builder().azure_event_grid().build().unwrap())
+        .handshake(
+            HandshakePolicy::builder()
+                .azure_event_grid()
+                .build()
+                .unwrap(),
+        )
         .without_parsing()
         .parse(ParseConfig::builder().body_limit(limit).build().unwrap())
         .build()
@@ -352,7 +357,10 @@ async fn optional_cloud_event_is_none_only_without_an_event() {
         let mut plain = req.clone();
         plain.uri = "/required".into();
         let plain = both_optional(&plain).await;
-        assert!((400..500).contains(&optional.status), "{req:?}: {optional:?}");
+        assert!(
+            (400..500).contains(&optional.status),
+            "{req:?}: {optional:?}"
+        );
         assert_eq!(
             (optional.status, &optional.content_type, &optional.body),
             (plain.status, &plain.content_type, &plain.body),
@@ -365,16 +373,8 @@ async fn optional_cloud_event_is_none_only_without_an_event() {
 #[tokio::test]
 async fn optional_webpubsub_and_ucwa_are_none_only_without_an_event() {
     for (optional, required, good) in [
-        (
-            "/optional-webpubsub",
-            "/required-webpubsub",
-            user_event(8),
-        ),
-        (
-            "/optional-ucwa",
-            "/required-ucwa",
-            callback(8),
-        ),
+        ("/optional-webpubsub", "/required-webpubsub", user_event(8)),
+        ("/optional-ucwa", "/required-ucwa", callback(8)),
     ] {
         let none = both_optional(&TestRequest::post(optional)).await;
         assert_eq!(none.status, 204, "{optional}: {none:?}");
@@ -397,7 +397,10 @@ async fn optional_webpubsub_and_ucwa_are_none_only_without_an_event() {
         let mut plain = broken.clone();
         plain.uri = required.into();
         let (broken, plain) = (both_optional(&broken).await, both_optional(&plain).await);
-        assert!((400..500).contains(&broken.status), "{optional}: {broken:?}");
+        assert!(
+            (400..500).contains(&broken.status),
+            "{optional}: {broken:?}"
+        );
         assert_eq!(
             (broken.status, &broken.content_type, &broken.body),
             (plain.status, &plain.content_type, &plain.body),

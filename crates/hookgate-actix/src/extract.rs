@@ -88,11 +88,17 @@ use hookgate_core::binding::read_delivery;
 use crate::request::ActixRequest;
 
 /// Extracts exactly one CloudEvent whose data is a `T`; see the [module docs](self).
+///
+/// actix-web's `Option<CloudEvent<T>>` is `None` for a malformed request too (its blanket
+/// impl swallows every error): take [`OptionalCloudEvent`] for "an event, or none".
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CloudEvent<T = Data>(pub hookgate_core::CloudEvent<T>);
 
 /// Extracts a batch of CloudEvents (a single event is a batch of one); see the
 /// [module docs](self).
+///
+/// actix-web's `Option<CloudEvents<T>>` is `None` for a malformed request too (its blanket
+/// impl swallows every error): take [`OptionalCloudEvents`] for "an event, or none".
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CloudEvents<T = Data>(pub Vec<hookgate_core::CloudEvent<T>>);
 

@@ -85,7 +85,8 @@ pub(crate) fn answer<B>(
 
 /// Answers `request` with `reply` (a refusal): its unread payload drained, or the
 /// connection closed ([`settle_refusal`](hookgate_core::request::settle_refusal);
-/// a boxed future, built only on a refusal).
+/// a boxed future, built only on a refusal). Call it after the `match` that found
+/// the refusal, so that the caller's future does not also keep the matched value.
 pub(crate) async fn refuse<B>(
     mut request: actix_web::dev::ServiceRequest,
     reply: hookgate_core::Reply,

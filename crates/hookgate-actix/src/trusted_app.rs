@@ -70,15 +70,15 @@
 use std::future::{Ready, ready};
 use std::ops::{Deref, DerefMut};
 
+use actix_web::HttpMessage as _;
 use actix_web::body::BoxBody;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, Responder};
 use futures_util::future::LocalBoxFuture;
-use actix_web::HttpMessage as _;
 use hookgate_core::request::carries_no_event;
+use hookgate_core::trusted_app::{self, UcwaEnvelope};
 use hookgate_core::webhook::extractor_config;
 use hookgate_core::{ParseConfig, WebhookPolicy};
-use hookgate_core::trusted_app::{self, UcwaEnvelope};
 use serde::de::DeserializeOwned;
 
 use crate::problem::reply_response;
@@ -86,6 +86,9 @@ use crate::request::ActixRequest;
 
 /// Extracts a Trusted Application API callback body as a `T` (the
 /// [`UcwaEnvelope`] by default); see the [module docs](self).
+///
+/// actix-web's `Option<Ucwa<T>>` is `None` for a malformed request too (its blanket
+/// impl swallows every error): take [`OptionalUcwa`] for "an event, or none".
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ucwa<T = UcwaEnvelope>(pub T);
 

@@ -144,8 +144,10 @@ where
 async fn admit(policy: &WebhookPolicy, request: &mut ServiceRequest) -> Admission {
     let (head, payload) = request.parts_mut();
     let mut request = ActixRequest::new(head, payload);
-    match policy.admit(&mut request).await {
-        Admission::Reply(reply) => Admission::Reply(settle_refusal(&mut request, reply).await),
-        forward @ Admission::Forward(_) => forward,
-    }
+    // Awaited after the `match`: the future does not also keep the admission.
+    let settle = match policy.admit(&mut request).await {
+        Admission::Reply(reply) => settle_refusal(&mut request, reply),
+        forward @ Admission::Forward(_) => return forward,
+    };
+    Admission::Reply(settle.await)
 }

@@ -80,13 +80,15 @@ use std::future::Future;
 use actix_web::body::BoxBody;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, Responder, ResponseError};
+use actix_web::{
+    FromRequest, HttpMessage as _, HttpRequest, HttpResponse, Responder, ResponseError,
+};
 use futures_util::future::{FutureExt as _, LocalBoxFuture};
+use hookgate_core::webhook::extractor_webpubsub_limits;
 use hookgate_core::webpubsub::{
     ConnectRequest, ConnectedRequest, DisconnectedRequest, UserEventRequest, WebPubSubError,
     WebPubSubEvent, WebPubSubLimits, WebPubSubResponse, wrong_event,
 };
-use hookgate_core::webhook::extractor_webpubsub_limits;
 use hookgate_core::{Error, Problem, Reply, WebhookPolicy};
 
 #[cfg(doc)]
@@ -96,6 +98,9 @@ use crate::extract::{delivery, optional_delivery};
 use crate::problem::reply_response;
 
 /// Extracts any Web PubSub event; see the [module docs](self).
+///
+/// actix-web's `Option<WebPubSub>` is `None` for a malformed request too (its blanket
+/// impl swallows every error): take [`OptionalWebPubSub`] for "an event, or none".
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WebPubSub(pub WebPubSubEvent);
 

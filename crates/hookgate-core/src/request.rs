@@ -141,10 +141,7 @@ pub fn settle_refusal<R: Incoming>(
 /// Reads and discards `body`, up to [`DRAIN_LIMIT`] within [`DRAIN_TIME`]: `true`
 /// when it ended there.
 async fn drain<B: BodyStream>(body: B) -> bool {
-    if body
-        .exact_len()
-        .is_some_and(|n| n > DRAIN_LIMIT as u64)
-    {
+    if body.exact_len().is_some_and(|n| n > DRAIN_LIMIT as u64) {
         return false;
     }
     let mut body = std::pin::pin!(body);
@@ -444,7 +441,10 @@ mod tests {
     #[test]
     fn no_event_is_an_empty_request_without_cloudevents_headers() {
         assert!(carries_no_event(&Fake::new(&[], None)));
-        assert!(carries_no_event(&Fake::new(&[("content-length", "0")], None)));
+        assert!(carries_no_event(&Fake::new(
+            &[("content-length", "0")],
+            None
+        )));
         let mut get = Fake::new(&[("ce-specversion", "1.0")], None);
         get.method = "GET";
         assert!(carries_no_event(&get));
@@ -458,7 +458,10 @@ mod tests {
         }
         let mut h2 = Fake::new(&[], None);
         h2.http1 = false;
-        assert!(!carries_no_event(&h2), "HTTP/2 without a length may have a body");
+        assert!(
+            !carries_no_event(&h2),
+            "HTTP/2 without a length may have a body"
+        );
     }
 
     #[tokio::test]

@@ -44,13 +44,14 @@
 
 use bytes::Bytes;
 use hookgate_core::auth::AuthPolicy;
+use hookgate_core::request::settle_refusal;
 use hookgate_core::webhook::identity_headers;
 use http::{Request, Response};
 use tower_service::Service;
 
 use crate::body::{Body, BoxError};
 use crate::headers::{HttpHeaders, set_headers};
-use crate::request::{TowerRequest, refusal};
+use crate::request::{TowerRequest, refused};
 
 pub use crate::future::ResponseFuture;
 
@@ -82,17 +83,21 @@ where
     // An `async` block, not an `async fn`: the future keeps the arguments once,
     // where an `async fn` would also keep a moved copy of each.
     async move {
-        let parts = &request.parts;
-        let check = policy.authenticate(parts.uri.query(), &HttpHeaders(&parts.headers));
-        let identity = match check.await {
-            Ok(identity) => identity,
-            // A body left unread is drained (or the answer closes the connection).
-            Err(error) => return Ok(refusal(&mut request, error.problem().into()).await),
+        // A refusal leaves the block with the drain of the body (or the closing of
+        // the connection), awaited after it.
+        let settle = 'refused: {
+            let parts = &request.parts;
+            let check = policy.authenticate(parts.uri.query(), &HttpHeaders(&parts.headers));
+            let identity = match check.await {
+                Ok(identity) => identity,
+                Err(error) => break 'refused settle_refusal(&mut request, error.problem().into()),
+            };
+            let headers = identity_headers(&identity);
+            request.parts.extensions.insert(identity);
+            let mut response = inner.call(request.into_request(None)).await?;
+            set_headers(response.headers_mut(), headers);
+            return Ok(response.map(Body::inner));
         };
-        let headers = identity_headers(&identity);
-        request.parts.extensions.insert(identity);
-        let mut response = inner.call(request.into_request(None)).await?;
-        set_headers(response.headers_mut(), headers);
-        Ok(response.map(Body::inner))
+        Ok(refused(&settle.await))
     }
 }

@@ -75,7 +75,9 @@ rejection! {
 /// The delivery of a request: the one a layer parsed (ready at once: the future is
 /// not much larger than the delivery), or read and parsed here (a boxed future,
 /// allocated only then).
-pub(crate) fn delivery(req: Request) -> impl Future<Output = Result<Delivery, Error>> + Send + 'static {
+pub(crate) fn delivery(
+    req: Request,
+) -> impl Future<Output = Result<Delivery, Error>> + Send + 'static {
     parsed_or_read(TowerRequest::new(req))
 }
 

@@ -13,19 +13,13 @@ use crate::body::{Body, BoxError};
 use crate::headers::HttpHeaders;
 use crate::problem::reply_response;
 
-/// The response to a refusal of `request`: its unread body drained, or the
-/// connection closed ([`settle_refusal`](hookgate_core::request::settle_refusal);
-/// a boxed future, built only on a refusal).
-pub(crate) async fn refusal<B, ResBody>(
-    request: &mut TowerRequest<B>,
-    reply: hookgate_core::Reply,
-) -> http::Response<Body<ResBody>>
-where
-    B: http_body::Body<Data = Bytes>,
-    B::Error: Into<BoxError>,
-{
-    let reply = hookgate_core::request::settle_refusal(request, reply).await;
-    reply_response(&reply).map(Body::full)
+/// The response to a refusal, once
+/// [`settle_refusal`](hookgate_core::request::settle_refusal) drained the body (or
+/// closed the connection). The callers build that boxed future in a `match` arm
+/// and await it after the `match`, so that their futures do not also keep the
+/// matched value (an `Admission`, a `Result`) across that await.
+pub(crate) fn refused<ResBody>(reply: &hookgate_core::Reply) -> http::Response<Body<ResBody>> {
+    reply_response(reply).map(Body::full)
 }
 
 /// A request taken apart for the core: its parts, and its body until the core takes it.

@@ -66,9 +66,9 @@ use axum_core::extract::{
 };
 use axum_core::response::{IntoResponse, Response};
 use hookgate_core::request::carries_no_event;
+use hookgate_core::trusted_app::{self, UcwaEnvelope};
 use hookgate_core::webhook::extractor_config;
 use hookgate_core::{ParseConfig, WebhookPolicy};
-use hookgate_core::trusted_app::{self, UcwaEnvelope};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 

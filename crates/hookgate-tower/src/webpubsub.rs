@@ -70,11 +70,11 @@
 
 use axum_core::extract::{FromRequest, OptionalFromRequest, Request};
 use axum_core::response::{IntoResponse, Response};
+use hookgate_core::webhook::extractor_webpubsub_limits;
 use hookgate_core::webpubsub::{
     ConnectRequest, ConnectedRequest, DisconnectedRequest, UserEventRequest, WebPubSubError,
     WebPubSubEvent, WebPubSubLimits, WebPubSubResponse, wrong_event,
 };
-use hookgate_core::webhook::extractor_webpubsub_limits;
 use hookgate_core::{Delivery, Error, Problem, Reply, WebhookPolicy};
 
 #[cfg(doc)]
