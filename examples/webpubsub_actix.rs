@@ -28,10 +28,9 @@ async fn event(
 async fn main() -> std::io::Result<()> {
     let policy = webpubsub_shared::policy();
     let server = HttpServer::new(move || {
-        // The stack (validation, signatures, parsing; rejections in plain text) and
-        // the extractors' limits.
+        // The stack (validation, signatures, parsing; rejections in plain text),
+        // which hands the extractors the policy's limits.
         App::new()
-            .app_data(policy.limits())
             .wrap(Webhook::new(policy.webhook().clone()))
             .route("/api/{event}", web::post().to(event))
     })

@@ -14,9 +14,9 @@
 mod stop_signal;
 mod webpubsub_shared;
 
+use axum::Router;
 use axum::extract::Path;
 use axum::routing::post;
-use axum::{Extension, Router};
 use hookgate::tower::WebhookLayer;
 use hookgate::tower::webpubsub::{WebPubSub, WebPubSubRejection, WebPubSubReply};
 
@@ -30,12 +30,11 @@ async fn event(
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let policy = webpubsub_shared::policy();
-    // The stack (validation, signatures, parsing; rejections in plain text) and the
-    // extractors' limits.
+    // The stack (validation, signatures, parsing; rejections in plain text), which
+    // hands the extractors the policy's limits.
     let app = Router::new()
         .route("/api/{event}", post(event))
-        .layer(WebhookLayer::new(policy.webhook().clone()))
-        .layer(Extension(policy.limits()));
+        .layer(WebhookLayer::new(policy.webhook().clone()));
     let listener = tokio::net::TcpListener::bind(webpubsub_shared::bind_addr()).await?;
     eprintln!(
         "hookgate Web PubSub handler (axum) listening on http://{}/api/{{event}}",

@@ -47,12 +47,12 @@ use std::rc::Rc;
 use actix_web::HttpMessage as _;
 use actix_web::body::EitherBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
+use hookgate_core::Reply;
 use hookgate_core::auth::AuthPolicy;
 use hookgate_core::webhook::identity_headers;
 
 use crate::headers::{ActixHeaders, set_headers};
-use crate::middleware::answer;
-use crate::problem::problem_response;
+use crate::middleware::refuse;
 
 /// Middleware factory that authenticates senders; see the [module docs](self).
 #[derive(Clone, Debug)]
@@ -79,13 +79,19 @@ where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
 {
     let check = policy.authenticate(request.uri().query(), &ActixHeaders(request.headers()));
-    let identity = match check.await {
-        Ok(identity) => identity,
-        Err(error) => return answer(request, problem_response(&error.problem())),
+    // A refusal leaves the block; its unread payload is drained (or the answer
+    // closes the connection) after it, so that the future does not also keep the
+    // check's result.
+    let reply = 'refused: {
+        let identity = match check.await {
+            Ok(identity) => identity,
+            Err(error) => break 'refused Reply::from(error.problem()),
+        };
+        let headers = identity_headers(&identity);
+        request.extensions_mut().insert(identity);
+        let mut response = service.call(request).await?;
+        set_headers(response.headers_mut(), headers);
+        return Ok(response.map_into_left_body());
     };
-    let headers = identity_headers(&identity);
-    request.extensions_mut().insert(identity);
-    let mut response = service.call(request).await?;
-    set_headers(response.headers_mut(), headers);
-    Ok(response.map_into_left_body())
+    refuse(request, reply).await
 }

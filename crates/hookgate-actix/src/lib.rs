@@ -99,7 +99,9 @@ pub mod webpubsub;
 
 pub use auth::{Auth, AuthMiddleware};
 pub use dedup::{Dedup, DedupMiddleware};
-pub use extract::{CloudEvent, CloudEventRejection, CloudEvents};
+pub use extract::{
+    CloudEvent, CloudEventRejection, CloudEvents, OptionalCloudEvent, OptionalCloudEvents,
+};
 pub use handshake::{Handshake, HandshakeMiddleware};
 pub use headers::ActixHeaders;
 #[cfg(feature = "aad")]
@@ -108,5 +110,7 @@ pub use identity::{AuthRejection, Authenticated};
 pub use parse::{ParseCloudEvents, ParseCloudEventsMiddleware};
 pub use problem::{problem_response, reply_response};
 pub use router::EventRoutes;
-pub use trusted_app::{CallbackContext, CallbackContextRejection, Ucwa, UcwaRejection};
+pub use trusted_app::{
+    CallbackContext, CallbackContextRejection, OptionalUcwa, Ucwa, UcwaRejection,
+};
 pub use webhook::{Webhook, WebhookMiddleware};

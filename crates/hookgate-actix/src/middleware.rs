@@ -83,6 +83,22 @@ pub(crate) fn answer<B>(
     Ok(request.into_response(response).map_into_right_body())
 }
 
+/// Answers `request` with `reply` (a refusal): its unread payload drained, or the
+/// connection closed ([`settle_refusal`](hookgate_core::request::settle_refusal);
+/// a boxed future, built only on a refusal). Call it after the `match` that found
+/// the refusal, so that the caller's future does not also keep the matched value.
+pub(crate) async fn refuse<B>(
+    mut request: actix_web::dev::ServiceRequest,
+    reply: hookgate_core::Reply,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::EitherBody<B>>, actix_web::Error> {
+    let reply = {
+        let (head, payload) = request.parts_mut();
+        let mut incoming = crate::request::ActixRequest::new(head, payload);
+        hookgate_core::request::settle_refusal(&mut incoming, reply).await
+    };
+    answer(request, crate::problem::reply_response(&reply))
+}
+
 /// Calls the inner service, its body as the left one.
 pub(crate) async fn forward<S, B>(
     service: &S,

@@ -34,11 +34,10 @@ use std::rc::Rc;
 use actix_web::HttpMessage as _;
 use actix_web::body::EitherBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
-use hookgate_core::ParseConfig;
 use hookgate_core::binding::{carries_events, read_delivery};
+use hookgate_core::{ParseConfig, Reply};
 
-use crate::middleware::{answer, forward};
-use crate::problem::problem_response;
+use crate::middleware::{forward, refuse};
 use crate::request::ActixRequest;
 
 /// Middleware factory that parses CloudEvents once; see the [module docs](self).
@@ -68,16 +67,20 @@ where
     if !carries_events(request.method().as_str()) {
         return forward(&*service, request).await;
     }
-    let read = {
-        let (head, payload) = request.parts_mut();
-        read_delivery(&mut ActixRequest::new(head, payload), &config).await
+    // A refusal leaves the block; a payload left unread (a 415, a 413 from
+    // `Content-Length`) is drained after it, so that the future does not also keep
+    // the read's result.
+    let reply = 'refused: {
+        let (delivery, body) = {
+            let (head, payload) = request.parts_mut();
+            match read_delivery(&mut ActixRequest::new(head, payload), &config).await {
+                Ok(read) => read,
+                Err(error) => break 'refused Reply::from(error.problem()),
+            }
+        };
+        request.extensions_mut().insert(delivery);
+        request.set_payload(body.into());
+        return forward(&*service, request).await;
     };
-    match read {
-        Ok((delivery, body)) => {
-            request.extensions_mut().insert(delivery);
-            request.set_payload(body.into());
-            forward(&*service, request).await
-        }
-        Err(error) => answer(request, problem_response(&error.problem())),
-    }
+    refuse(request, reply).await
 }

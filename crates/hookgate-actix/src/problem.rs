@@ -17,6 +17,12 @@ pub fn reply_response(reply: &Reply) -> HttpResponse {
         builder.content_type(content_type);
     }
     for (name, value) in reply.headers() {
+        if name.eq_ignore_ascii_case("connection") && value.eq_ignore_ascii_case("close") {
+            // actix-http writes `Connection` from the connection type, never from
+            // the header map (and drops it on HTTP/2).
+            builder.force_close();
+            continue;
+        }
         builder.append_header((*name, value.as_str()));
     }
     let mut response = builder.body(reply.body());

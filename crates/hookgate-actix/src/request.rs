@@ -58,6 +58,14 @@ impl Incoming for ActixRequest<'_> {
             .and_then(|v| v.trim().parse().ok());
         PayloadBody(self.payload.take(), length)
     }
+
+    fn is_http1(&self) -> bool {
+        self.head.version() < actix_web::http::Version::HTTP_2
+    }
+
+    fn body_unread(&self) -> bool {
+        !matches!(self.payload, Payload::None)
+    }
 }
 
 /// An actix-web payload as the core's [`BodyStream`], with its declared length.

@@ -6,8 +6,8 @@
 //! `Scope`, [`resource`](EventRoutes::resource) a [`Resource`] at a path, both
 //! behind the [`Webhook`](crate::Webhook) middleware (or the parse and dedup
 //! middleware). It takes the parsed [`Delivery`] from the request extensions (or
-//! parses the payload itself, within the [`ParseConfig`] of `app_data` or the
-//! default), extracts the router's context `C` from the request head (any
+//! parses the payload itself, within the limits of the `Webhook` middleware's
+//! policy, else the [`ParseConfig`] of `app_data`, else the default), extracts the router's context `C` from the request head (any
 //! `FromRequest` that does not read the payload; `()` for none), and answers with
 //! the core's reply: 200 when every event was handled, else a problem+json whose
 //! status says whether the sender retries. Each event's dedup claim is completed or
@@ -61,7 +61,8 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, Resource, Route, web};
 use hookgate_core::binding::read_delivery;
 use hookgate_core::route::EventRouter;
-use hookgate_core::{Delivery, ParseConfig};
+use hookgate_core::webhook::extractor_config;
+use hookgate_core::{Delivery, ParseConfig, WebhookPolicy};
 
 use crate::problem::{problem_response, reply_response};
 use crate::request::ActixRequest;
@@ -143,10 +144,10 @@ where
     let delivery = match parsed {
         Some(delivery) => delivery,
         None => {
-            let config = request
-                .app_data::<ParseConfig>()
-                .cloned()
-                .unwrap_or_default();
+            let config = extractor_config(
+                request.extensions().get::<WebhookPolicy>(),
+                request.app_data::<ParseConfig>(),
+            );
             match read_delivery(&mut ActixRequest::new(&request, &mut payload), &config).await {
                 Ok((delivery, _)) => delivery,
                 Err(error) => return problem_response(&error.problem()),

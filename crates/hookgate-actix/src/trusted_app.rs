@@ -1,20 +1,28 @@
 //! actix-web extractors and responses for the Skype for Business Trusted
 //! Application API's callbacks (see [`hookgate_core::trusted_app`]): [`Ucwa<T>`]
-//! and [`CallbackContext`].
+//! (and its optional form [`OptionalUcwa<T>`]) and [`CallbackContext`].
 //!
 //! - `Ucwa<T>` reads the plain-JSON callback body into `T`, the typed
 //!   [`UcwaEnvelope`] by default (any `serde::de::DeserializeOwned` type works:
 //!   `serde_json::Value`, your own). It accepts `application/json` and
 //!   `application/vnd.microsoft.com.ucwa+json` (parameters ignored), reads the
-//!   payload within the limits of a [`ParseConfig`]
-//!   registered with `App::app_data(config)` (or the default 1 MiB, 10 s), and
-//!   rejects with a 4xx problem+json: 415 for another content type, 413, 408, 400
-//!   for malformed JSON or another shape.
+//!   payload within the limits of the [`WebhookPolicy`] a [`Webhook`](crate::Webhook)
+//!   middleware put into the request extensions
+//!   ([`WebhookPolicy::extractor_config`]: the policy's `parse` limits, also with
+//!   `without_parsing`), else of a [`ParseConfig`] registered with
+//!   `App::app_data(config)` (deprecated, still read), else the default 1 MiB,
+//!   10 s; and rejects with a 4xx problem+json: 415 for another content type, 413,
+//!   408, 400 for malformed JSON or another shape.
 //! - `CallbackContext` extracts the `callbackContext` query parameter (400 when it
 //!   is absent, given twice or too long). As a `Responder` it answers `200` with
 //!   `{"CallbackContext": "<value>"}`, which sets the context of later callbacks.
 //!
-//! **Optional form.** actix-web's `Option<T>` turns every failure into `None`. For
+//! **Optional form.** actix-web's `Option<T>` turns every failure into `None`, so
+//! `Option<Ucwa<T>>` takes a malformed callback for "none": take [`OptionalUcwa<T>`],
+//! `None` only for a request that carries no callback
+//! ([`carries_no_event`](hookgate_core::request::carries_no_event): no
+//! `Content-Type` and an empty body, or a method without a body), any other bad one
+//! refused as `Ucwa<T>` does (as axum's `Option<Ucwa<T>>` in hookgate-tower). For
 //! callbacks that may come without a context, take `Option<CallbackContext>`; to
 //! refuse a malformed one (given twice, too long) rather than ignore it, take
 //! `Result<CallbackContext, CallbackContextRejection>` and look at the error's
@@ -62,12 +70,15 @@
 use std::future::{Ready, ready};
 use std::ops::{Deref, DerefMut};
 
+use actix_web::HttpMessage as _;
 use actix_web::body::BoxBody;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, Responder};
 use futures_util::future::LocalBoxFuture;
-use hookgate_core::ParseConfig;
+use hookgate_core::request::carries_no_event;
 use hookgate_core::trusted_app::{self, UcwaEnvelope};
+use hookgate_core::webhook::extractor_config;
+use hookgate_core::{ParseConfig, WebhookPolicy};
 use serde::de::DeserializeOwned;
 
 use crate::problem::reply_response;
@@ -75,8 +86,17 @@ use crate::request::ActixRequest;
 
 /// Extracts a Trusted Application API callback body as a `T` (the
 /// [`UcwaEnvelope`] by default); see the [module docs](self).
+///
+/// actix-web's `Option<Ucwa<T>>` is `None` for a malformed request too (its blanket
+/// impl swallows every error): take [`OptionalUcwa`] for "an event, or none".
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ucwa<T = UcwaEnvelope>(pub T);
+
+/// Extracts a callback body as [`Ucwa<T>`] does, or `None` for a request that
+/// carries none (rather than actix-web's `Option<Ucwa<T>>`, which is `None` for a
+/// malformed one too); see the [module docs](self).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OptionalUcwa<T = UcwaEnvelope>(pub Option<T>);
 
 /// The `callbackContext` query parameter of a callback, as an extractor; as a
 /// `Responder`, `200` with `{"CallbackContext": "<value>"}`. See the
@@ -101,15 +121,38 @@ impl<T: DeserializeOwned + 'static> FromRequest for Ucwa<T> {
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        let mut payload = payload.take();
-        Box::pin(async move {
-            let config = req.app_data::<ParseConfig>().cloned().unwrap_or_default();
-            let value =
-                trusted_app::read_callback(&mut ActixRequest::new(&req, &mut payload), &config)
-                    .await?;
-            Ok(Self(value))
-        })
+        let value = callback(req, payload);
+        Box::pin(async move { Ok(Self(value.await?)) })
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for OptionalUcwa<T> {
+    type Error = UcwaRejection;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        if carries_no_event(&ActixRequest::new(req, payload)) {
+            return Box::pin(ready(Ok(Self(None))));
+        }
+        let value = callback(req, payload);
+        Box::pin(async move { Ok(Self(Some(value.await?))) })
+    }
+}
+
+/// The callback body of a request, read within the limits the extensions (or the
+/// app data) give.
+fn callback<T: DeserializeOwned>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> impl Future<Output = Result<T, hookgate_core::Error>> + 'static {
+    let req = req.clone();
+    let mut payload = payload.take();
+    async move {
+        let config = extractor_config(
+            req.extensions().get::<WebhookPolicy>(),
+            req.app_data::<ParseConfig>(),
+        );
+        trusted_app::read_callback(&mut ActixRequest::new(&req, &mut payload), &config).await
     }
 }
 

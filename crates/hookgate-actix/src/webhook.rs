@@ -11,6 +11,15 @@
 //! `Cache-Control: private` when the secret came in the URL). This mirrors
 //! `WebhookLayer` of `hookgate-tower`: the same policy value serves both.
 //!
+//! The middleware also puts the [`WebhookPolicy`] into the request extensions: the
+//! extractors read their limits from it (the policy's
+//! [`extractor_config`](WebhookPolicy::extractor_config) and
+//! [`webpubsub_limits`](WebhookPolicy::webpubsub_limits)), so no
+//! `app_data(ParseConfig)` or `app_data(policy.limits())` is needed (those are
+//! deprecated, and still read when no such middleware ran). A refusal before the
+//! payload is read drains it or closes the connection, as
+//! [`settle_refusal`](hookgate_core::request::settle_refusal) says.
+//!
 //! ```
 //! use actix_web::{App, test, web};
 //! use hookgate_actix::{CloudEvents, Webhook};
@@ -58,6 +67,7 @@ use actix_web::HttpMessage as _;
 use actix_web::body::EitherBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use hookgate_core::Problem;
+use hookgate_core::request::settle_refusal;
 use hookgate_core::webhook::{Admission, HandlerAnswer, WebhookPolicy};
 
 use crate::headers::set_headers;
@@ -96,6 +106,8 @@ where
     };
     {
         let mut extensions = request.extensions_mut();
+        // The extractors' limits (one `Arc`): no `app_data` of their own needed.
+        extensions.insert(admitted.policy().clone());
         if let Some(identity) = admitted.take_identity() {
             extensions.insert(identity);
         }
@@ -125,9 +137,17 @@ where
     Ok(response.map_into_left_body())
 }
 
-/// [`WebhookPolicy::admit`] on an actix-web request. A function of its own, so
-/// that the admission is not a local of `call`, kept in its future beside `admitted`.
+/// [`WebhookPolicy::admit`] on an actix-web request, and a refusal's unread body
+/// drained (or the connection closed: a boxed future, built only then). A
+/// function of its own, so that the admission is not a local of `call`, kept in
+/// its future beside `admitted`.
 async fn admit(policy: &WebhookPolicy, request: &mut ServiceRequest) -> Admission {
     let (head, payload) = request.parts_mut();
-    policy.admit(&mut ActixRequest::new(head, payload)).await
+    let mut request = ActixRequest::new(head, payload);
+    // Awaited after the `match`: the future does not also keep the admission.
+    let settle = match policy.admit(&mut request).await {
+        Admission::Reply(reply) => settle_refusal(&mut request, reply),
+        forward @ Admission::Forward(_) => return forward,
+    };
+    Admission::Reply(settle.await)
 }

@@ -3,17 +3,22 @@
 //!
 //! - [`WebPubSub`] extracts any event as the [`WebPubSubEvent`] enum; [`Connect`],
 //!   [`Connected`], [`Disconnected`] and [`UserEvent`] extract one kind (another
-//!   is 400).
+//!   is 400). [`OptionalWebPubSub`] is `None` for a request that carries no event
+//!   ([`carries_no_event`](hookgate_core::request::carries_no_event)) and refuses
+//!   any other bad one as `WebPubSub` does; actix-web's `Option<WebPubSub>` is
+//!   `None` for a malformed event too (its blanket impl swallows every error), so
+//!   take the named form (axum's `Option<WebPubSub>` behaves as `OptionalWebPubSub`).
 //! - [`WebPubSubReply`] answers: from a [`ConnectResponse`], a [`UserEventResponse`],
 //!   a [`WebPubSubError`] or a [`WebPubSubResponse`].
 //! - Rejections ([`WebPubSubRejection`]) are a status and a plain-text message, as
 //!   the protocol wants, never problem+json; the [`Problem`] is in the response
 //!   extensions, so the entry point reports it.
 //!
-//! Mount the stack ([`WebPubSubPolicy::webhook`]) with [`Webhook`](crate::Webhook)
-//! and hand the extractors their limits with `app_data(policy.limits())`. With a URL
-//! template `/api/{event}`, the stack answers the validation `OPTIONS` at
-//! `/api/validate`:
+//! Mount the stack ([`WebPubSubPolicy::webhook`]) with [`Webhook`](crate::Webhook):
+//! it hands the extractors the policy's limits in each request's extensions
+//! (`app_data(policy.limits())` is no longer needed: deprecated, still read where no
+//! `Webhook` middleware ran). With a URL template `/api/{event}`, the stack answers
+//! the validation `OPTIONS` at `/api/validate`:
 //!
 //! ```
 //! use actix_web::{App, test, web};
@@ -40,7 +45,6 @@
 //! let policy = WebPubSubPolicy::builder().host("chat.webpubsub.azure.com").build()?;
 //! let app = test::init_service(
 //!     App::new()
-//!         .app_data(policy.limits())
 //!         .wrap(Webhook::new(policy.webhook().clone()))
 //!         .route("/api/{event}", web::post().to(handle)),
 //! )
@@ -80,21 +84,31 @@ use actix_web::{
     FromRequest, HttpMessage as _, HttpRequest, HttpResponse, Responder, ResponseError,
 };
 use futures_util::future::{FutureExt as _, LocalBoxFuture};
+use hookgate_core::webhook::extractor_webpubsub_limits;
 use hookgate_core::webpubsub::{
     ConnectRequest, ConnectedRequest, DisconnectedRequest, UserEventRequest, WebPubSubError,
     WebPubSubEvent, WebPubSubLimits, WebPubSubResponse, parse_config, wrong_event,
 };
-use hookgate_core::{Delivery, Error, ParseConfig, Problem, Reply};
+use hookgate_core::{Error, Problem, Reply, WebhookPolicy};
 
 #[cfg(doc)]
 use hookgate_core::webpubsub::{ConnectResponse, UserEventResponse, WebPubSubPolicy};
 
-use crate::extract::delivery;
+use crate::extract::{delivery_as, optional_delivery_as};
 use crate::problem::reply_response;
 
 /// Extracts any Web PubSub event; see the [module docs](self).
+///
+/// actix-web's `Option<WebPubSub>` is `None` for a malformed request too (its blanket
+/// impl swallows every error): take [`OptionalWebPubSub`] for "an event, or none".
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WebPubSub(pub WebPubSubEvent);
+
+/// Extracts any Web PubSub event as [`WebPubSub`] does, or `None` for a request
+/// that carries no event (rather than actix-web's `Option<WebPubSub>`, which is
+/// `None` for a malformed one too); see the [module docs](self).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OptionalWebPubSub(pub Option<WebPubSubEvent>);
 
 /// Extracts a `connect` event (another event is 400).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -188,20 +202,40 @@ impl<T: Into<WebPubSubResponse>> From<T> for WebPubSubReply {
 
 /// The event of a request: the delivery a middleware parsed (or parsed here, in
 /// binary mode only with the headers verbatim: [`parse_config`]), read within the
-/// limits found in the app data.
+/// limits [`limits`] finds.
 fn event(
     req: &HttpRequest,
     payload: &mut Payload,
 ) -> impl Future<Output = Result<WebPubSubEvent, Error>> + 'static {
-    let limits = req
-        .app_data::<WebPubSubLimits>()
-        .copied()
-        .unwrap_or_default();
-    if !req.extensions().contains::<Delivery>() {
-        let config = parse_config(req.app_data::<ParseConfig>().cloned().unwrap_or_default());
-        req.extensions_mut().insert(config);
+    let limits = limits(req);
+    delivery_as(req, payload, parse_config)
+        .map(move |delivery| WebPubSubEvent::from_delivery(delivery?, &limits))
+}
+
+/// The limits of the policy a `Webhook` middleware put into the extensions, else
+/// those registered with `app_data` (deprecated), else the defaults.
+fn limits(req: &HttpRequest) -> WebPubSubLimits {
+    extractor_webpubsub_limits(
+        req.extensions().get::<WebhookPolicy>(),
+        req.app_data::<WebPubSubLimits>(),
+    )
+}
+
+impl FromRequest for OptionalWebPubSub {
+    type Error = WebPubSubRejection;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limits = limits(req);
+        optional_delivery_as(req, payload, parse_config)
+            .map(move |delivery| {
+                let event = delivery?
+                    .map(|delivery| WebPubSubEvent::from_delivery(delivery, &limits))
+                    .transpose()?;
+                Ok(Self(event))
+            })
+            .boxed_local()
     }
-    delivery(req, payload).map(move |delivery| WebPubSubEvent::from_delivery(delivery?, &limits))
 }
 
 impl FromRequest for WebPubSub {

@@ -85,6 +85,7 @@ use crate::handshake::HandshakePolicy;
 use crate::problem::Problem;
 use crate::reply::Reply;
 use crate::request::Incoming;
+use crate::webpubsub::WebPubSubLimits;
 
 /// The step of the stack that refused a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -160,6 +161,10 @@ struct Inner {
     handshake: HandshakePolicy,
     auth: Option<AuthPolicy>,
     parse: Option<ParseConfig>,
+    /// The limits of the extractors: `parse`, or those given with
+    /// `without_parsing`, or the defaults.
+    extractor_config: ParseConfig,
+    webpubsub: Option<WebPubSubLimits>,
     dedup: Option<DedupPolicy>,
     handshake_after_auth: bool,
     on_rejection: Option<RejectionHook>,
@@ -172,6 +177,8 @@ impl fmt::Debug for Inner {
             .field("handshake", &self.handshake)
             .field("auth", &self.auth)
             .field("parse", &self.parse)
+            .field("extractor_config", &self.extractor_config)
+            .field("webpubsub", &self.webpubsub)
             .field("dedup", &self.dedup)
             .field("handshake_after_auth", &self.handshake_after_auth)
             .field("on_rejection", &self.on_rejection.is_some())
@@ -195,6 +202,7 @@ pub struct WebhookPolicyBuilder {
     without_parsing: bool,
     dedup: Option<DedupPolicy>,
     handshake_after_auth: bool,
+    webpubsub: Option<WebPubSubLimits>,
     on_rejection: Option<RejectionHook>,
     render: Option<RenderRejection>,
 }
@@ -226,7 +234,10 @@ impl WebhookPolicyBuilder {
         self
     }
 
-    /// The parse limits (default: [`ParseConfig::default`]).
+    /// The parse limits (default: [`ParseConfig::default`]). With
+    /// [`without_parsing`](Self::without_parsing), the limits of the extractors that
+    /// read the body themselves (`Ucwa<T>` of a Trusted Application route): the
+    /// middleware hands them on in each request's extensions.
     pub fn parse(mut self, config: ParseConfig) -> Self {
         self.parse = Some(config);
         self
@@ -234,7 +245,7 @@ impl WebhookPolicyBuilder {
 
     /// Does not parse: for routes that authenticate but carry no CloudEvents (the
     /// Trusted Application API's plain-JSON callbacks). Deduplication then cannot be
-    /// configured.
+    /// configured; [`parse`](Self::parse) then gives the extractors' limits.
     pub fn without_parsing(mut self) -> Self {
         self.without_parsing = true;
         self
@@ -244,6 +255,15 @@ impl WebhookPolicyBuilder {
     /// does not deduplicate.
     pub fn dedup(mut self, policy: impl Into<Option<DedupPolicy>>) -> Self {
         self.dedup = policy.into();
+        self
+    }
+
+    /// The Web PubSub extractors' limits, which the middleware hands on in each
+    /// request's extensions ([`WebPubSubPolicy`](crate::webpubsub::WebPubSubPolicy)
+    /// sets its own; default: none, and the extractors use
+    /// [`WebPubSubLimits::default`]).
+    pub fn webpubsub_limits(mut self, limits: WebPubSubLimits) -> Self {
+        self.webpubsub = Some(limits);
         self
     }
 
@@ -286,11 +306,6 @@ impl WebhookPolicyBuilder {
                     .into(),
             ));
         };
-        if self.without_parsing && self.parse.is_some() {
-            return Err(ConfigError(
-                "the webhook is given parse limits and told not to parse: drop one".into(),
-            ));
-        }
         if self.without_parsing && self.dedup.is_some() {
             return Err(ConfigError(
                 "deduplication needs parsing: it claims the parsed events' (source, id); \
@@ -298,11 +313,14 @@ impl WebhookPolicyBuilder {
                     .into(),
             ));
         }
-        let parse = (!self.without_parsing).then(|| self.parse.unwrap_or_default());
+        let extractor_config = self.parse.unwrap_or_default();
+        let parse = (!self.without_parsing).then(|| extractor_config.clone());
         Ok(WebhookPolicy(Arc::new(Inner {
             handshake,
             auth: self.auth,
             parse,
+            extractor_config,
+            webpubsub: self.webpubsub,
             dedup: self.dedup,
             handshake_after_auth: self.handshake_after_auth,
             on_rejection: self.on_rejection,
@@ -343,6 +361,14 @@ pub struct Admitted {
 }
 
 impl Admitted {
+    /// The policy that admitted the request: the adapter puts a clone (one `Arc`)
+    /// into the request extensions, where the extractors find their limits
+    /// ([`WebhookPolicy::extractor_config`], [`WebhookPolicy::webpubsub_limits`]).
+    #[must_use]
+    pub fn policy(&self) -> &WebhookPolicy {
+        &self.policy
+    }
+
     /// Who the request was authenticated as (once; `None` without authentication).
     pub fn take_identity(&mut self) -> Option<Identity> {
         self.identity.take()
@@ -465,6 +491,23 @@ impl WebhookPolicy {
     #[must_use]
     pub fn parse(&self) -> Option<&ParseConfig> {
         self.0.parse.as_ref()
+    }
+
+    /// The limits of the extractors that read the body themselves, for requests
+    /// this policy admitted: the parse limits, or those given with
+    /// [`without_parsing`](WebhookPolicyBuilder::without_parsing), or the defaults.
+    /// The middleware puts the policy into each request's extensions, so the
+    /// extractors find these without a registration of their own.
+    #[must_use]
+    pub fn extractor_config(&self) -> &ParseConfig {
+        &self.0.extractor_config
+    }
+
+    /// The Web PubSub extractors' limits, when the policy has them (one built by
+    /// [`WebPubSubPolicy`](crate::webpubsub::WebPubSubPolicy) does).
+    #[must_use]
+    pub fn webpubsub_limits(&self) -> Option<WebPubSubLimits> {
+        self.0.webpubsub
     }
 
     /// The deduplication policy, when there is one.
@@ -591,6 +634,37 @@ impl WebhookPolicy {
             hook(rejection);
         }
     }
+}
+
+/// The parse limits of an extractor that reads the body itself: those of the
+/// policy whose middleware admitted the request (found in the request extensions),
+/// else a [`ParseConfig`] registered for the extractors (`axum::Extension`,
+/// actix-web's `app_data`: deprecated, still read), else the defaults. The one
+/// lookup order of both adapters.
+#[must_use]
+pub fn extractor_config(
+    policy: Option<&WebhookPolicy>,
+    registered: Option<&ParseConfig>,
+) -> ParseConfig {
+    policy
+        .map(WebhookPolicy::extractor_config)
+        .or(registered)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The Web PubSub extractors' limits: those of the policy whose middleware
+/// admitted the request, when it has them, else [`WebPubSubLimits`] registered for
+/// the extractors (deprecated, still read), else the defaults.
+#[must_use]
+pub fn extractor_webpubsub_limits(
+    policy: Option<&WebhookPolicy>,
+    registered: Option<&WebPubSubLimits>,
+) -> WebPubSubLimits {
+    policy
+        .and_then(WebhookPolicy::webpubsub_limits)
+        .or_else(|| registered.copied())
+        .unwrap_or_default()
 }
 
 /// The `tracing` event of a rejection: target `hookgate::rejection`, `warn` for 5xx,

@@ -42,14 +42,16 @@
 //! # Ok(()) }
 //! ```
 
+use bytes::Bytes;
 use hookgate_core::auth::AuthPolicy;
+use hookgate_core::request::settle_refusal;
 use hookgate_core::webhook::identity_headers;
 use http::{Request, Response};
 use tower_service::Service;
 
-use crate::body::Body;
+use crate::body::{Body, BoxError};
 use crate::headers::{HttpHeaders, set_headers};
-use crate::problem::problem_response;
+use crate::request::{TowerRequest, refused};
 
 pub use crate::future::ResponseFuture;
 
@@ -70,23 +72,32 @@ service!(Auth, policy, call);
 fn call<S, B, ResBody>(
     policy: AuthPolicy,
     mut inner: S,
-    mut request: Request<B>,
+    request: Request<B>,
 ) -> impl Future<Output = Result<Response<Body<ResBody>>, S::Error>>
 where
     S: Service<Request<Body<B>>, Response = Response<ResBody>>,
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
 {
+    let mut request = TowerRequest::new(request);
     // An `async` block, not an `async fn`: the future keeps the arguments once,
     // where an `async fn` would also keep a moved copy of each.
     async move {
-        let check = policy.authenticate(request.uri().query(), &HttpHeaders(request.headers()));
-        let identity = match check.await {
-            Ok(identity) => identity,
-            Err(error) => return Ok(problem_response(&error.problem()).map(Body::full)),
+        // A refusal leaves the block with the drain of the body (or the closing of
+        // the connection), awaited after it.
+        let settle = 'refused: {
+            let parts = &request.parts;
+            let check = policy.authenticate(parts.uri.query(), &HttpHeaders(&parts.headers));
+            let identity = match check.await {
+                Ok(identity) => identity,
+                Err(error) => break 'refused settle_refusal(&mut request, error.problem().into()),
+            };
+            let headers = identity_headers(&identity);
+            request.parts.extensions.insert(identity);
+            let mut response = inner.call(request.into_request(None)).await?;
+            set_headers(response.headers_mut(), headers);
+            return Ok(response.map(Body::inner));
         };
-        let headers = identity_headers(&identity);
-        request.extensions_mut().insert(identity);
-        let mut response = inner.call(request.map(Body::inner)).await?;
-        set_headers(response.headers_mut(), headers);
-        Ok(response.map(Body::inner))
+        Ok(refused(&settle.await))
     }
 }

@@ -4,14 +4,21 @@
 //!   deserializes its data into `T`; `CloudEvent` alone (`CloudEvent<Data>`) is the
 //!   untyped form that keeps the data as raw JSON or bytes.
 //! - `CloudEvents<T>` takes a batch, or a single event as a batch of one.
-//! - `Option<CloudEvent<T>>` / `Option<CloudEvents<T>>` are `None` for a request
-//!   that is not a CloudEvent at all (no CloudEvents media type, no `ce-specversion`),
-//!   and still reject a CloudEvent that is malformed.
+//! - `Option<CloudEvent<T>>` / `Option<CloudEvents<T>>` (axum's
+//!   `OptionalFromRequest`) are `None` for a request that carries no event
+//!   ([`carries_no_event`]: a method other than `POST`, `PUT`, `PATCH`, or no
+//!   `ce-specversion`, no `Content-Type` and an empty body), and refuse any other
+//!   request that is not a good delivery with the same 4xx as the plain extractor.
+//!   hookgate-actix's `OptionalCloudEvent<T>` behaves the same.
 //!
-//! When [`ParseCloudEventsLayer`](crate::ParseCloudEventsLayer) ran, the extractors
-//! take its [`Delivery`] from the request extensions and parse nothing. Otherwise they
-//! read the body themselves, within the body limit of a [`ParseConfig`] found in the
-//! request extensions (add one with `axum::Extension(config)`), or the default 1 MiB.
+//! When [`WebhookLayer`](crate::WebhookLayer) or
+//! [`ParseCloudEventsLayer`](crate::ParseCloudEventsLayer) ran, the extractors take
+//! its [`Delivery`] from the request extensions and parse nothing. Otherwise they
+//! read the body themselves, within the limits of the [`WebhookPolicy`] a
+//! `WebhookLayer` put into the request extensions
+//! ([`WebhookPolicy::extractor_config`]), else of a [`ParseConfig`] in the request
+//! extensions (`axum::Extension(config)`: deprecated, still read), else the default
+//! 1 MiB.
 //!
 //! Rejections are [`CloudEventRejection`]s: an `application/problem+json` response
 //! with a 4xx status.
@@ -40,8 +47,11 @@ use std::future::Future;
 use std::ops::{Deref, DerefMut};
 
 use axum_core::extract::{FromRequest, OptionalFromRequest, Request};
+use futures_util::TryFutureExt as _;
 use futures_util::future::{self, Either};
-use hookgate_core::{Data, Delivery, Error, ErrorKind, EventData, ParseConfig};
+use hookgate_core::request::carries_no_event;
+use hookgate_core::webhook::extractor_config;
+use hookgate_core::{Data, Delivery, Error, EventData, ParseConfig, WebhookPolicy};
 
 use hookgate_core::binding::read_delivery;
 
@@ -66,27 +76,56 @@ rejection! {
 /// not much larger than the delivery), or read and parsed here (a boxed future,
 /// allocated only then).
 pub(crate) fn delivery(
-    mut req: Request,
+    req: Request,
 ) -> impl Future<Output = Result<Delivery, Error>> + Send + 'static {
-    match req.extensions_mut().remove::<Delivery>() {
-        Some(parsed) => Either::Left(future::ready(Ok(parsed))),
-        None => Either::Right(Box::pin(async move {
-            let config = req
-                .extensions()
-                .get::<ParseConfig>()
-                .cloned()
-                .unwrap_or_default();
-            let (delivery, _) = read_delivery(&mut TowerRequest::new(req), &config).await?;
-            Ok(delivery)
-        })),
+    delivery_as(req, std::convert::identity)
+}
+
+/// [`delivery`], parsing (when no layer did) with the configuration `shape` makes of
+/// the one the request finds (the Web PubSub extractors: binary mode only).
+pub(crate) fn delivery_as(
+    req: Request,
+    shape: fn(ParseConfig) -> ParseConfig,
+) -> impl Future<Output = Result<Delivery, Error>> + Send + 'static {
+    parsed_or_read(TowerRequest::new(req), shape)
+}
+
+/// For the optional extractors: `None` for a request that carries no event (and no
+/// delivery a layer parsed), else [`delivery`].
+pub(crate) fn optional_delivery(
+    req: Request,
+) -> impl Future<Output = Result<Option<Delivery>, Error>> + Send + 'static {
+    optional_delivery_as(req, std::convert::identity)
+}
+
+/// [`optional_delivery`] with the configuration `shape` makes (see [`delivery_as`]).
+pub(crate) fn optional_delivery_as(
+    req: Request,
+    shape: fn(ParseConfig) -> ParseConfig,
+) -> impl Future<Output = Result<Option<Delivery>, Error>> + Send + 'static {
+    let req = TowerRequest::new(req);
+    if req.parts.extensions.get::<Delivery>().is_none() && carries_no_event(&req) {
+        Either::Left(future::ready(Ok(None)))
+    } else {
+        Either::Right(parsed_or_read(req, shape).map_ok(Some))
     }
 }
 
-/// For the optional extractors: a request that is not a CloudEvent is `None`.
-fn optional(delivery: Result<Delivery, Error>) -> Result<Option<Delivery>, Error> {
-    match delivery {
-        Err(e) if e.kind() == ErrorKind::NotCloudEvent => Ok(None),
-        other => other.map(Some),
+fn parsed_or_read(
+    mut req: TowerRequest<axum_core::body::Body>,
+    shape: fn(ParseConfig) -> ParseConfig,
+) -> impl Future<Output = Result<Delivery, Error>> + Send + 'static {
+    match req.parts.extensions.remove::<Delivery>() {
+        Some(parsed) => Either::Left(future::ready(Ok(parsed))),
+        None => Either::Right(Box::pin(async move {
+            let extensions = &req.parts.extensions;
+            let config = shape(extractor_config(
+                extensions.get::<WebhookPolicy>(),
+                extensions.get::<ParseConfig>(),
+            ));
+            let (delivery, _) = read_delivery(&mut req, &config).await?;
+            Ok(delivery)
+        })),
     }
 }
 
@@ -124,9 +163,9 @@ macro_rules! from_delivery {
                 req: Request,
                 _: &S,
             ) -> impl Future<Output = Result<Option<Self>, Self::Rejection>> + Send {
-                let delivery = delivery(req);
+                let delivery = optional_delivery(req);
                 async move {
-                    match optional(delivery.await)? {
+                    match delivery.await? {
                         Some($delivery) => Ok(Some($make)),
                         None => Ok(None),
                     }

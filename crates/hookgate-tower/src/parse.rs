@@ -33,12 +33,12 @@
 use bytes::Bytes;
 use hookgate_core::ParseConfig;
 use hookgate_core::binding::{carries_events, read_delivery};
+use hookgate_core::request::settle_refusal;
 use http::{Request, Response};
 use tower_service::Service;
 
 use crate::body::{Body, BoxError};
-use crate::problem::problem_response;
-use crate::request::TowerRequest;
+use crate::request::{TowerRequest, refused};
 
 pub use crate::future::ResponseFuture;
 
@@ -79,13 +79,17 @@ where
                 .await?
                 .map(Body::inner));
         }
-        match read_delivery(&mut request, &config).await {
-            Ok((delivery, body)) => {
-                request.parts.extensions.insert(delivery);
-                let response = inner.call(request.into_request(Some(body))).await?;
-                Ok(response.map(Body::inner))
-            }
-            Err(error) => Ok(problem_response(&error.problem()).map(Body::full)),
-        }
+        // A refusal leaves the block with the drain of a body left unread (a 415, a
+        // 413 from `Content-Length`), awaited after it.
+        let settle = 'refused: {
+            let (delivery, body) = match read_delivery(&mut request, &config).await {
+                Ok(read) => read,
+                Err(error) => break 'refused settle_refusal(&mut request, error.problem().into()),
+            };
+            request.parts.extensions.insert(delivery);
+            let response = inner.call(request.into_request(Some(body))).await?;
+            return Ok(response.map(Body::inner));
+        };
+        Ok(refused(&settle.await))
     }
 }

@@ -11,6 +11,16 @@ use pin_project_lite::pin_project;
 
 use crate::body::{Body, BoxError};
 use crate::headers::HttpHeaders;
+use crate::problem::reply_response;
+
+/// The response to a refusal, once
+/// [`settle_refusal`](hookgate_core::request::settle_refusal) drained the body (or
+/// closed the connection). The callers build that boxed future in a `match` arm
+/// and await it after the `match`, so that their futures do not also keep the
+/// matched value (an `Admission`, a `Result`) across that await.
+pub(crate) fn refused<ResBody>(reply: &hookgate_core::Reply) -> http::Response<Body<ResBody>> {
+    reply_response(reply).map(Body::full)
+}
 
 /// A request taken apart for the core: its parts, and its body until the core takes it.
 pub(crate) struct TowerRequest<B> {
@@ -70,6 +80,14 @@ where
         HttpBody {
             body: self.body.take(),
         }
+    }
+
+    fn is_http1(&self) -> bool {
+        self.parts.version < http::Version::HTTP_2
+    }
+
+    fn body_unread(&self) -> bool {
+        self.body.is_some()
     }
 }
 

@@ -5,7 +5,8 @@
 //! axum's `post_service` (or `route_service`) behind the
 //! [`WebhookLayer`](crate::WebhookLayer), or the parse and dedup layers. It takes the parsed
 //! [`Delivery`] from the request extensions (or parses the body itself, within the
-//! [`ParseConfig`] of the request extensions or the default), extracts the router's
+//! limits of the `WebhookLayer`'s policy, else the [`ParseConfig`] of the request
+//! extensions, else the default), extracts the router's
 //! context `C` from the request parts (any `FromRequestParts<()>`; `()` for none),
 //! and answers with the core's reply: 200 when every event was handled, else a
 //! problem+json whose status says whether the sender retries. Each event's dedup
@@ -63,7 +64,8 @@ use axum_core::response::{IntoResponse, Response};
 use bytes::Bytes;
 use hookgate_core::binding::read_delivery;
 use hookgate_core::route::EventRouter;
-use hookgate_core::{Delivery, ParseConfig};
+use hookgate_core::webhook::extractor_config;
+use hookgate_core::{Delivery, ParseConfig, WebhookPolicy};
 use http::Request;
 use tower_service::Service;
 
@@ -142,12 +144,11 @@ where
     let delivery = match request.parts.extensions.remove::<Delivery>() {
         Some(delivery) => delivery,
         None => {
-            let config = request
-                .parts
-                .extensions
-                .get::<ParseConfig>()
-                .cloned()
-                .unwrap_or_default();
+            let extensions = &request.parts.extensions;
+            let config = extractor_config(
+                extensions.get::<WebhookPolicy>(),
+                extensions.get::<ParseConfig>(),
+            );
             match read_delivery(&mut request, &config).await {
                 Ok((delivery, _)) => delivery,
                 Err(error) => {

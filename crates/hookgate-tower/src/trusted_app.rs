@@ -6,10 +6,16 @@
 //!   [`UcwaEnvelope`] by default (any `serde::de::DeserializeOwned` type works:
 //!   `serde_json::Value`, your own). It accepts `application/json` and
 //!   `application/vnd.microsoft.com.ucwa+json` (parameters ignored), reads the body
-//!   within the limits of a [`ParseConfig`] in the
-//!   request extensions (or the default 1 MiB, 10 s), and rejects with a 4xx
-//!   problem+json: 415 for another content type, 413, 408, 400 for malformed JSON
-//!   or another shape.
+//!   within the limits of the [`WebhookPolicy`] a [`WebhookLayer`](crate::WebhookLayer)
+//!   put into the request extensions ([`WebhookPolicy::extractor_config`]: the
+//!   policy's `parse` limits, also with `without_parsing`), else of a [`ParseConfig`]
+//!   in the request extensions (deprecated, still read), else the default 1 MiB,
+//!   10 s; and rejects with a 4xx problem+json: 415 for another content type, 413,
+//!   408, 400 for malformed JSON or another shape. `Option<Ucwa<T>>` is `None` for a
+//!   request that carries no callback
+//!   ([`carries_no_event`](hookgate_core::request::carries_no_event): no
+//!   `Content-Type` and an empty body, or a method without a body) and refuses any
+//!   other bad one as `Ucwa<T>` does (hookgate-actix's `OptionalUcwa<T>` too).
 //! - `CallbackContext` extracts the `callbackContext` query parameter (400 when it
 //!   is absent; `Option<CallbackContext>` is `None` then, and still rejects one
 //!   given twice or too long). As a response it answers `200` with
@@ -55,10 +61,14 @@
 
 use std::ops::{Deref, DerefMut};
 
-use axum_core::extract::{FromRequest, FromRequestParts, OptionalFromRequestParts, Request};
+use axum_core::extract::{
+    FromRequest, FromRequestParts, OptionalFromRequest, OptionalFromRequestParts, Request,
+};
 use axum_core::response::{IntoResponse, Response};
-use hookgate_core::ParseConfig;
+use hookgate_core::request::carries_no_event;
 use hookgate_core::trusted_app::{self, UcwaEnvelope};
+use hookgate_core::webhook::extractor_config;
+use hookgate_core::{ParseConfig, WebhookPolicy};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 
@@ -96,14 +106,36 @@ where
     type Rejection = UcwaRejection;
 
     async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
-        let config = req
-            .extensions()
-            .get::<ParseConfig>()
-            .cloned()
-            .unwrap_or_default();
-        let value = trusted_app::read_callback(&mut TowerRequest::new(req), &config).await?;
-        Ok(Self(value))
+        Ok(Self(callback(TowerRequest::new(req)).await?))
     }
+}
+
+impl<T, S> OptionalFromRequest<S> for Ucwa<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = UcwaRejection;
+
+    async fn from_request(req: Request, _: &S) -> Result<Option<Self>, Self::Rejection> {
+        let req = TowerRequest::new(req);
+        if carries_no_event(&req) {
+            return Ok(None);
+        }
+        Ok(Some(Self(callback(req).await?)))
+    }
+}
+
+/// The callback body of `req`, read within the limits the extensions give.
+async fn callback<T: DeserializeOwned>(
+    mut req: TowerRequest<axum_core::body::Body>,
+) -> Result<T, hookgate_core::Error> {
+    let extensions = &req.parts.extensions;
+    let config = extractor_config(
+        extensions.get::<WebhookPolicy>(),
+        extensions.get::<ParseConfig>(),
+    );
+    trusted_app::read_callback(&mut req, &config).await
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for CallbackContext {

@@ -11,6 +11,15 @@
 //! `Cache-Control: private` when the secret came in the URL). Add it with
 //! `Router::layer`, so that it sees `OPTIONS` before axum's method routing.
 //!
+//! The layer also puts the [`WebhookPolicy`] into the request extensions: the
+//! extractors read their limits from it (the policy's
+//! [`extractor_config`](WebhookPolicy::extractor_config) and
+//! [`webpubsub_limits`](WebhookPolicy::webpubsub_limits)), so no
+//! `Extension(ParseConfig)` or `Extension(policy.limits())` is needed (those are
+//! deprecated, and still read when no such layer ran). A refusal before the body is
+//! read drains the body or closes the connection, as
+//! [`settle_refusal`](hookgate_core::request::settle_refusal) says.
+//!
 //! ```
 //! use axum::{Router, body::Body, routing::post};
 //! use hookgate_core::auth::{AuthPolicy, SharedSecrets};
@@ -56,14 +65,14 @@
 
 use bytes::Bytes;
 use hookgate_core::Problem;
+use hookgate_core::request::settle_refusal;
 use hookgate_core::webhook::{Admission, HandlerAnswer, WebhookPolicy};
 use http::{Request, Response};
 use tower_service::Service;
 
 use crate::body::{Body, BoxError};
 use crate::headers::set_headers;
-use crate::problem::reply_response;
-use crate::request::TowerRequest;
+use crate::request::{TowerRequest, refused};
 
 pub use crate::future::ResponseFuture;
 
@@ -91,33 +100,40 @@ where
     // An `async` block, not an `async fn`: the future keeps the arguments once,
     // where an `async fn` would also keep a moved copy of each.
     async move {
-        let mut admitted = match policy.admit(&mut request).await {
-            Admission::Reply(reply) => return Ok(reply_response(&reply).map(Body::full)),
-            Admission::Forward(admitted) => admitted,
+        // A refusal leaves the block with the drain of the body it left unread (or
+        // the closing of the connection), awaited after it.
+        let settle = 'refused: {
+            let mut admitted = match policy.admit(&mut request).await {
+                Admission::Reply(reply) => break 'refused settle_refusal(&mut request, reply),
+                Admission::Forward(admitted) => admitted,
+            };
+            let extensions = &mut request.parts.extensions;
+            // The extractors' limits (one `Arc`): no `Extension` of their own needed.
+            extensions.insert(admitted.policy().clone());
+            if let Some(identity) = admitted.take_identity() {
+                extensions.insert(identity);
+            }
+            if let Some(delivery) = admitted.take_delivery() {
+                extensions.insert(delivery);
+            }
+            let (method, uri) = (request.parts.method.clone(), request.parts.uri.clone());
+            let body = admitted.take_body();
+            // An error, a panic or a drop here drops `admitted`: its claims are released.
+            let mut response = inner.call(request.into_request(body)).await?;
+            // `finish` reads the answer before its future starts: nothing of it, nor the
+            // request's method and URI, is held across the store's await (response
+            // bodies need not be `Sync`).
+            let finish = admitted.finish(HandlerAnswer {
+                status: response.status().as_u16(),
+                problem: response.extensions().get::<Problem>(),
+                method: method.as_str(),
+                path: uri.path(),
+            });
+            drop((method, uri));
+            let finished = finish.await;
+            set_headers(response.headers_mut(), finished.headers());
+            return Ok(response.map(Body::inner));
         };
-        let extensions = &mut request.parts.extensions;
-        if let Some(identity) = admitted.take_identity() {
-            extensions.insert(identity);
-        }
-        if let Some(delivery) = admitted.take_delivery() {
-            extensions.insert(delivery);
-        }
-        let (method, uri) = (request.parts.method.clone(), request.parts.uri.clone());
-        let body = admitted.take_body();
-        // An error, a panic or a drop here drops `admitted`: its claims are released.
-        let mut response = inner.call(request.into_request(body)).await?;
-        // `finish` reads the answer before its future starts: nothing of it, nor the
-        // request's method and URI, is held across the store's await (response
-        // bodies need not be `Sync`).
-        let finish = admitted.finish(HandlerAnswer {
-            status: response.status().as_u16(),
-            problem: response.extensions().get::<Problem>(),
-            method: method.as_str(),
-            path: uri.path(),
-        });
-        drop((method, uri));
-        let finished = finish.await;
-        set_headers(response.headers_mut(), finished.headers());
-        Ok(response.map(Body::inner))
+        Ok(refused(&settle.await))
     }
 }

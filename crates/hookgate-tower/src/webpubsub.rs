@@ -3,7 +3,10 @@
 //!
 //! - [`WebPubSub`] extracts any event as the [`WebPubSubEvent`] enum; [`Connect`],
 //!   [`Connected`], [`Disconnected`] and [`UserEvent`] extract one kind (another
-//!   is 400). `Option<WebPubSub>` is `None` for a request that is not a CloudEvent.
+//!   is 400). `Option<WebPubSub>` is `None` for a request that carries no event
+//!   ([`carries_no_event`](hookgate_core::request::carries_no_event)) and refuses
+//!   any other bad one as `WebPubSub` does (hookgate-actix's `OptionalWebPubSub`
+//!   behaves the same).
 //! - [`WebPubSubReply`] answers: from a [`ConnectResponse`], a [`UserEventResponse`],
 //!   a [`WebPubSubError`] or a [`WebPubSubResponse`].
 //! - Rejections ([`WebPubSubRejection`]) are a status and a plain-text message, as
@@ -11,12 +14,13 @@
 //!   extensions, so the entry point reports it.
 //!
 //! Mount the stack ([`WebPubSubPolicy::webhook`]) with
-//! [`WebhookLayer`](crate::WebhookLayer) and hand the extractors their limits with
-//! `Extension(policy.limits())`. With a URL template `/api/{event}`, the stack
-//! answers the validation `OPTIONS` at `/api/validate`:
+//! [`WebhookLayer`](crate::WebhookLayer): it hands the extractors the policy's
+//! limits in each request's extensions (`Extension(policy.limits())` is no longer
+//! needed: deprecated, still read where no `WebhookLayer` ran). With a URL template
+//! `/api/{event}`, the stack answers the validation `OPTIONS` at `/api/validate`:
 //!
 //! ```
-//! use axum::{Extension, Router, body::Body, extract::Path, routing::post};
+//! use axum::{Router, body::Body, extract::Path, routing::post};
 //! use hookgate_core::webpubsub::{
 //!     ConnectResponse, UserEventResponse, WebPubSubEvent, WebPubSubPolicy, WebPubSubResponse,
 //! };
@@ -41,8 +45,7 @@
 //! let policy = WebPubSubPolicy::builder().host("chat.webpubsub.azure.com").build()?;
 //! let app = Router::new()
 //!     .route("/api/{event}", post(handle))
-//!     .layer(WebhookLayer::new(policy.webhook().clone()))
-//!     .layer(Extension(policy.limits()));
+//!     .layer(WebhookLayer::new(policy.webhook().clone()));
 //!
 //! let validate = http::Request::options("/api/validate")
 //!     .header("WebHook-Request-Origin", "chat.webpubsub.azure.com")
@@ -67,16 +70,17 @@
 
 use axum_core::extract::{FromRequest, OptionalFromRequest, Request};
 use axum_core::response::{IntoResponse, Response};
+use hookgate_core::webhook::extractor_webpubsub_limits;
 use hookgate_core::webpubsub::{
     ConnectRequest, ConnectedRequest, DisconnectedRequest, UserEventRequest, WebPubSubError,
     WebPubSubEvent, WebPubSubLimits, WebPubSubResponse, parse_config, wrong_event,
 };
-use hookgate_core::{Delivery, Error, ErrorKind, ParseConfig, Problem, Reply};
+use hookgate_core::{Delivery, Error, Problem, Reply, WebhookPolicy};
 
 #[cfg(doc)]
 use hookgate_core::webpubsub::{ConnectResponse, UserEventResponse, WebPubSubPolicy};
 
-use crate::extract::delivery;
+use crate::extract::{delivery_as, optional_delivery_as};
 use crate::problem::reply_response;
 
 /// Extracts any Web PubSub event; see the [module docs](self).
@@ -171,24 +175,35 @@ impl<T: Into<WebPubSubResponse>> From<T> for WebPubSubReply {
 
 /// The event of a request: the delivery a layer parsed (or parsed here, in binary
 /// mode only with the headers verbatim: [`parse_config`]), read within the limits
-/// found in the request extensions.
-fn event(mut req: Request) -> impl Future<Output = Result<WebPubSubEvent, Error>> + Send + 'static {
-    let limits = req
-        .extensions()
-        .get::<WebPubSubLimits>()
-        .copied()
-        .unwrap_or_default();
-    if req.extensions().get::<Delivery>().is_none() {
-        let config = parse_config(
-            req.extensions()
-                .get::<ParseConfig>()
-                .cloned()
-                .unwrap_or_default(),
-        );
-        req.extensions_mut().insert(config);
-    }
-    let delivery = delivery(req);
+/// [`limits`] finds.
+fn event(req: Request) -> impl Future<Output = Result<WebPubSubEvent, Error>> + Send + 'static {
+    let limits = limits(&req);
+    let delivery = delivery_as(req, parse_config);
     async move { WebPubSubEvent::from_delivery(delivery.await?, &limits) }
+}
+
+/// The limits of the policy a `WebhookLayer` put into the extensions, else those
+/// registered with `Extension` (deprecated), else the defaults.
+fn limits(req: &Request) -> WebPubSubLimits {
+    let extensions = req.extensions();
+    extractor_webpubsub_limits(
+        extensions.get::<WebhookPolicy>(),
+        extensions.get::<WebPubSubLimits>(),
+    )
+}
+
+/// [`event`] for the optional extractor: `None` for a request that carries no event.
+fn optional_event(
+    req: Request,
+) -> impl Future<Output = Result<Option<WebPubSubEvent>, Error>> + Send + 'static {
+    let limits = limits(&req);
+    let delivery = optional_delivery_as(req, parse_config);
+    async move {
+        delivery
+            .await?
+            .map(|delivery: Delivery| WebPubSubEvent::from_delivery(delivery, &limits))
+            .transpose()
+    }
 }
 
 impl<S: Send + Sync> FromRequest<S> for WebPubSub {
@@ -203,11 +218,7 @@ impl<S: Send + Sync> OptionalFromRequest<S> for WebPubSub {
     type Rejection = WebPubSubRejection;
 
     async fn from_request(req: Request, _: &S) -> Result<Option<Self>, Self::Rejection> {
-        match event(req).await {
-            Ok(event) => Ok(Some(Self(event))),
-            Err(e) if e.kind() == ErrorKind::NotCloudEvent => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        Ok(optional_event(req).await?.map(Self))
     }
 }
 

@@ -155,9 +155,11 @@ pub enum WebPubSubEvent {
     User(UserEventRequest),
 }
 
-/// Limits of the Web PubSub extractors; the adapters find them in the request
-/// extensions (tower: `Extension(limits)`) or the app data (actix-web:
-/// `app_data(limits)`), and use the defaults without.
+/// Limits of the Web PubSub extractors. A [`WebPubSubPolicy`](super::WebPubSubPolicy)
+/// carries them and its middleware hands them on in each request's extensions; a
+/// registration of their own (tower: `Extension(limits)`, actix-web:
+/// `app_data(limits)`) is deprecated and still read where no middleware ran, and
+/// the defaults apply without either.
 ///
 /// Besides the state's length, they bound what a `connect` body can cost: its
 /// `claims`, `query` and `headers` maps and its lists (each map entry's values,

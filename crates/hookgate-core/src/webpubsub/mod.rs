@@ -15,8 +15,10 @@
 //!   (`<name>.webpubsub.azure.com`), `ce-signature` checked when access keys are
 //!   given, no deduplication, and every rejection rendered as the protocol wants it.
 //!   Mount `policy.webhook()` with `hookgate_tower::WebhookLayer` or
-//!   `hookgate_actix::Webhook`, and hand `policy.limits()` to the extractors
-//!   (`axum::Extension`, actix-web `app_data`).
+//!   `hookgate_actix::Webhook`: the policy carries the extractors' limits
+//!   ([`WebPubSubPolicy::limits`]) and the middleware hands them on in each
+//!   request's extensions (registering `policy.limits()` with `axum::Extension` or
+//!   actix-web's `app_data` is deprecated: no longer needed, still read).
 //! - [`WebPubSubEvent`]: one enum over `ce-type`, with typed bodies ([`ConnectBody`],
 //!   [`DisconnectedBody`], [`UserData`]); the adapters offer it as an extractor, and
 //!   one extractor per event.
@@ -145,9 +147,7 @@
 //! ```text
 //! axum:      Router::new().route("/api/{event}", post(handler))
 //!                .layer(WebhookLayer::new(policy.webhook().clone()))
-//!                .layer(Extension(policy.limits()))
-//! actix-web: App::new().app_data(policy.limits())
-//!                .wrap(Webhook::new(policy.webhook().clone()))
+//! actix-web: App::new().wrap(Webhook::new(policy.webhook().clone()))
 //!                .route("/api/{event}", web::post().to(handler))
 //! ```
 

@@ -35,7 +35,11 @@ impl WebPubSubPolicy {
         &self.webhook
     }
 
-    /// The extractors' limits, for `axum::Extension` or actix-web's `app_data`.
+    /// The extractors' limits. [`webhook`](Self::webhook) carries them too, and its
+    /// middleware hands them to the extractors in each request's extensions: the
+    /// separate registration (`axum::Extension(policy.limits())`, actix-web's
+    /// `app_data(policy.limits())`) is no longer needed (deprecated, still read when
+    /// the middleware did not run).
     #[must_use]
     pub fn limits(&self) -> WebPubSubLimits {
         self.limits
@@ -196,21 +200,23 @@ impl WebPubSubPolicyBuilder {
             Some(keys) => Some(AuthPolicy::builder().web_pubsub_keys(keys).build()?),
             None => None,
         };
+        let limits = WebPubSubLimits {
+            max_state_len,
+            ..connect
+        };
         let mut webhook = WebhookPolicy::builder()
             .handshake(handshake.build()?)
             .auth(auth)
             .parse(super::parse_config(self.parse.unwrap_or_default()))
             .dedup(self.dedup)
+            .webpubsub_limits(limits)
             .render_rejection(plain_reply);
         if let Some(hook) = self.on_rejection {
             webhook = webhook.on_rejection(hook);
         }
         Ok(WebPubSubPolicy {
             webhook: webhook.build()?,
-            limits: WebPubSubLimits {
-                max_state_len,
-                ..connect
-            },
+            limits,
         })
     }
 }
