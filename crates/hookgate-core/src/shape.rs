@@ -21,7 +21,7 @@
 
 use std::fmt::Write as _;
 
-use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::error::Category;
 
 /// The longest message or name quoted from the input or from a `Deserialize` impl.
@@ -31,7 +31,10 @@ const MAX_TEXT: usize = 160;
 /// path of the value at fault (a JSON Pointer, `""` for the whole value) and what was
 /// wrong with it, as `at `/a/0`: expected a string, got a number` (the path part left
 /// out for the whole value).
-pub(crate) fn explain<T: DeserializeOwned>(bytes: &[u8], error: &serde_json::Error) -> String {
+pub(crate) fn explain<'de, T: Deserialize<'de>>(
+    bytes: &'de [u8],
+    error: &serde_json::Error,
+) -> String {
     let path = if error.classify() == Category::Data {
         let mut json = serde_json::Deserializer::from_slice(bytes);
         match serde_path_to_error::deserialize::<_, T>(&mut json) {
@@ -196,9 +199,15 @@ const INTEGERS: [(&str, &str); 12] = [
 fn expected_kind(text: &str) -> Option<&'static str> {
     let t = text.trim();
     let starts = |p: &str| t.starts_with(p);
-    if starts("struct ") || starts("a map") || t == "map" || t.contains("tagged enum") {
+    if starts("struct ")
+        || starts("a map")
+        || t == "map"
+        || t.contains("tagged enum")
+        || t.contains("object")
+    {
         Some("an object")
-    } else if starts("a sequence")
+    } else if t.contains("array")
+        || starts("a sequence")
         || starts("tuple")
         || starts("an array")
         || starts("a tuple")
@@ -299,7 +308,7 @@ fn shorten(text: &str) -> String {
 mod tests {
     use std::collections::BTreeMap;
 
-    use serde::Deserialize;
+    use serde::de::DeserializeOwned;
 
     use super::*;
 

@@ -5,11 +5,14 @@
 //! `Microsoft.EventGrid.SubscriptionValidationEvent`; the receiver proves itself by
 //! answering `200 {"validationResponse": "<data.validationCode>"}`.
 
-use serde::Deserialize;
+use std::fmt;
+
+use serde::{Deserialize, de};
 
 use super::policy::HandshakePolicy;
 use crate::error::{Error, ErrorKind, excerpt};
 use crate::reply::Reply;
+use crate::shape;
 
 /// The `aeg-event-type` value of a validation request.
 pub const SUBSCRIPTION_VALIDATION: &str = "SubscriptionValidation";
@@ -28,6 +31,34 @@ struct Event<'a> {
     #[serde(rename = "eventType", borrow)]
     event_type: std::borrow::Cow<'a, str>,
     data: Data,
+}
+
+/// The validation request's array: its first event, and how many members it has (the
+/// others are skipped, not kept: a 64 KiB array of small events costs no more than one).
+struct One<'a> {
+    first: Option<Event<'a>>,
+    count: usize,
+}
+
+impl<'de> Deserialize<'de> for One<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> de::Visitor<'de> for Visit {
+            type Value = One<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON array")
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<One<'de>, A::Error> {
+                let first: Option<Event<'de>> = seq.next_element()?;
+                let mut count = usize::from(first.is_some());
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {
+                    count += 1;
+                }
+                Ok(One { first, count })
+            }
+        }
+        deserializer.deserialize_seq(Visit)
+    }
 }
 
 #[derive(Deserialize)]
@@ -77,16 +108,16 @@ impl HandshakePolicy {
     /// [`ErrorKind::InvalidValidationEvent`] when the body is not an array of one
     /// validation event with a string `data.validationCode`.
     pub fn event_grid_validation(&self, body: &[u8]) -> Result<Reply, Error> {
-        let events: Vec<Event<'_>> = serde_json::from_slice(body).map_err(|e| {
+        let One { first, count } = serde_json::from_slice(body).map_err(|e| {
             invalid(format!(
                 "expected a JSON array with one {VALIDATION_EVENT_TYPE} whose data has a string \
-                 `validationCode`: {e}"
+                 `validationCode`: {}",
+                shape::explain::<One<'_>>(body, &e)
             ))
         })?;
-        let [event] = events.as_slice() else {
+        let (Some(event), 1) = (first, count) else {
             return Err(invalid(format!(
-                "expected exactly one validation event, got {}",
-                events.len()
+                "expected exactly one validation event, got {count}"
             )));
         };
         if event.event_type != VALIDATION_EVENT_TYPE {
