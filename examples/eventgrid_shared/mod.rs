@@ -4,7 +4,8 @@
 //!
 //! Each event handled is printed to stdout as one JSON line:
 //! `{"handler": "created"|"shipped"|"unrouted", "deliveryCount": <aeg-delivery-count
-//! or null>, "event": <the event in the CloudEvents JSON format>}`.
+//! or null>, "event": <the event in the CloudEvents JSON format>}`; an order event's
+//! data as its handler read it (the members `Order` names).
 
 use std::io::Write as _;
 use std::ops::Deref;
@@ -12,16 +13,21 @@ use std::ops::Deref;
 use hookgate::eventgrid::EventGridDelivery;
 use hookgate::route::{EventRouter, HandlerError};
 use hookgate::{CloudEvent, Data};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-/// The data of the order events: an `orderId` string, and whatever else the sender
-/// put there (kept, so that the event printed is the event received).
+/// The data of the order events: an `orderId` string and a `total` number, if given.
+///
+/// Members it does not name are skipped while parsing, never kept: serde reads past
+/// them without allocating. (A `#[serde(flatten)] rest: Map<String, Value>` catch-all
+/// would cost 18 to 21 times the body in heap for a megabyte of small members, and
+/// `flatten` buffers every member before it sorts them out; name what you use, or
+/// take `CloudEvent<Data>` and keep the data as the raw JSON it came as.)
 #[derive(serde::Deserialize, serde::Serialize)]
 pub(crate) struct Order {
     #[serde(rename = "orderId")]
     order_id: String,
-    #[serde(flatten)]
-    rest: Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total: Option<f64>,
 }
 
 /// Prints the line of an event handled by `handler`, members in the documented
@@ -34,18 +40,20 @@ fn print(
     let count = delivery
         .delivery_count()
         .map_or_else(|| "null".to_owned(), |n| n.to_string());
-    let line = format!(
+    let mut out = std::io::stdout().lock();
+    // Written in place (the lock keeps the line whole): no second copy of the event.
+    // A closed stdout must not take the receiver down with it: the event was handled.
+    let _ = writeln!(
+        out,
         r#"{{"handler":{},"deliveryCount":{count},"event":{}}}"#,
         Value::from(handler),
         event.to_json()
-    );
-    let mut out = std::io::stdout().lock();
-    // A closed stdout must not take the receiver down with it: the event was handled.
-    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+    )
+    .and_then(|()| out.flush());
     Ok(())
 }
 
-/// An order event printed as received: its typed data back to JSON.
+/// An order event printed: its typed data back to JSON.
 fn print_order(
     handler: &str,
     delivery: &EventGridDelivery,
