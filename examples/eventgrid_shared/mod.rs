@@ -13,7 +13,6 @@ use std::ops::Deref;
 use hookgate::eventgrid::EventGridDelivery;
 use hookgate::route::{EventRouter, HandlerError};
 use hookgate::{CloudEvent, Data};
-use serde_json::Value;
 
 /// The data of the order events: an `orderId` string and a `total` number, if given.
 ///
@@ -30,26 +29,38 @@ pub(crate) struct Order {
     total: Option<f64>,
 }
 
-/// Prints the line of an event handled by `handler`, members in the documented
-/// order, the event as `CloudEvent::to_json` writes it.
+/// The longest `orderId` accepted, in bytes.
+const MAX_ORDER_ID: usize = 128;
+
+/// The JSON line printed for an event, members in the documented order.
+#[derive(serde::Serialize)]
+struct Line<'a> {
+    handler: &'a str,
+    #[serde(rename = "deliveryCount")]
+    delivery_count: Option<u32>,
+    event: &'a CloudEvent,
+}
+
+/// Prints the line of an event handled by `handler`, the event as `CloudEvent`
+/// serializes it (what `CloudEvent::to_json` writes).
 fn print(
     handler: &str,
     delivery: &EventGridDelivery,
     event: &CloudEvent,
 ) -> Result<(), HandlerError> {
-    let count = delivery
-        .delivery_count()
-        .map_or_else(|| "null".to_owned(), |n| n.to_string());
+    let line = Line {
+        handler,
+        delivery_count: delivery.delivery_count(),
+        event,
+    };
     let mut out = std::io::stdout().lock();
-    // Written in place (the lock keeps the line whole): no second copy of the event.
-    // A closed stdout must not take the receiver down with it: the event was handled.
-    let _ = writeln!(
-        out,
-        r#"{{"handler":{},"deliveryCount":{count},"event":{}}}"#,
-        Value::from(handler),
-        event.to_json()
-    )
-    .and_then(|()| out.flush());
+    // Written straight to stdout (the lock keeps the line whole): no copy of the
+    // event as a `String` first. A closed stdout must not take the receiver down
+    // with it: the event was handled.
+    let _ = serde_json::to_writer(&mut out, &line)
+        .map_err(std::io::Error::from)
+        .and_then(|()| writeln!(out))
+        .and_then(|()| out.flush());
     Ok(())
 }
 
@@ -61,6 +72,13 @@ fn print_order(
 ) -> Result<(), HandlerError> {
     if event.data.order_id.is_empty() {
         return Err(HandlerError::new(400, "the orderId must not be empty"));
+    }
+    // Bound what is kept and printed: an order id is short, a megabyte one is not.
+    if event.data.order_id.len() > MAX_ORDER_ID {
+        return Err(HandlerError::new(
+            400,
+            format!("the orderId must be at most {MAX_ORDER_ID} bytes"),
+        ));
     }
     let data = Data::json(serde_json::to_string(&event.data)?)?;
     print(handler, delivery, &event.with_data(data))
