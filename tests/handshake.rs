@@ -360,7 +360,10 @@ async fn a_malformed_validation_event_is_told_the_json_path() {
     };
     for (body, expected) in [
         ("{}".to_owned(), "expected an array, got an object"),
-        ("[1]".to_owned(), "at `/0`: expected an object, got a number"),
+        (
+            "[1]".to_owned(),
+            "at `/0`: expected an object, got a number",
+        ),
         (
             format!("[{}]", event("5")),
             "at `/0/data/validationCode`: expected a string, got a number",

@@ -171,8 +171,7 @@ fn cases() -> Vec<Case> {
             r#"{{"id":"2d1781af-3a4c-4d7c-bd0c-e34b19da4e66","topic":"/subscriptions/x","subject":"","eventType":"Microsoft.EventGrid.SubscriptionValidationEvent","eventTime":"2026-01-01T00:00:00Z","data":{{"validationCode":"{code}"{data_rest}}},"dataVersion":"1","metadataVersion":"1"}}"#
         )
     };
-    let smallest_validation =
-        r#"{"eventType":"Microsoft.EventGrid.SubscriptionValidationEvent","data":{"validationCode":""}}"#;
+    let smallest_validation = r#"{"eventType":"Microsoft.EventGrid.SubscriptionValidationEvent","data":{"validationCode":""}}"#;
     let mut cases = vec![
         options(
             "OPTIONS, normal",
@@ -217,12 +216,20 @@ fn cases() -> Vec<Case> {
         ),
         validation(
             "validation: 64 KiB of the smallest events (400)",
-            fill(VALIDATION_BODY_LIMIT, "[", |_| smallest_validation.to_owned(), "]"),
+            fill(
+                VALIDATION_BODY_LIMIT,
+                "[",
+                |_| smallest_validation.to_owned(),
+                "]",
+            ),
             400,
         ),
         validation(
             "validation: one 64 KiB validation code",
-            format!("[{}]", validation_event(&"c".repeat(VALIDATION_BODY_LIMIT - 400), "")),
+            format!(
+                "[{}]",
+                validation_event(&"c".repeat(VALIDATION_BODY_LIMIT - 400), "")
+            ),
             200,
         ),
         validation(
@@ -265,7 +272,12 @@ fn cases() -> Vec<Case> {
         order_event(1, &members),
         200,
     ));
-    let arrays = fill(LIMIT - envelope, r#"{"orderId":"o","x":["#, |_| "{}".to_owned(), "]}");
+    let arrays = fill(
+        LIMIT - envelope,
+        r#"{"orderId":"o","x":["#,
+        |_| "{}".to_owned(),
+        "]}",
+    );
     cases.push(example(
         "example: order data of 1 MiB of empty objects",
         "application/cloudevents+json",
@@ -275,7 +287,10 @@ fn cases() -> Vec<Case> {
     cases.push(example(
         "example: an orderId of 1 MiB (400: over the example's 128 bytes)",
         "application/cloudevents+json",
-        order_event(1, &format!(r#"{{"orderId":"{}"}}"#, "o".repeat(LIMIT - envelope))),
+        order_event(
+            1,
+            &format!(r#"{{"orderId":"{}"}}"#, "o".repeat(LIMIT - envelope)),
+        ),
         400,
     ));
     let long_id = fill(
@@ -312,7 +327,8 @@ fn cases() -> Vec<Case> {
 fn chunks(body: &Bytes) -> impl Iterator<Item = Bytes> + use<> {
     const SIZE: usize = 16 * 1024;
     let body = body.clone();
-    (0..body.len().div_ceil(SIZE)).map(move |i| body.slice(i * SIZE..((i + 1) * SIZE).min(body.len())))
+    (0..body.len().div_ceil(SIZE))
+        .map(move |i| body.slice(i * SIZE..((i + 1) * SIZE).min(body.len())))
 }
 
 /// Runs `request` under a fresh profiler: its status and peak heap.
@@ -395,12 +411,14 @@ mod actix_side {
         match case.app {
             App::Handshake => {
                 let app = test::init_service(
-                    ActixApp::new().wrap(Webhook::new(handshake_policy())).route(
-                        "/api/events",
-                        web::post().to(|CloudEvents(events): CloudEvents| async move {
-                            events.len().to_string()
-                        }),
-                    ),
+                    ActixApp::new()
+                        .wrap(Webhook::new(handshake_policy()))
+                        .route(
+                            "/api/events",
+                            web::post().to(|CloudEvents(events): CloudEvents| async move {
+                                events.len().to_string()
+                            }),
+                        ),
                 )
                 .await;
                 let request = request();

@@ -361,7 +361,9 @@ mod kinds {
             let policy = policy();
             assert_eq!(policy.event_grid_validation(body).is_ok(), ok);
             b.counter(divan::counter::BytesCount::new(body.len()))
-                .bench(|| black_box_drop(black_box(&policy).event_grid_validation(black_box(body))));
+                .bench(|| {
+                    black_box_drop(black_box(&policy).event_grid_validation(black_box(body)))
+                });
         }
 
         #[divan::bench]
@@ -412,7 +414,10 @@ mod kinds {
         #[divan::bench]
         fn validation_smallest_events_64k(b: Bencher<'_, '_>) {
             let event = r#"{"eventType":"Microsoft.EventGrid.SubscriptionValidationEvent","data":{"validationCode":""}}"#;
-            let body = batch(std::iter::repeat_n(event.to_owned(), HEADER / (event.len() + 1)));
+            let body = batch(std::iter::repeat_n(
+                event.to_owned(),
+                HEADER / (event.len() + 1),
+            ));
             validate(b, body.as_bytes(), false);
         }
 
@@ -436,13 +441,14 @@ mod kinds {
             let config = ParseConfig::default();
             assert!(body.len() <= LIMIT);
             parse_callback::<UcwaEnvelope>(&headers, body.as_bytes(), &config).unwrap();
-            b.counter(divan::counter::BytesCount::new(body.len())).bench(|| {
-                black_box_drop(parse_callback::<UcwaEnvelope>(
-                    &headers,
-                    black_box(body.as_bytes()),
-                    &config,
-                ))
-            });
+            b.counter(divan::counter::BytesCount::new(body.len()))
+                .bench(|| {
+                    black_box_drop(parse_callback::<UcwaEnvelope>(
+                        &headers,
+                        black_box(body.as_bytes()),
+                        &config,
+                    ))
+                });
         }
 
         /// `prefix`, `item` repeated with commas, `suffix`, within the body limit.
@@ -461,7 +467,11 @@ mod kinds {
             let event = r#"{"link":{"rel":"message","href":"/ucwa/v1/applications/1/communication/messages/7"},"type":"added","_embedded":{"message":{"direction":"Incoming","timeStamp":"2026-01-31T12:34:56Z","_links":{"plainMessage":{"href":"data:text/plain;charset=utf-8,hello%20there"}}}}}"#;
             callback(
                 b,
-                &fill(r#"{"_links":{"self":{"href":"/e"}},"sender":[{"rel":"conversation","href":"/c","events":["#, event, "]}]}"),
+                &fill(
+                    r#"{"_links":{"self":{"href":"/e"}},"sender":[{"rel":"conversation","href":"/c","events":["#,
+                    event,
+                    "]}]}",
+                ),
             );
         }
 

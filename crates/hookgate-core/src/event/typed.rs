@@ -58,19 +58,13 @@ impl EventData for Data {
 impl<T: DeserializeOwned> EventData for T {
     fn from_data(data: Data, datacontenttype: Option<&str>) -> Result<Self, Error> {
         // The fast path is serde_json's alone; only a failure parses again, for the
-        // JSON path of the value at fault (see the trait's docs).
-        let mismatch = |bytes: &[u8], e: serde_json::Error, what: &str| {
-            Error::new(
-                ErrorKind::DataMismatch,
-                format!("{what} {}", shape::explain::<T>(bytes, &e)),
-            )
-        };
+        // JSON path of the value at fault (see the trait's docs), out of line.
+        const MISMATCH: &str = "the event's data does not match:";
         match data {
             Data::Json(raw) => serde_json::from_str(raw.get())
-                .map_err(|e| mismatch(raw.get().as_bytes(), e, "the event's data does not match:")),
+                .map_err(|e| mismatch::<T>(raw.get().as_bytes(), &e, MISMATCH)),
             Data::Binary(bytes) if datacontenttype.is_some_and(is_json_media_type) => {
-                serde_json::from_slice(&bytes)
-                    .map_err(|e| mismatch(&bytes, e, "the event's data does not match:"))
+                serde_json::from_slice(&bytes).map_err(|e| mismatch::<T>(&bytes, &e, MISMATCH))
             }
             Data::Binary(_) => Err(Error::new(
                 ErrorKind::DataMismatch,
@@ -80,7 +74,17 @@ impl<T: DeserializeOwned> EventData for T {
                 ),
             )),
             Data::Empty => serde_json::from_str("null")
-                .map_err(|e| mismatch(b"null", e, "the event has no data:")),
+                .map_err(|e| mismatch::<T>(b"null", &e, "the event has no data:")),
         }
     }
+}
+
+/// The [`ErrorKind::DataMismatch`] of `bytes`, which did not parse into a `T`.
+#[cold]
+#[inline(never)]
+fn mismatch<T: DeserializeOwned>(bytes: &[u8], e: &serde_json::Error, what: &str) -> Error {
+    Error::new(
+        ErrorKind::DataMismatch,
+        format!("{what} {}", shape::explain::<T>(bytes, e)),
+    )
 }
