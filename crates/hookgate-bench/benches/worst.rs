@@ -464,12 +464,15 @@ mod kinds {
 
         #[divan::bench]
         fn trusted_app_normal(b: Bencher<'_, '_>) {
-            let event = r#"{"link":{"rel":"message","href":"/ucwa/v1/applications/1/communication/messages/7"},"type":"added","_embedded":{"message":{"direction":"Incoming","timeStamp":"2026-01-31T12:34:56Z","_links":{"plainMessage":{"href":"data:text/plain;charset=utf-8,hello%20there"}}}}}"#;
+            let event = r#"{"link":{"rel":"message","href":"/ucwa/v1/applications/1/communication/messages/7"},"type":"added","_embedded":{"message":{"direction":"Incoming","timeStamp":"2026-01-31T12:34:56Z","_links":{"plainMessage":{"href":"data:text/plain;charset=utf-8,MESSAGE"}}}}}"#;
+            // Messages of about 2 KB: a megabyte of them stays within the 5,000
+            // items of `max_events` (six an event).
+            let event = event.replace("MESSAGE", &"hello%20there%20".repeat(128));
             callback(
                 b,
                 &fill(
                     r#"{"_links":{"self":{"href":"/e"}},"sender":[{"rel":"conversation","href":"/c","events":["#,
-                    event,
+                    &event,
                     "]}]}",
                 ),
             );
