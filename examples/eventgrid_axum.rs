@@ -4,8 +4,9 @@
 //! single events (`application/cloudevents+json`) and batches
 //! (`application/cloudevents-batch+json`). An [`EventRouter`] sends
 //! `com.example.order.created` and `com.example.order.shipped` to typed handlers
-//! (data `{"orderId": string, ...}`); any other type is acknowledged and logged on
-//! stderr. Each event handled is printed to stdout as one JSON line
+//! (data `{"orderId": string, "total": number}`, other members skipped); any other
+//! type is acknowledged and logged on stderr. Each event handled is printed to
+//! stdout as one JSON line
 //! `{"handler": "created"|"shipped"|"unrouted", "deliveryCount": <aeg-delivery-count
 //! or null>, "event": <the event in the CloudEvents JSON format>}`.
 //!

@@ -89,6 +89,73 @@ async fn typed_data() {
     );
 }
 
+/// A 400 for data of the wrong shape names the JSON path (a JSON Pointer within the
+/// data) and the JSON kinds, never the handler's Rust type (`common::apps::Order`),
+/// nor serde's "struct Order".
+#[actix_web::test]
+async fn a_data_mismatch_names_the_json_path_and_kinds_not_rust_types() {
+    let cases = [
+        (
+            r#"{"total": "twelve"}"#,
+            "at `/total`: expected a number, got a string",
+        ),
+        (
+            r#"{"total": -1}"#,
+            "at `/total`: invalid value (a number), expected an integer from 0 to 18446744073709551615",
+        ),
+        (r#""twelve""#, "expected an object, got a string"),
+        ("{}", "missing field `total`"),
+        ("null", "expected an object, got null"),
+    ];
+    for (body, expected) in cases {
+        for structured in [false, true] {
+            let req = if structured {
+                TestRequest::post("/typed")
+                    .header("content-type", "application/cloudevents+json")
+                    .body(format!(
+                        r#"{{"specversion":"1.0","id":"7","source":"/s","type":"t","data":{body}}}"#
+                    ))
+            } else {
+                binary("/typed", "7")
+                    .header("content-type", "application/json")
+                    .body(body)
+            };
+            let res = both(&ParseConfig::default(), &req).await;
+            assert_eq!(res.status, 400, "{body}: {res:?}");
+            assert_eq!(res.problem_slug(), "data-mismatch");
+            let detail = res.json()["detail"].as_str().unwrap().to_owned();
+            // `"data": null` is no data (CloudEvents' JSON format).
+            let what = if structured && body == "null" {
+                "the event has no data"
+            } else {
+                "the event's data does not match"
+            };
+            assert_eq!(
+                detail,
+                format!("{what}: {expected}"),
+                "{body}, structured {structured}"
+            );
+            for leak in ["::", "Order", "struct", "u64", "common", "adapters"] {
+                assert!(!detail.contains(leak), "{detail:?} names {leak:?}");
+            }
+        }
+    }
+    // Bytes of another content type, and no data at all: no Rust type named either.
+    let req = binary("/typed", "7")
+        .header("content-type", "text/plain")
+        .body("12");
+    let res = both(&ParseConfig::default(), &req).await;
+    assert_eq!(
+        res.json()["detail"],
+        "the event's data is not JSON (datacontenttype `text/plain`); expected JSON data"
+    );
+    let res = both(&ParseConfig::default(), &binary("/typed", "7")).await;
+    assert_eq!(
+        res.json()["detail"],
+        "the event has no data: expected an object, got null"
+    );
+}
+
 #[actix_web::test]
 async fn single_event_extractor_takes_a_batch_of_one_only() {
     let one = TestRequest::post("/single")

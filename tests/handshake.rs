@@ -343,6 +343,50 @@ async fn event_grid_schema_validation() {
     assert_eq!((res.status, res.text().as_str()), (200, DELIVERED));
 }
 
+/// A validation request of the wrong shape is told the JSON path and kinds, never a
+/// Rust type (serde's "expected struct Event"); the members after the first are
+/// counted, not kept.
+#[actix_web::test]
+async fn a_malformed_validation_event_is_told_the_json_path() {
+    let policy = HandshakePolicy::builder()
+        .azure_event_grid()
+        .event_grid_schema(true)
+        .build()
+        .unwrap();
+    let event = |code: &str| {
+        format!(
+            r#"{{"eventType": "Microsoft.EventGrid.SubscriptionValidationEvent", "data": {{"validationCode": {code}}}}}"#
+        )
+    };
+    for (body, expected) in [
+        ("{}".to_owned(), "expected an array, got an object"),
+        (
+            "[1]".to_owned(),
+            "at `/0`: expected an object, got a number",
+        ),
+        (
+            format!("[{}]", event("5")),
+            "at `/0/data/validationCode`: expected a string, got a number",
+        ),
+        (
+            r#"[{"data": {"validationCode": "x"}}]"#.to_owned(),
+            "at `/0`: missing field `eventType`",
+        ),
+        (
+            format!("[{}, {}, 3]", event(r#""a""#), event(r#""b""#)),
+            "expected exactly one validation event, got 3",
+        ),
+    ] {
+        let res = both(&policy, &validation_post(&body)).await;
+        assert_refused(&res, 400, "invalid-validation-event");
+        let detail = res.json()["detail"].as_str().unwrap().to_owned();
+        assert!(detail.ends_with(expected), "{body}: {detail}");
+        for leak in ["::", "struct", "Event<", "Data", "One"] {
+            assert!(!detail.contains(leak), "{detail:?} names {leak:?}");
+        }
+    }
+}
+
 /// A real HTTP server on a loopback port that records each request's method and
 /// path, and answers 500 to the first `failures` requests, then 200.
 struct CallbackServer {

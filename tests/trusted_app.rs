@@ -372,6 +372,32 @@ async fn bodies_and_queries_that_are_not_a_callback_are_refused() {
     )
     .await;
     assert_problem(&res, 400, "data-mismatch", "not a UCWA event envelope");
+    // The JSON path and kinds, never a Rust type (serde's "expected struct …").
+    assert_problem(
+        &res,
+        400,
+        "data-mismatch",
+        "at `/sender`: expected an array, got an object",
+    );
+    let res = all(
+        &issuer,
+        &callback(
+            "",
+            Some(&token),
+            r#"{"sender": [{"rel": "r", "href": "/h", "events": [{"link": 5, "type": "added"}]}]}"#,
+        ),
+    )
+    .await;
+    assert_problem(
+        &res,
+        400,
+        "data-mismatch",
+        "at `/sender/0/events/0/link`: expected an object, got a number",
+    );
+    let detail = res.json()["detail"].as_str().unwrap().to_owned();
+    for leak in ["::", "Ucwa", "Link", "struct"] {
+        assert!(!detail.contains(leak), "{detail:?} names {leak:?}");
+    }
 
     let res = all(&issuer, &callback("", Some(&token), "")).await;
     assert_problem(&res, 400, "malformed-json", "empty");

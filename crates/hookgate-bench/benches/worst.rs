@@ -550,3 +550,207 @@ mod webpubsub_connect_48k {
         wps_run(b, &WpsRequest::connect(most_entries()), None);
     }
 }
+
+/// The request kinds of issue 18 beside a normal request of the same size: the
+/// handshake (`HandshakePolicy::decide` of an `OPTIONS`; the Event Grid validation
+/// body), the Trusted App callback (`parse_callback` into `UcwaEnvelope`) and a typed
+/// data mismatch (`into_typed`, whose failure parses again for the JSON path). Each
+/// group's `normal` is `parse` of a normal batch of about the same size.
+mod kinds {
+    use super::*;
+    use hookgate_core::handshake::HandshakePolicy;
+    use hookgate_core::trusted_app::{UcwaEnvelope, parse_callback};
+
+    /// 64 KiB: the largest handshake headers (three of 64 KiB: 192 KiB) and the
+    /// validation body limit.
+    #[divan::bench_group(sample_size = 10)]
+    mod handshake {
+        use super::*;
+
+        const HEADER: usize = 64 * 1024;
+
+        fn policy() -> HandshakePolicy {
+            HandshakePolicy::builder()
+                .azure_event_grid()
+                .event_grid_schema(true)
+                .build()
+                .unwrap()
+        }
+
+        fn decide(b: Bencher<'_, '_>, headers: &HeaderList) {
+            let policy = policy();
+            b.bench(|| black_box_drop(black_box(&policy).decide("OPTIONS", black_box(headers))));
+        }
+
+        fn validate(b: Bencher<'_, '_>, body: &[u8], ok: bool) {
+            let policy = policy();
+            assert_eq!(policy.event_grid_validation(body).is_ok(), ok);
+            b.counter(divan::counter::BytesCount::new(body.len()))
+                .bench(|| {
+                    black_box_drop(black_box(&policy).event_grid_validation(black_box(body)))
+                });
+        }
+
+        #[divan::bench]
+        fn options_normal(b: Bencher<'_, '_>) {
+            decide(
+                b,
+                &HeaderList::new([
+                    ("webhook-request-origin", "eventgrid.azure.net"),
+                    ("webhook-request-rate", "120"),
+                ]),
+            );
+        }
+
+        #[divan::bench]
+        fn options_largest(b: Bencher<'_, '_>) {
+            let origin = "a".repeat(HEADER);
+            let rate = "*".repeat(HEADER);
+            let callback = format!("https://{}", "c".repeat(HEADER - 8));
+            decide(
+                b,
+                &HeaderList::new([
+                    ("webhook-request-origin", origin.as_str()),
+                    ("webhook-request-rate", rate.as_str()),
+                    ("webhook-request-callback", callback.as_str()),
+                ]),
+            );
+        }
+
+        #[divan::bench]
+        fn normal_192k(b: Bencher<'_, '_>) {
+            run(b, &normal_batch(3 * HEADER), None);
+        }
+
+        #[divan::bench]
+        fn normal_64k(b: Bencher<'_, '_>) {
+            run(b, &normal_batch(HEADER), None);
+        }
+
+        #[divan::bench]
+        fn validation_normal(b: Bencher<'_, '_>) {
+            validate(
+                b,
+                br#"[{"id":"2d1781af-3a4c-4d7c-bd0c-e34b19da4e66","topic":"/subscriptions/x","subject":"","eventType":"Microsoft.EventGrid.SubscriptionValidationEvent","eventTime":"2026-01-01T00:00:00Z","data":{"validationCode":"512d38b6-c7b8-40c8-89fe-f46f9e9622b6"},"dataVersion":"1","metadataVersion":"1"}]"#,
+                true,
+            );
+        }
+
+        #[divan::bench]
+        fn validation_smallest_events_64k(b: Bencher<'_, '_>) {
+            let event = r#"{"eventType":"Microsoft.EventGrid.SubscriptionValidationEvent","data":{"validationCode":""}}"#;
+            let body = batch(std::iter::repeat_n(
+                event.to_owned(),
+                HEADER / (event.len() + 1),
+            ));
+            validate(b, body.as_bytes(), false);
+        }
+
+        #[divan::bench]
+        fn validation_members_64k(b: Bencher<'_, '_>) {
+            let members: String = (0..HEADER / 10).map(|i| format!(r#","m{i}":0"#)).collect();
+            let body = format!(
+                r#"[{{"eventType":"Microsoft.EventGrid.SubscriptionValidationEvent","data":{{"validationCode":"c"{members}}}}}]"#
+            );
+            validate(b, body.as_bytes(), true);
+        }
+    }
+
+    /// 1 MiB: the Trusted App callback and typed data.
+    #[divan::bench_group(sample_size = 1)]
+    mod mib {
+        use super::*;
+
+        fn callback(b: Bencher<'_, '_>, body: &str) {
+            let headers = HeaderList::new([("content-type", "application/json")]);
+            let config = ParseConfig::default();
+            assert!(body.len() <= LIMIT);
+            parse_callback::<UcwaEnvelope>(&headers, body.as_bytes(), &config).unwrap();
+            b.counter(divan::counter::BytesCount::new(body.len()))
+                .bench(|| {
+                    black_box_drop(parse_callback::<UcwaEnvelope>(
+                        &headers,
+                        black_box(body.as_bytes()),
+                        &config,
+                    ))
+                });
+        }
+
+        /// `prefix`, `item` repeated with commas, `suffix`, within the body limit.
+        fn fill(prefix: &str, item: &str, suffix: &str) -> String {
+            let n = (LIMIT - prefix.len() - suffix.len()) / (item.len() + 1);
+            format!("{prefix}{}{suffix}", vec![item; n].join(","))
+        }
+
+        #[divan::bench]
+        fn normal(b: Bencher<'_, '_>) {
+            run(b, &normal_batch(LIMIT), None);
+        }
+
+        #[divan::bench]
+        fn trusted_app_normal(b: Bencher<'_, '_>) {
+            let event = r#"{"link":{"rel":"message","href":"/ucwa/v1/applications/1/communication/messages/7"},"type":"added","_embedded":{"message":{"direction":"Incoming","timeStamp":"2026-01-31T12:34:56Z","_links":{"plainMessage":{"href":"data:text/plain;charset=utf-8,MESSAGE"}}}}}"#;
+            // Messages of about 2 KB: a megabyte of them stays within the 5,000
+            // items of `max_events` (six an event).
+            let event = event.replace("MESSAGE", &"hello%20there%20".repeat(128));
+            callback(
+                b,
+                &fill(
+                    r#"{"_links":{"self":{"href":"/e"}},"sender":[{"rel":"conversation","href":"/c","events":["#,
+                    &event,
+                    "]}]}",
+                ),
+            );
+        }
+
+        #[divan::bench]
+        fn trusted_app_zeros(b: Bencher<'_, '_>) {
+            callback(b, &fill(r#"{"x":["#, "0", "]}"));
+        }
+
+        #[divan::bench]
+        fn trusted_app_embedded_objects(b: Bencher<'_, '_>) {
+            callback(
+                b,
+                &fill(
+                    r#"{"sender":[{"rel":"r","href":"/h","events":[{"link":{"rel":"r","href":"/h"},"type":"added","_embedded":{"r":["#,
+                    "{}",
+                    "]}}]}]}",
+                ),
+            );
+        }
+
+        #[derive(serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Item {
+            size: u64,
+            name: String,
+        }
+
+        fn typed(b: Bencher<'_, '_>, data: &str, ok: bool) {
+            let event = hookgate_core::CloudEvent::new("1", "/s", "t")
+                .with_data(hookgate_core::Data::json(data.to_owned()).unwrap());
+            assert_eq!(event.clone().into_typed::<Vec<Item>>().is_ok(), ok);
+            b.counter(divan::counter::BytesCount::new(data.len()))
+                .with_inputs(|| event.clone())
+                .bench_local_values(|event| black_box_drop(event.into_typed::<Vec<Item>>()));
+        }
+
+        fn items(last: &str) -> String {
+            let item = r#"{"size":12,"name":"abc"}"#;
+            let n = LIMIT / (item.len() + 1) - 1;
+            format!("[{},{last}]", vec![item; n].join(","))
+        }
+
+        #[divan::bench]
+        fn typed_ok(b: Bencher<'_, '_>) {
+            typed(b, &items(r#"{"size":12,"name":"abc"}"#), true);
+        }
+
+        /// The mismatch at the last item: the whole megabyte is parsed twice.
+        #[divan::bench]
+        fn typed_mismatch_at_the_end(b: Bencher<'_, '_>) {
+            typed(b, &items(r#"{"size":"12","name":"abc"}"#), false);
+        }
+    }
+}

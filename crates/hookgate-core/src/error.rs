@@ -72,7 +72,9 @@ pub enum ErrorKind {
     /// The data cannot be read: invalid base64 in `data_base64`, invalid JSON in a
     /// binary-mode body with a JSON content type (400).
     InvalidData,
-    /// The data does not deserialize into the type the handler asked for (400).
+    /// The data does not deserialize into the type the handler asked for (400); the
+    /// detail names the JSON path and kinds, never the type (see
+    /// [`EventData`](crate::event::EventData)).
     DataMismatch,
     /// An extractor that takes exactly one event got a batch of another size (400).
     WrongEventCount,

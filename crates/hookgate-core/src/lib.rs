@@ -61,6 +61,7 @@ pub mod problem;
 pub mod reply;
 pub mod request;
 pub mod route;
+mod shape;
 pub mod trusted_app;
 pub mod webhook;
 pub mod webpubsub;

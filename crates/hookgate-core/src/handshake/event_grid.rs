@@ -5,11 +5,14 @@
 //! `Microsoft.EventGrid.SubscriptionValidationEvent`; the receiver proves itself by
 //! answering `200 {"validationResponse": "<data.validationCode>"}`.
 
-use serde::Deserialize;
+use std::fmt;
+
+use serde::{Deserialize, de};
 
 use super::policy::HandshakePolicy;
 use crate::error::{Error, ErrorKind, excerpt};
 use crate::reply::Reply;
+use crate::shape;
 
 /// The `aeg-event-type` value of a validation request.
 pub const SUBSCRIPTION_VALIDATION: &str = "SubscriptionValidation";
@@ -27,13 +30,43 @@ pub const VALIDATION_BODY_TIMEOUT: std::time::Duration = std::time::Duration::fr
 struct Event<'a> {
     #[serde(rename = "eventType", borrow)]
     event_type: std::borrow::Cow<'a, str>,
-    data: Data,
+    #[serde(borrow)]
+    data: Data<'a>,
+}
+
+/// The validation request's array: its first event, and how many members it has (the
+/// others are skipped, not kept: a 64 KiB array of small events costs no more than one).
+struct One<'a> {
+    first: Option<Event<'a>>,
+    count: usize,
+}
+
+impl<'de> Deserialize<'de> for One<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> de::Visitor<'de> for Visit {
+            type Value = One<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON array")
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<One<'de>, A::Error> {
+                let first: Option<Event<'de>> = seq.next_element()?;
+                let mut count = usize::from(first.is_some());
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {
+                    count += 1;
+                }
+                Ok(One { first, count })
+            }
+        }
+        deserializer.deserialize_seq(Visit)
+    }
 }
 
 #[derive(Deserialize)]
-struct Data {
-    #[serde(rename = "validationCode")]
-    validation_code: String,
+struct Data<'a> {
+    /// Borrowed from the body unless it has escapes: a long code is not copied.
+    #[serde(rename = "validationCode", borrow)]
+    validation_code: std::borrow::Cow<'a, str>,
 }
 
 #[derive(serde::Serialize)]
@@ -77,16 +110,16 @@ impl HandshakePolicy {
     /// [`ErrorKind::InvalidValidationEvent`] when the body is not an array of one
     /// validation event with a string `data.validationCode`.
     pub fn event_grid_validation(&self, body: &[u8]) -> Result<Reply, Error> {
-        let events: Vec<Event<'_>> = serde_json::from_slice(body).map_err(|e| {
+        let One { first, count } = serde_json::from_slice(body).map_err(|e| {
             invalid(format!(
                 "expected a JSON array with one {VALIDATION_EVENT_TYPE} whose data has a string \
-                 `validationCode`: {e}"
+                 `validationCode`: {}",
+                shape::explain::<One<'_>>(body, &e)
             ))
         })?;
-        let [event] = events.as_slice() else {
+        let (Some(event), 1) = (first, count) else {
             return Err(invalid(format!(
-                "expected exactly one validation event, got {}",
-                events.len()
+                "expected exactly one validation event, got {count}"
             )));
         };
         if event.event_type != VALIDATION_EVENT_TYPE {
@@ -95,9 +128,15 @@ impl HandshakePolicy {
                 excerpt(&event.event_type)
             )));
         }
-        let body = serde_json::to_vec(&Answer {
-            validation_response: &event.data.validation_code,
-        })
+        // Sized once: the code, its quotes and escapes of a few characters.
+        let code = &event.data.validation_code;
+        let mut body = Vec::with_capacity(code.len() + code.len() / 8 + 32);
+        serde_json::to_writer(
+            &mut body,
+            &Answer {
+                validation_response: code,
+            },
+        )
         .unwrap_or_default();
         Ok(Reply::new(200).with_body("application/json", body))
     }

@@ -178,22 +178,10 @@ fn from_json<T: DeserializeOwned>(body: &[u8], config: &ParseConfig) -> Result<T
             ErrorKind::DataMismatch => "the body is not a UCWA event envelope",
             _ => "the body is not valid JSON",
         };
-        Error::new(kind, format!("{what}: {}", excerpt_error(&e)))
+        // The path of the value at fault: a second parse, within a budget of its own.
+        let (detail, _) = envelope::with_budget(max, || crate::shape::explain::<T>(body, &e));
+        Error::new(kind, format!("{what}: {detail}"))
     })
-}
-
-/// serde_json's message, shortened (it may quote the input).
-fn excerpt_error(e: &serde_json::Error) -> String {
-    const MAX: usize = 160;
-    let text = e.to_string();
-    if text.len() <= MAX {
-        return text;
-    }
-    let mut end = MAX;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
 }
 
 /// Reads and parses a callback: the `Content-Type` and `Content-Length` (415 and

@@ -379,7 +379,10 @@ fn json_body<T: Default + for<'de> Deserialize<'de>>(
         Data::Json(json) => json.deserialize().map_err(|e| {
             invalid(
                 ErrorKind::InvalidData,
-                format!("the `{what}` body is not the expected JSON object: {e}"),
+                format!(
+                    "the `{what}` body is not the expected JSON object: {}",
+                    crate::shape::explain::<T>(json.get().as_bytes(), &e)
+                ),
             )
         }),
         Data::Binary(_) => Err(invalid(

@@ -134,7 +134,7 @@ impl ConnectionState {
                 T::deserialize(v).map_err(|e| {
                     Error::new(
                         ErrorKind::DataMismatch,
-                        format!("connection state `{name}`: {e}"),
+                        format!("connection state `{name}`: {}", crate::shape::message(&e)),
                     )
                 })
             })
