@@ -1,7 +1,7 @@
 //! The heap of the request kinds `tests/memory.rs` does not cover (issue 18), measured
 //! by `dhat` in testing mode through the whole stack of each framework, as there:
-//! tower's `WebhookLayer` (`oneshot`) and actix-web's `Webhook` (`test::init_service`
-//! + `call_service`), the body streamed in 16 KiB chunks without `Content-Length`,
+//! tower's `WebhookLayer` (`oneshot`) and actix-web's `Webhook`
+//! (`test::init_service` and `call_service`), the body streamed in 16 KiB chunks without `Content-Length`,
 //! the answer read within the measure.
 //!
 //! - **Handshake**: an `OPTIONS` with the largest values of the headers the stack

@@ -20,7 +20,7 @@
 //! **Optional form.** actix-web's `Option<T>` turns every failure into `None`, so
 //! `Option<Ucwa<T>>` takes a malformed callback for "none": take [`OptionalUcwa<T>`],
 //! `None` only for a request that carries no callback
-//! ([`carries_no_event`](hookgate_core::request::carries_no_event): no
+//! ([`carries_no_event`]: no
 //! `Content-Type` and an empty body, or a method without a body), any other bad one
 //! refused as `Ucwa<T>` does (as axum's `Option<Ucwa<T>>` in hookgate-tower). For
 //! callbacks that may come without a context, take `Option<CallbackContext>`; to

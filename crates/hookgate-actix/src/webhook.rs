@@ -18,7 +18,7 @@
 //! `app_data(ParseConfig)` or `app_data(policy.limits())` is needed (those are
 //! deprecated, and still read when no such middleware ran). A refusal before the
 //! payload is read drains it or closes the connection, as
-//! [`settle_refusal`](hookgate_core::request::settle_refusal) says.
+//! [`settle_refusal`] says.
 //!
 //! ```
 //! use actix_web::{App, test, web};

@@ -65,10 +65,6 @@ layer! {
 
 service!(Auth, policy, call);
 
-#[expect(
-    clippy::manual_async_fn,
-    reason = "an `async fn` future would hold a second copy of its arguments"
-)]
 fn call<S, B, ResBody>(
     policy: AuthPolicy,
     mut inner: S,

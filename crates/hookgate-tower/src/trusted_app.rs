@@ -13,7 +13,7 @@
 //!   10 s; and rejects with a 4xx problem+json: 415 for another content type, 413,
 //!   408, 400 for malformed JSON or another shape. `Option<Ucwa<T>>` is `None` for a
 //!   request that carries no callback
-//!   ([`carries_no_event`](hookgate_core::request::carries_no_event): no
+//!   ([`carries_no_event`]: no
 //!   `Content-Type` and an empty body, or a method without a body) and refuses any
 //!   other bad one as `Ucwa<T>` does (hookgate-actix's `OptionalUcwa<T>` too).
 //! - `CallbackContext` extracts the `callbackContext` query parameter (400 when it

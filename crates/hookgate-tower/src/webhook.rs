@@ -18,7 +18,7 @@
 //! `Extension(ParseConfig)` or `Extension(policy.limits())` is needed (those are
 //! deprecated, and still read when no such layer ran). A refusal before the body is
 //! read drains the body or closes the connection, as
-//! [`settle_refusal`](hookgate_core::request::settle_refusal) says.
+//! [`settle_refusal`] says.
 //!
 //! ```
 //! use axum::{Router, body::Body, routing::post};
