@@ -10,6 +10,8 @@
 //!
 //! Every loop is bounded in count and in time (socket timeouts).
 
+mod common;
+
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::mpsc;
@@ -18,21 +20,11 @@ use std::time::{Duration, Instant};
 
 use hookgate::WebhookPolicy;
 use hookgate::auth::{AuthPolicy, SharedSecrets};
-use hookgate::handshake::HandshakePolicy;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 fn policy() -> WebhookPolicy {
-    WebhookPolicy::builder()
-        .handshake(
-            HandshakePolicy::builder()
-                .azure_event_grid()
-                .build()
-                .unwrap(),
-        )
-        .auth(auth())
-        .build()
-        .unwrap()
+    common::event_grid_webhook().auth(auth()).build().unwrap()
 }
 
 fn auth() -> AuthPolicy {

@@ -25,10 +25,9 @@
 //!
 //! dhat allows one profiler at a time per process: every case runs in the one test.
 
-use std::convert::Infallible;
-use std::future::Future;
-
 mod common;
+#[path = "common/heap.rs"]
+mod heap;
 
 #[allow(dead_code)]
 #[path = "../examples/eventgrid_shared/mod.rs"]
@@ -38,7 +37,6 @@ mod eventgrid_shared;
 mod trusted_app_shared;
 
 use bytes::Bytes;
-use futures_util::stream;
 use hookgate::dedup::DedupPolicy;
 use hookgate::handshake::{HandshakePolicy, VALIDATION_BODY_LIMIT};
 use hookgate::trusted_app::{UcwaEnvelope, parse_callback};
@@ -323,23 +321,6 @@ fn cases() -> Vec<Case> {
     cases
 }
 
-/// `body` in 16 KiB chunks (slices of it).
-fn chunks(body: &Bytes) -> impl Iterator<Item = Bytes> + use<> {
-    const SIZE: usize = 16 * 1024;
-    let body = body.clone();
-    (0..body.len().div_ceil(SIZE))
-        .map(move |i| body.slice(i * SIZE..((i + 1) * SIZE).min(body.len())))
-}
-
-/// Runs `request` under a fresh profiler: its status and peak heap.
-async fn measure<F: Future<Output = u16>>(request: F) -> (u16, usize) {
-    let profiler = dhat::Profiler::builder().testing().build();
-    let status = request.await;
-    let stats = dhat::HeapStats::get();
-    drop(profiler);
-    (status, stats.max_bytes)
-}
-
 mod axum_side {
     use super::*;
     use axum::Router;
@@ -347,9 +328,7 @@ mod axum_side {
     use hookgate::route::EventRouter;
     use hookgate::tower::eventgrid::Delivery;
     use hookgate::tower::{CloudEvents, EventRoutes, Webhook, WebhookLayer};
-    use http_body::Frame;
-    use http_body_util::{BodyExt as _, StreamBody};
-    use tower::{Layer as _, ServiceExt as _};
+    use tower::Layer as _;
 
     fn app(app: App) -> Webhook<Router> {
         match app {
@@ -366,23 +345,14 @@ mod axum_side {
         }
     }
 
-    pub(super) async fn call(case: &Case) -> (u16, usize) {
-        let app = app(case.app);
-        let frames = chunks(&case.body).map(|c| Ok::<_, Infallible>(Frame::data(c)));
+    pub(super) async fn call(case: &Case) -> (u16, heap::Cost) {
         let mut request = http::Request::builder()
             .method(case.method)
             .uri("/api/events");
         for (name, value) in &case.headers {
             request = request.header(*name, value);
         }
-        let request = request.body(StreamBody::new(stream::iter(frames))).unwrap();
-        measure(async move {
-            let response = app.oneshot(request).await.unwrap();
-            let status = response.status().as_u16();
-            drop(response.into_body().collect().await.unwrap());
-            status
-        })
-        .await
+        heap::tower(app(case.app), request, &case.body, heap::CHUNK).await
     }
 }
 
@@ -393,21 +363,14 @@ mod actix_side {
     use hookgate::actix::{CloudEvents, EventRoutes, Webhook};
     use hookgate::route::EventRouter;
 
-    pub(super) async fn call(case: &Case) -> (u16, usize) {
-        let request = || {
-            let mut request = test::TestRequest::default()
-                .method(case.method.parse().unwrap())
-                .uri("/api/events");
-            for (name, value) in &case.headers {
-                request = request.insert_header((*name, value.as_str()));
-            }
-            let chunks = chunks(&case.body).map(Ok::<_, actix_http::error::PayloadError>);
-            let payload: actix_http::BoxedPayloadStream = Box::pin(stream::iter(chunks));
-            request
-                .to_request()
-                .replace_payload(actix_http::Payload::Stream { payload })
-                .0
-        };
+    pub(super) async fn call(case: &Case) -> (u16, heap::Cost) {
+        let mut request = test::TestRequest::default()
+            .method(case.method.parse().unwrap())
+            .uri("/api/events");
+        for (name, value) in &case.headers {
+            request = request.insert_header((*name, value.as_str()));
+        }
+        let request = heap::actix_request(request, &case.body, heap::CHUNK);
         match case.app {
             App::Handshake => {
                 let app = test::init_service(
@@ -421,14 +384,7 @@ mod actix_side {
                         ),
                 )
                 .await;
-                let request = request();
-                measure(async {
-                    let response = test::call_service(&app, request).await;
-                    let status = response.status().as_u16();
-                    drop(test::read_body(response).await);
-                    status
-                })
-                .await
+                heap::actix(&app, request).await
             }
             App::Example => {
                 let router: EventRouter<Delivery> = eventgrid_shared::router();
@@ -438,14 +394,7 @@ mod actix_side {
                         .service(EventRoutes::new(router).resource("/api/events")),
                 )
                 .await;
-                let request = request();
-                measure(async {
-                    let response = test::call_service(&app, request).await;
-                    let status = response.status().as_u16();
-                    drop(test::read_body(response).await);
-                    status
-                })
-                .await
+                heap::actix(&app, request).await
             }
         }
     }
@@ -488,7 +437,7 @@ async fn the_peak_heap_of_every_kind_is_within_a_multiple_of_its_limit() {
     let mut failures = Vec::new();
     eprintln!("| request | body bytes | framework | peak heap bytes | x limit |");
     for case in cases() {
-        for (framework, (status, peak)) in [
+        for (framework, (status, heap::Cost { peak, .. })) in [
             ("axum", axum_side::call(&case).await),
             ("actix", actix_side::call(&case).await),
         ] {

@@ -25,12 +25,12 @@
 //! dhat allows one profiler at a time per process, so all cases run in the one test
 //! of this binary, one after the other.
 
-use std::convert::Infallible;
-
 mod common;
+#[path = "common/heap.rs"]
+mod heap;
 
 use bytes::Bytes;
-use futures_util::stream;
+use heap::Cost;
 use hookgate::dedup::DedupPolicy;
 use hookgate::{ParseConfig, WebhookPolicy};
 
@@ -52,12 +52,6 @@ struct Case {
     body: Bytes,
     status: u16,
     multiple: usize,
-}
-
-/// What one request through one framework cost.
-struct Cost {
-    peak: usize,
-    blocks: u64,
 }
 
 /// A normal event of about 600 bytes, as `crates/hookgate-bench` sends them: every
@@ -292,36 +286,12 @@ fn policy() -> WebhookPolicy {
         .unwrap()
 }
 
-/// `body` in chunks of `size` bytes (slices of it: no allocation per chunk).
-fn chunks(body: &Bytes, size: usize) -> impl Iterator<Item = Bytes> + use<> {
-    let body = body.clone();
-    (0..body.len().div_ceil(size))
-        .map(move |i| body.slice(i * size..((i + 1) * size).min(body.len())))
-}
-
-/// Runs `request` under a fresh profiler and gives what it cost.
-async fn measure<F: Future<Output = u16>>(request: F) -> (u16, Cost) {
-    let profiler = dhat::Profiler::builder().testing().build();
-    let status = request.await;
-    let stats = dhat::HeapStats::get();
-    drop(profiler);
-    (
-        status,
-        Cost {
-            peak: stats.max_bytes,
-            blocks: stats.total_blocks,
-        },
-    )
-}
-
 mod axum_side {
     use super::*;
     use axum::Router;
     use axum::routing::post;
     use hookgate::tower::{CloudEvents, Webhook, WebhookLayer};
-    use http_body::Frame;
-    use http_body_util::{BodyExt as _, StreamBody};
-    use tower::{Layer as _, ServiceExt as _};
+    use tower::Layer as _;
 
     fn app() -> Webhook<Router> {
         let routes = Router::new().route(
@@ -332,8 +302,6 @@ mod axum_side {
     }
 
     pub(super) async fn call(case: &Case, chunk: usize) -> (u16, Cost) {
-        let app = app();
-        let frames = chunks(&case.body, chunk).map(|c| Ok::<_, Infallible>(Frame::data(c)));
         let mut request = http::Request::post("/events").header("content-type", case.content_type);
         if case.content_type == "application/octet-stream" {
             request = request
@@ -342,15 +310,7 @@ mod axum_side {
                 .header("ce-source", "/s")
                 .header("ce-type", "t");
         }
-        let request = request.body(StreamBody::new(stream::iter(frames))).unwrap();
-        measure(async move {
-            let response = app.oneshot(request).await.unwrap();
-            let status = response.status().as_u16();
-            // The answer is read within the measure: it is part of the request's cost.
-            drop(response.into_body().collect().await.unwrap());
-            status
-        })
-        .await
+        heap::tower(app(), request, &case.body, chunk).await
     }
 }
 
@@ -378,18 +338,7 @@ mod actix_side {
                 .insert_header(("ce-source", "/s"))
                 .insert_header(("ce-type", "t"));
         }
-        let chunks = chunks(&case.body, chunk).map(Ok::<_, actix_http::error::PayloadError>);
-        let payload: actix_http::BoxedPayloadStream = Box::pin(stream::iter(chunks));
-        let (request, _) = request
-            .to_request()
-            .replace_payload(actix_http::Payload::Stream { payload });
-        measure(async {
-            let response = test::call_service(&app, request).await;
-            let status = response.status().as_u16();
-            drop(test::read_body(response).await);
-            status
-        })
-        .await
+        heap::actix(&app, heap::actix_request(request, &case.body, chunk)).await
     }
 }
 

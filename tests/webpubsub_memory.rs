@@ -24,10 +24,7 @@
 //! dhat allows one profiler at a time per process, so all cases run in the one test
 //! of this binary, one after the other.
 
-use std::convert::Infallible;
-
 use bytes::Bytes;
-use futures_util::stream;
 use hmac::{Hmac, Mac as _};
 use hookgate::ParseConfig;
 use hookgate::auth::WebPubSubKeys;
@@ -36,6 +33,10 @@ use hookgate::webpubsub::{
     WebPubSubResponse,
 };
 use sha2::Sha256;
+
+#[path = "common/heap.rs"]
+mod heap;
+use heap::Cost;
 
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
@@ -265,44 +266,13 @@ fn answer(event: WebPubSubEvent) -> WebPubSubResponse {
     }
 }
 
-/// `body` in chunks of 16 KiB (slices of it: no allocation per chunk).
-fn chunks(body: &Bytes) -> impl Iterator<Item = Bytes> + use<> {
-    const SIZE: usize = 16 * 1024;
-    let body = body.clone();
-    (0..body.len().div_ceil(SIZE))
-        .map(move |i| body.slice(i * SIZE..((i + 1) * SIZE).min(body.len())))
-}
-
-/// What one request through one framework cost.
-struct Cost {
-    peak: usize,
-    blocks: u64,
-}
-
-/// Runs `request` under a fresh profiler and gives what it cost.
-async fn measure<F: Future<Output = u16>>(request: F) -> (u16, Cost) {
-    let profiler = dhat::Profiler::builder().testing().build();
-    let status = request.await;
-    let stats = dhat::HeapStats::get();
-    drop(profiler);
-    (
-        status,
-        Cost {
-            peak: stats.max_bytes,
-            blocks: stats.total_blocks,
-        },
-    )
-}
-
 mod axum_side {
     use super::*;
     use axum::Router;
     use axum::routing::post;
     use hookgate::tower::webpubsub::{WebPubSub, WebPubSubReply};
     use hookgate::tower::{Webhook, WebhookLayer};
-    use http_body::Frame;
-    use http_body_util::{BodyExt as _, StreamBody};
-    use tower::{Layer as _, ServiceExt as _};
+    use tower::Layer as _;
 
     fn app() -> Webhook<Router> {
         let routes = Router::new().route(
@@ -313,21 +283,11 @@ mod axum_side {
     }
 
     pub(super) async fn call(case: &Case) -> (u16, Cost) {
-        let app = app();
-        let frames = chunks(&case.body).map(|c| Ok::<_, Infallible>(Frame::data(c)));
         let mut request = http::Request::post("/api/event");
         for (name, value) in headers(case) {
             request = request.header(name, value);
         }
-        let request = request.body(StreamBody::new(stream::iter(frames))).unwrap();
-        measure(async move {
-            let response = app.oneshot(request).await.unwrap();
-            let status = response.status().as_u16();
-            // The answer is read within the measure: it is part of the request's cost.
-            drop(response.into_body().collect().await.unwrap());
-            status
-        })
-        .await
+        heap::tower(app(), request, &case.body, heap::CHUNK).await
     }
 }
 
@@ -353,18 +313,7 @@ mod actix_side {
         for (name, value) in headers(case) {
             request = request.insert_header((name, value));
         }
-        let chunks = chunks(&case.body).map(Ok::<_, actix_http::error::PayloadError>);
-        let payload: actix_http::BoxedPayloadStream = Box::pin(stream::iter(chunks));
-        let (request, _) = request
-            .to_request()
-            .replace_payload(actix_http::Payload::Stream { payload });
-        measure(async {
-            let response = test::call_service(&app, request).await;
-            let status = response.status().as_u16();
-            drop(test::read_body(response).await);
-            status
-        })
-        .await
+        heap::actix(&app, heap::actix_request(request, &case.body, heap::CHUNK)).await
     }
 }
 

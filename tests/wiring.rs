@@ -15,7 +15,6 @@ use base64::engine::general_purpose::STANDARD;
 use common::apps::{TestRequest, TestResponse, actix_app, axum_app};
 use hookgate::ParseConfig;
 use hookgate::WebhookPolicy;
-use hookgate::handshake::HandshakePolicy;
 use hookgate::webpubsub::WebPubSubPolicy;
 
 const HOST: &str = "xxx.webpubsub.azure.com";
@@ -54,13 +53,7 @@ fn callback(len: usize) -> TestRequest {
 }
 
 fn trusted_app_policy(limit: usize) -> WebhookPolicy {
-    WebhookPolicy::builder()
-        .handshake(
-            HandshakePolicy::builder()
-                .azure_event_grid()
-                .build()
-                .unwrap(),
-        )
+    common::event_grid_webhook()
         .without_parsing()
         .parse(ParseConfig::builder().body_limit(limit).build().unwrap())
         .build()
