@@ -54,6 +54,7 @@
 mod callback;
 mod event_grid;
 mod policy;
+mod special_purpose;
 
 pub use callback::{
     CallbackPolicy, CallbackPolicyBuilder, CallbackResolver, ConfirmError, Confirmation,
