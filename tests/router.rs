@@ -15,9 +15,80 @@ use common::apps::{TestRequest, TestResponse, actix_app, axum_app};
 use common::event_grid_webhook;
 use common::redis::{RedisServer, unique_prefix};
 use hookgate::CloudEvent;
-use hookgate::dedup::DedupPolicy;
+use hookgate::client::BoxFuture;
+use hookgate::dedup::{
+    Claim, ClaimToken, DedupKey, DedupPolicy, DedupStore, MemoryStore, StoreError,
+};
 use hookgate::route::{EventRouter, HandlerError, Route};
 use serde_json::{Value, json};
+
+/// A memory store that records every call made to it: the method and how many keys.
+#[derive(Debug, Default)]
+struct CountingStore {
+    inner: MemoryStore,
+    calls: Mutex<Vec<(&'static str, usize)>>,
+}
+
+impl CountingStore {
+    fn log(&self, method: &'static str, keys: usize) {
+        self.calls.lock().unwrap().push((method, keys));
+    }
+
+    fn take(&self) -> Vec<(&'static str, usize)> {
+        let mut calls = std::mem::take(&mut *self.calls.lock().unwrap());
+        calls.sort();
+        calls
+    }
+}
+
+impl DedupStore for CountingStore {
+    fn claim(&self, key: DedupKey, lease: Duration) -> BoxFuture<Result<Claim, StoreError>> {
+        self.log("claim", 1);
+        self.inner.claim(key, lease)
+    }
+    fn complete(
+        &self,
+        key: DedupKey,
+        token: ClaimToken,
+        remember: Duration,
+    ) -> BoxFuture<Result<(), StoreError>> {
+        self.log("complete", 1);
+        self.inner.complete(key, token, remember)
+    }
+    fn release(&self, key: DedupKey, token: ClaimToken) -> BoxFuture<Result<(), StoreError>> {
+        self.log("release", 1);
+        self.inner.release(key, token)
+    }
+    fn claim_all(
+        &self,
+        keys: Vec<DedupKey>,
+        lease: Duration,
+    ) -> BoxFuture<Result<Vec<Claim>, StoreError>> {
+        self.log("claim_all", keys.len());
+        self.inner.claim_all(keys, lease)
+    }
+    fn complete_all(
+        &self,
+        claims: Vec<(DedupKey, ClaimToken)>,
+        remember: Duration,
+    ) -> BoxFuture<Result<(), StoreError>> {
+        self.log("complete_all", claims.len());
+        self.inner.complete_all(claims, remember)
+    }
+    fn release_all(
+        &self,
+        claims: Vec<(DedupKey, ClaimToken)>,
+    ) -> BoxFuture<Result<(), StoreError>> {
+        self.log("release_all", claims.len());
+        self.inner.release_all(claims)
+    }
+}
+
+fn counting() -> (Arc<CountingStore>, DedupPolicy) {
+    let store = Arc::new(CountingStore::default());
+    let policy = DedupPolicy::builder().store(store.clone()).build().unwrap();
+    (store, policy)
+}
 
 /// What the handlers did, and which event ids fail.
 #[derive(Default)]
@@ -249,6 +320,45 @@ where
     assert_eq!(rec.take(), ["created:e"]);
 }
 
+/// A batch's claims cost one store call to claim and one for each part to settle
+/// (the handled events, the failed ones), not one per event.
+async fn a_batch_is_settled_in_one_call_a_part<F, Fut>(
+    rec: &Recorder,
+    store: &CountingStore,
+    send: F,
+) where
+    F: Fn(TestRequest) -> Fut,
+    Fut: Future<Output = TestResponse>,
+{
+    let ids = ["s1", "s2", "s3", "s4", "s5", "s6"];
+    let request = batch(
+        &ids.iter()
+            .map(|id| event(id, "com.example.order.created", None))
+            .collect::<Vec<_>>(),
+    );
+    rec.set_failing(&["s2", "s5"]);
+    assert_eq!(send(request.clone()).await.status, 500);
+    assert_eq!(
+        rec.take(),
+        ["created:s1", "created:s3", "created:s4", "created:s6"]
+    );
+    assert_eq!(
+        store.take(),
+        [("claim_all", 6), ("complete_all", 4), ("release_all", 2)]
+    );
+
+    // The retry: the two failed events run, and are completed in one call.
+    rec.set_failing(&[]);
+    assert_eq!(send(request.clone()).await.status, 200);
+    assert_eq!(rec.take(), ["created:s2", "created:s5"]);
+    assert_eq!(store.take(), [("claim_all", 6), ("complete_all", 2)]);
+
+    // All done: claimed, nothing to settle.
+    assert_eq!(send(request).await.status, 200);
+    assert!(rec.take().is_empty());
+    assert_eq!(store.take(), [("claim_all", 6)]);
+}
+
 async fn unrouted_rejected<F, Fut>(rec: &Recorder, send: F)
 where
     F: Fn(TestRequest) -> Fut,
@@ -372,6 +482,20 @@ mod on_axum {
     }
 
     #[tokio::test]
+    async fn a_batch_costs_one_store_call_a_part() {
+        for layers in [false, true] {
+            let rec = Arc::new(Recorder::default());
+            let (store, dedup) = counting();
+            let app = app(router(&rec, false), dedup, layers);
+            let send = |r: TestRequest| {
+                let app = app.clone();
+                async move { axum_app::call(&app, &r).await }
+            };
+            a_batch_is_settled_in_one_call_a_part(&rec, &store, send).await;
+        }
+    }
+
+    #[tokio::test]
     async fn a_panicking_handler_releases_its_event_only() {
         let rec = Arc::new(Recorder::default());
         let app = app(router(&rec, false), memory(), false);
@@ -489,6 +613,36 @@ mod on_actix {
         let app = &app;
         let send = |r: TestRequest| async move { actix_app::call(app, &r).await };
         a_failed_event_alone_runs_again(&rec, send).await;
+    }
+
+    #[actix_web::test]
+    async fn a_batch_costs_one_store_call_a_part() {
+        let rec = Arc::new(Recorder::default());
+        let (store, dedup) = counting();
+        let app =
+            test::init_service(App::new().wrap(webhook(dedup)).service(
+                EventRoutes::new(router::<Delivery>(&rec, false)).resource("/api/events"),
+            ))
+            .await;
+        let app = &app;
+        let send = |r: TestRequest| async move { actix_app::call(app, &r).await };
+        a_batch_is_settled_in_one_call_a_part(&rec, &store, send).await;
+
+        let rec = Arc::new(Recorder::default());
+        let (store, dedup) = counting();
+        let app = test::init_service(
+            App::new()
+                .wrap(Dedup::new(dedup))
+                .wrap(ParseCloudEvents::default())
+                .route(
+                    "/api/events",
+                    EventRoutes::new(router::<Delivery>(&rec, false)).route(),
+                ),
+        )
+        .await;
+        let app = &app;
+        let send = |r: TestRequest| async move { actix_app::call(app, &r).await };
+        a_batch_is_settled_in_one_call_a_part(&rec, &store, send).await;
     }
 
     #[actix_web::test]

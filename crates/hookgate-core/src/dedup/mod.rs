@@ -14,10 +14,12 @@
 //! | any `InFlight` | what this request claimed is released, 429 with `Retry-After` (the sender retries; Event Grid treats a batch as all or none) |
 //! | the store fails | 503 with `Retry-After` (fail closed, the default), or the handler runs without deduplication when [`fail_open`](DedupPolicyBuilder::fail_open) is set (with a warning in the logs) |
 //!
-//! A router settles each event of a batch on its own instead, as its handler ends
-//! ([`DedupGuard::event_claims`], [`EventClaims`], handed on in the [`Delivery`]): the
-//! claims it settled are left out when the guard finishes, so a retried batch runs
-//! only the events whose handlers failed (see [`route`](crate::route)).
+//! A router tells which events of a batch were handled instead, as each handler ends
+//! ([`DedupGuard::event_claims`], [`EventClaims::mark_handled`], handed on in the
+//! [`Delivery`]): when the guard finishes, whatever the status, or is dropped, or the
+//! policy shuts down, the handled events are completed and the others follow the
+//! status (one store call for each part), so a retried batch runs only the events
+//! whose handlers failed (see [`route`](crate::route)).
 //!
 //! Members of one batch with the same `(source, id)` count once. Outcomes are
 //! `tracing` events (target `hookgate::dedup`) with `source`, `id` and `outcome`.
@@ -68,7 +70,7 @@ use crate::binding::Delivery;
 use crate::error::{ConfigError, Error, ErrorKind};
 use crate::event::CloudEvent;
 use crate::headers::HeaderSource;
-use unfinished::{Claims, Ticket, Unfinished};
+use unfinished::{Claims, Parted, Ticket, Unfinished};
 
 #[derive(Debug)]
 struct Inner {
@@ -383,6 +385,23 @@ impl DedupPolicy {
     }
 
     /// Completes (`success`) or releases `claims` in the store; a failure is logged.
+    /// Settles a delivery's claims when it ends: the handled ones completed and the
+    /// others completed or released as `success` says; a store call each (two at
+    /// most, side by side).
+    async fn settle_parted(&self, parted: Parted, success: bool) {
+        if success {
+            let mut all = parted.handled;
+            all.extend(parted.rest);
+            self.settle(all, true).await;
+        } else {
+            future::join(
+                self.settle(parted.handled, true),
+                self.settle(parted.rest, false),
+            )
+            .await;
+        }
+    }
+
     async fn settle(&self, claims: Claims, success: bool) {
         let p = &self.0;
         let (outcome, result) = match (success, claims.as_slice()) {
@@ -428,16 +447,18 @@ impl DedupPolicy {
     /// # }
     /// ```
     pub async fn shutdown(&self) -> usize {
-        let claims = self.0.unfinished.close();
-        let released = claims.len();
-        if released > 0 {
+        let left = self.0.unfinished.close();
+        let released = left.rest.len();
+        if !left.is_empty() {
             tracing::warn!(
                 target: "hookgate::dedup",
                 events = released,
-                "shutting down with deliveries unfinished; releasing their claims"
+                handled = left.handled.len(),
+                "shutting down with deliveries unfinished; releasing their claims \
+                 (completing those of events already handled)"
             );
         }
-        self.settle(claims, false).await;
+        self.settle_parted(left, false).await;
         released
     }
 
@@ -599,20 +620,23 @@ impl DedupGuard {
     fn settle(mut self, success: bool) -> impl Future<Output = ()> + Send {
         async move {
             if let Some(ticket) = self.ticket.take() {
-                let claims = self.policy.0.unfinished.take(ticket);
-                self.policy.settle(claims, success).await;
+                let parted = self.policy.0.unfinished.take(ticket);
+                self.policy.settle_parted(parted, success).await;
             }
         }
     }
 }
 
-/// The claims of a delivery's events, one by one: the claim of event `index` (in the
-/// order of the delivery handed to the handler, after deduplication) is completed
-/// when that event was handled and released when it was not, while the others wait
-/// for the answer's status ([`DedupGuard::finish`]). The router of
-/// [`route`](crate::route) finds it in the [`Delivery`] ([`Delivery::claims`]) and
-/// settles each event as its handler ends, so that the sender's retry of a batch
-/// runs only the events that failed.
+/// The claims of a delivery's events, one by one: event `index` (in the order of the
+/// delivery handed to the handler, after deduplication) can be marked handled
+/// ([`mark_handled`](Self::mark_handled): completed when the delivery ends, however
+/// it ends, in one store call with the other handled events), or completed or
+/// released at once ([`complete`](Self::complete), [`release`](Self::release): a
+/// store call each), while the others wait for the answer's status
+/// ([`DedupGuard::finish`]). The router of [`route`](crate::route) finds it in the
+/// [`Delivery`] ([`Delivery::claims`]) and marks each event whose handler succeeds,
+/// so that the sender's retry of a batch runs only the events that failed, and a
+/// batch costs two store calls to settle, not one per event.
 ///
 /// Settling an event twice, or after the guard finished, does nothing: a claim is
 /// taken out of the registry once.
@@ -630,9 +654,8 @@ impl DedupGuard {
 /// let mut delivery = parse(&headers, batch.into(), &ParseConfig::default())?;
 /// let ClaimOutcome::Handle(guard) = policy.claim(&mut delivery).await? else { panic!() };
 /// let claims = guard.event_claims().unwrap();
-/// claims.complete(0).await; // event "1" was handled
-/// claims.release(1).await; // event "2" failed
-/// guard.finish(500).await; // nothing left to settle
+/// claims.mark_handled(0); // event "1" was handled; event "2" failed
+/// guard.finish(500).await; // completes "1", releases "2": a store call each
 ///
 /// // The sender retries the batch: only event "2" is new.
 /// let mut retry = parse(&headers, batch.into(), &ParseConfig::default())?;
@@ -648,7 +671,22 @@ pub struct EventClaims {
 }
 
 impl EventClaims {
-    /// Completes the claim of event `index`: it was handled, and a retry skips it.
+    /// Marks event `index` as handled, without a store call: whatever ends the
+    /// delivery completes its claim, in one store call with the others, so that a
+    /// retry skips it. The delivery's answer does (a non-2xx answer completes the
+    /// handled events and releases the others), a request dropped or cancelled
+    /// before its answer does (in the background, as it releases the others), and
+    /// so does [`DedupPolicy::shutdown`]. A process killed first leaves the claim to
+    /// end with its lease (the event is then handled again: at least once).
+    ///
+    /// This is what the [router](crate::route) does as each handler succeeds; see
+    /// [`complete`](Self::complete) for a store call at once.
+    pub fn mark_handled(&self, index: usize) {
+        self.policy.0.unfinished.mark_handled(self.ticket, index);
+    }
+
+    /// Completes the claim of event `index` at once (a store call): it was handled,
+    /// and a retry skips it.
     pub async fn complete(&self, index: usize) {
         self.settle(index, true).await;
     }
@@ -670,21 +708,23 @@ impl Drop for DedupGuard {
         let Some(ticket) = self.ticket.take() else {
             return;
         };
-        let claims = self.policy.0.unfinished.copy(ticket);
-        if claims.is_empty() {
+        let parted = self.policy.0.unfinished.copy(ticket);
+        if parted.is_empty() {
             return;
         }
         tracing::warn!(
             target: "hookgate::dedup",
-            events = claims.len(),
-            "request dropped before it finished; releasing its claims"
+            events = parted.rest.len(),
+            handled = parted.handled.len(),
+            "request dropped before it finished; releasing its claims \
+             (completing those of events already handled)"
         );
         // Released in the background, then taken out of the registry: a shutdown that
         // comes first (the runtime stopping) still finds them.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let policy = self.policy.clone();
             runtime.spawn(async move {
-                policy.settle(claims, false).await;
+                policy.settle_parted(parted, false).await;
                 let _ = policy.0.unfinished.take(ticket);
             });
         }

@@ -30,6 +30,51 @@ fn unsettled(mut claims: Claims) -> Claims {
     claims
 }
 
+/// Which of a delivery's claims were marked handled ([`Unfinished::mark_handled`]):
+/// empty (no allocation) until the first mark.
+type Handled = Vec<bool>;
+
+/// The unsettled claims of a delivery, parted: those whose events were handled
+/// (they are to be completed, whatever else happens) and the others.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Parted {
+    pub(super) handled: Claims,
+    pub(super) rest: Claims,
+}
+
+impl Parted {
+    fn of(claims: Claims, handled: &Handled) -> Self {
+        if !handled.contains(&true) {
+            return Self {
+                handled: Claims::new(),
+                rest: unsettled(claims),
+            };
+        }
+        let mut parted = Self::default();
+        for (index, claim) in claims.into_iter().enumerate() {
+            if claim.1.as_u128() == SETTLED {
+                continue;
+            }
+            if handled.get(index).copied().unwrap_or(false) {
+                parted.handled.push(claim);
+            } else {
+                parted.rest.push(claim);
+            }
+        }
+        parted
+    }
+
+    fn extend(&mut self, other: Self) {
+        self.handled.extend(other.handled);
+        self.rest.extend(other.rest);
+    }
+
+    /// Whether there is nothing to settle.
+    pub(super) fn is_empty(&self) -> bool {
+        self.handled.is_empty() && self.rest.is_empty()
+    }
+}
+
 /// Where a guard's claims are registered: the slot and the registration (a slot is
 /// reused, a registration never is).
 #[derive(Debug, Clone, Copy)]
@@ -48,8 +93,8 @@ pub(super) struct Unfinished {
 
 #[derive(Debug, Default)]
 struct Slots {
-    /// `(registration, claims)`; registration 0 is an empty slot.
-    entries: Vec<(u64, Claims)>,
+    /// `(registration, claims, handled marks)`; registration 0 is an empty slot.
+    entries: Vec<(u64, Claims, Handled)>,
     free: Vec<usize>,
     last_id: u64,
     closed: bool,
@@ -75,11 +120,11 @@ impl Unfinished {
         let id = slots.last_id;
         let slot = match slots.free.pop() {
             Some(slot) => {
-                slots.entries[slot] = (id, claims);
+                slots.entries[slot] = (id, claims, Handled::new());
                 slot
             }
             None => {
-                slots.entries.push((id, claims));
+                slots.entries.push((id, claims, Handled::new()));
                 slots.entries.len() - 1
             }
         };
@@ -87,24 +132,43 @@ impl Unfinished {
     }
 
     /// Takes the claims of `ticket` out: empty when a shutdown took them first.
-    pub(super) fn take(&self, ticket: Ticket) -> Claims {
+    pub(super) fn take(&self, ticket: Ticket) -> Parted {
         let mut slots = self.slots();
         match slots.entries.get_mut(ticket.slot) {
             Some(entry) if entry.0 == ticket.id => {
                 let claims = std::mem::take(&mut entry.1);
+                let handled = std::mem::take(&mut entry.2);
                 entry.0 = 0;
                 slots.free.push(ticket.slot);
-                unsettled(claims)
+                Parted::of(claims, &handled)
             }
-            _ => Claims::new(),
+            _ => Parted::default(),
         }
+    }
+
+    /// Marks the claim at `index` of `ticket`'s claims as handled: whatever ends the
+    /// delivery (its answer, a drop, a shutdown) completes it. False when it was
+    /// settled already, or a shutdown took it.
+    pub(super) fn mark_handled(&self, ticket: Ticket, index: usize) -> bool {
+        let mut slots = self.slots();
+        let Some((id, claims, handled)) = slots.entries.get_mut(ticket.slot) else {
+            return false;
+        };
+        if *id != ticket.id || claims.get(index).is_none_or(|c| c.1.as_u128() == SETTLED) {
+            return false;
+        }
+        if handled.len() < claims.len() {
+            handled.resize(claims.len(), false);
+        }
+        handled[index] = true;
+        true
     }
 
     /// Takes out the claim at `index` of `ticket`'s claims (the others keep their
     /// place): `None` when it was settled already, or a shutdown took it.
     pub(super) fn take_one(&self, ticket: Ticket, index: usize) -> Option<(DedupKey, ClaimToken)> {
         let mut slots = self.slots();
-        let (id, claims) = slots.entries.get_mut(ticket.slot)?;
+        let (id, claims, _) = slots.entries.get_mut(ticket.slot)?;
         if *id != ticket.id {
             return None;
         }
@@ -120,24 +184,26 @@ impl Unfinished {
     /// A copy of the claims of `ticket`, left registered (a dropped guard releases
     /// them in the background and takes them out once released, so that a shutdown
     /// meanwhile still finds them).
-    pub(super) fn copy(&self, ticket: Ticket) -> Claims {
+    pub(super) fn copy(&self, ticket: Ticket) -> Parted {
         match self.slots().entries.get(ticket.slot) {
-            Some((id, claims)) if *id == ticket.id => unsettled(claims.clone()),
-            _ => Claims::new(),
+            Some((id, claims, handled)) if *id == ticket.id => Parted::of(claims.clone(), handled),
+            _ => Parted::default(),
         }
     }
 
     /// Closes the registry (nothing registers any more) and takes every claim out.
-    pub(super) fn close(&self) -> Claims {
+    pub(super) fn close(&self) -> Parted {
         let mut slots = self.slots();
         slots.closed = true;
         self.closed.store(true, Ordering::Release);
         slots.free.clear();
-        std::mem::take(&mut slots.entries)
-            .into_iter()
-            .filter(|(id, _)| *id != 0)
-            .flat_map(|(_, claims)| unsettled(claims))
-            .collect()
+        let mut left = Parted::default();
+        for (id, claims, handled) in std::mem::take(&mut slots.entries) {
+            if id != 0 {
+                left.extend(Parted::of(claims, &handled));
+            }
+        }
+        left
     }
 
     /// Whether [`close`](Self::close) was called.
@@ -162,13 +228,14 @@ mod tests {
     fn a_reused_slot_is_not_taken_by_an_old_ticket() {
         let registry = Unfinished::default();
         let first = registry.register(claims(1)).unwrap();
-        assert_eq!(registry.take(first), claims(1));
+        assert_eq!(registry.take(first).rest, claims(1));
         let second = registry.register(claims(2)).unwrap();
         assert_eq!(second.slot, first.slot);
         assert!(registry.take(first).is_empty());
         assert!(registry.copy(first).is_empty());
-        assert_eq!(registry.copy(second), claims(2));
-        assert_eq!(registry.take(second), claims(2));
+        assert!(!registry.mark_handled(first, 0));
+        assert_eq!(registry.copy(second).rest, claims(2));
+        assert_eq!(registry.take(second).rest, claims(2));
         assert!(registry.take(second).is_empty());
     }
 
@@ -180,10 +247,12 @@ mod tests {
         assert_eq!(registry.take_one(ticket, 0), Some(two[0]));
         assert_eq!(registry.take_one(ticket, 0), None);
         assert_eq!(registry.take_one(ticket, 5), None);
-        assert_eq!(registry.copy(ticket), claims(2));
+        assert_eq!(registry.copy(ticket).rest, claims(2));
         let other = registry.register(claims(3)).unwrap();
         assert_eq!(registry.take_one(other, 0), Some(claims(3)[0]));
-        assert!(registry.close().iter().all(|c| *c == two[1]));
+        assert!(!registry.mark_handled(other, 0));
+        let left = registry.close();
+        assert!(left.handled.is_empty() && left.rest == [two[1]]);
         assert!(registry.take(ticket).is_empty());
     }
 
@@ -194,11 +263,42 @@ mod tests {
         let b = registry.register(claims(2)).unwrap();
         let _ = registry.take(a);
         let c = registry.register(claims(3)).unwrap();
-        let mut left = registry.close();
+        let mut left = registry.close().rest;
         left.sort_by_key(|(key, _)| *key != claims(2)[0].0);
         assert_eq!(left, [claims(2), claims(3)].concat());
         assert!(registry.is_closed());
         assert!(registry.take(b).is_empty() && registry.take(c).is_empty());
         assert_eq!(registry.register(claims(4)).unwrap_err(), claims(4));
+    }
+
+    #[test]
+    fn handled_claims_are_parted_from_the_others_however_the_delivery_ends() {
+        let registry = Unfinished::default();
+        let three = [claims(1), claims(2), claims(3)].concat();
+        let ticket = registry.register(three.clone()).unwrap();
+        assert!(registry.mark_handled(ticket, 0));
+        assert!(registry.mark_handled(ticket, 0));
+        assert!(!registry.mark_handled(ticket, 3));
+        assert_eq!(registry.take_one(ticket, 1), Some(three[1]));
+        assert!(!registry.mark_handled(ticket, 1));
+        let expected = Parted {
+            handled: vec![three[0]],
+            rest: vec![three[2]],
+        };
+        // A drop copies, a shutdown closes, an answer takes: the same parts.
+        assert_eq!(registry.copy(ticket), expected);
+        let other = registry.register(claims(4)).unwrap();
+        let mut closed = registry.close();
+        closed.rest.sort_by_key(|(key, _)| *key != three[2].0);
+        assert_eq!(closed.handled, expected.handled);
+        assert_eq!(closed.rest, [three[2], claims(4)[0]]);
+        assert!(registry.take(ticket).is_empty() && registry.take(other).is_empty());
+
+        let registry = Unfinished::default();
+        let ticket = registry.register(three.clone()).unwrap();
+        assert!(registry.mark_handled(ticket, 2));
+        let taken = registry.take(ticket);
+        assert_eq!(taken.handled, [three[2]]);
+        assert_eq!(taken.rest, three[..2]);
     }
 }

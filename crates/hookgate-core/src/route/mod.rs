@@ -29,8 +29,10 @@
 //! `E: Into<`[`HandlerError`]`>`. The events of a batch are handled one after the
 //! other, in their order.
 //!
-//! **What each event's outcome does** (with deduplication, each event's claim is
-//! settled as soon as its handler ends, see [`EventClaims`](crate::dedup::EventClaims)):
+//! **What each event's outcome does** (with deduplication; each event whose handler
+//! succeeds is marked handled as it ends, and the delivery's claims are settled when
+//! it is answered, in one store call for the handled events and one for the others,
+//! see [`EventClaims::mark_handled`](crate::dedup::EventClaims::mark_handled)):
 //!
 //! | event | its claim | the answer |
 //! |---|---|---|
@@ -45,8 +47,12 @@
 //! 408), else the first: a batch with a retriable failure is retried. Its
 //! `application/problem+json` body lists the failed batch members (up to 5).
 //! A handler that panics, or a request dropped while a handler runs, releases the
-//! claims not settled yet (the dedup guard's drop), and those of the events that
-//! were handled stay completed.
+//! claims of the events not handled (the dedup guard's drop, in the background) and
+//! completes those of the events that were, in the same two store calls; so does a
+//! [shutdown](crate::dedup::DedupPolicy::shutdown). Only a process killed mid-batch
+//! leaves the claims of its handled events to their lease, after which they run
+//! again (at least once; before, each was completed as its handler ended, at the
+//! cost of a store call per event).
 //!
 //! ```
 //! use hookgate_core::route::{EventRouter, HandlerError, Route};
@@ -369,8 +375,9 @@ impl<C: Clone + Send + 'static> EventRouter<C> {
     }
 
     /// Handles every event of `delivery`, each with its handler and a clone of
-    /// `context`, settles each event's dedup claim as its handler ends (when the
-    /// delivery carries [`claims`](Delivery::claims)), and gives the answer: 200
+    /// `context`, marks each event whose handler succeeds as handled (when the
+    /// delivery carries [`claims`](Delivery::claims); the answer settles them all,
+    /// see the [module docs](self)), and gives the answer: 200
     /// when every event succeeded, else a problem (see the [module docs](self)).
     pub async fn dispatch(&self, mut delivery: Delivery, context: C) -> Reply {
         let claims = delivery.take_claims();
@@ -378,15 +385,13 @@ impl<C: Clone + Send + 'static> EventRouter<C> {
         let total = delivery.len();
         let mut failures = Failures::default();
         for (index, event) in delivery.into_events().into_iter().enumerate() {
-            let result = self.handle(event, context.clone()).await;
-            if let Some(claims) = &claims {
-                match result {
-                    Ok(()) => claims.complete(index).await,
-                    Err(_) => claims.release(index).await,
+            match self.handle(event, context.clone()).await {
+                Ok(()) => {
+                    if let Some(claims) = &claims {
+                        claims.mark_handled(index);
+                    }
                 }
-            }
-            if let Err(failure) = result {
-                failures.add(batch.then_some(index), failure);
+                Err(failure) => failures.add(batch.then_some(index), failure),
             }
         }
         failures.reply(total)
