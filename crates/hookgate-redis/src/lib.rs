@@ -41,11 +41,19 @@
 //! | complete | if `GET key` = token: `SET key done PX remember` | — |
 //! | release | if `GET key` = token: `DEL key` (compare-and-delete) | — |
 //!
-//! **Round trips per delivery: 2** — the claim before the handler, the completion
-//! (or release) after it. A batch costs the same 2: its claims, completions and
-//! releases are each one pipeline. (After a Redis restart or `SCRIPT FLUSH`, the
-//! first call of each script meets `NOSCRIPT`, loads it and runs again: two extra
-//! round trips, once per script.)
+//! **Round trips per delivery: 2** for a delivery of up to
+//! [`MAX_KEYS_PER_ROUND_TRIP`] (512) events — the claim before the handler, the
+//! completion (or release) after it. A larger batch costs one round trip more per
+//! 512 events each way: its claims, completions and releases are sent 512 keys to a
+//! pipeline, one pipeline after the other (a 5,000-event batch: 10 round trips to
+//! claim, 10 to settle). A batch that partly failed under the router settles in two
+//! calls, its handled events and its failed ones (so up to twice the round trips to
+//! settle; at most 3 for 512 events or fewer). (After a Redis restart or
+//! `SCRIPT FLUSH`, the first call of each script meets `NOSCRIPT`, loads it and runs
+//! again: two extra round trips, once per script.) [`DedupStore::ping`] is one
+//! `PING`, for readiness probes that must not write.
+//!
+//! [`DedupStore::ping`]: hookgate_core::dedup::DedupStore::ping
 //!
 //! # Why these semantics
 //!
@@ -84,14 +92,15 @@
 //! With the `cluster` feature (off by default; redis-rs `cluster-async`),
 //! `RedisStore::cluster_builder` connects to a cluster. Every script touches one
 //! key, so it runs on the node that owns that key's slot; a batch, whose keys are
-//! spread over slots, is sent as concurrent calls (one round trip of latency, not
-//! one pipeline).
+//! spread over slots, is sent as concurrent calls, at most
+//! [`MAX_KEYS_PER_ROUND_TRIP`] at a time (one round trip of latency for each 512
+//! keys, not one pipeline).
 //!
 //! Any server that speaks the Redis protocol with Lua scripting and `SET … NX PX`
 //! works (Redis 2.6.12 and later, Valkey).
 
 mod store;
 
-pub use store::{DEFAULT_PREFIX, RedisStore, RedisStoreBuilder};
+pub use store::{DEFAULT_PREFIX, MAX_KEYS_PER_ROUND_TRIP, RedisStore, RedisStoreBuilder};
 
 pub use hookgate_core::dedup::StoreError;

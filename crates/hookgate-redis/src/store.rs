@@ -54,6 +54,14 @@ static CLAIM: LazyLock<Script> = LazyLock::new(|| Script::new(CLAIM_LUA));
 static COMPLETE: LazyLock<Script> = LazyLock::new(|| Script::new(COMPLETE_LUA));
 static RELEASE: LazyLock<Script> = LazyLock::new(|| Script::new(RELEASE_LUA));
 
+/// The most script calls one round trip carries: a batch of more keys is sent in
+/// round trips of this many, one after the other (a pipeline each on one server,
+/// as many concurrent calls at most on a cluster), within one operation timeout.
+/// A 5,000-event claim (the largest batch hookgate accepts) is 10 round trips of at
+/// most 90 KB of commands each, rather than one pipeline of 880 KB or, on a cluster,
+/// 5,000 calls at once.
+pub const MAX_KEYS_PER_ROUND_TRIP: usize = 512;
+
 /// The longest `PX` sent (about 139 years): Redis rejects an expiry that overflows.
 const MAX_PX: u64 = 1 << 42;
 
@@ -373,7 +381,17 @@ impl RedisStore {
         self.run(what, script, calls).await.map(drop)
     }
 
-    /// Runs `script` once per call in one round trip, within the operation timeout.
+    /// Checks that the server answers (`PING`), within the operation timeout.
+    async fn ping_server(&self) -> Result<(), StoreError> {
+        let mut conn = self.0.conn.clone();
+        with_timeout("ping", self.0.operation_timeout, async move {
+            redis::cmd("PING").query_async::<()>(&mut conn).await
+        })
+        .await
+    }
+
+    /// Runs `script` once per call, in round trips of at most
+    /// [`MAX_KEYS_PER_ROUND_TRIP`] calls, all within the operation timeout.
     async fn run(
         &self,
         what: &'static str,
@@ -385,11 +403,13 @@ impl RedisStore {
         }
         let count = calls.len();
         let mut conn = self.0.conn.clone();
-        let codes = with_timeout(
-            what,
-            self.0.operation_timeout,
-            eval(&mut conn, script, &calls),
-        )
+        let codes = with_timeout(what, self.0.operation_timeout, async {
+            let mut codes = Vec::with_capacity(count);
+            for chunk in calls.chunks(MAX_KEYS_PER_ROUND_TRIP) {
+                codes.extend(eval(&mut conn, script, chunk).await?);
+            }
+            Ok(codes)
+        })
         .await?;
         if codes.len() != count {
             return Err(StoreError(format!(
@@ -461,11 +481,16 @@ async fn eval_once(conn: &mut Conn, script: &Script, calls: &[Call]) -> RedisRes
         });
         return futures_util::future::try_join_all(calls).await;
     }
+    pipeline(script, calls).query_async(conn).await
+}
+
+/// The pipeline of `calls` (at most [`MAX_KEYS_PER_ROUND_TRIP`] of them).
+fn pipeline(script: &Script, calls: &[Call]) -> Pipeline {
     let mut pipe = redis::pipe();
     for call in calls {
         pipe.invoke_script(&call.invocation(script));
     }
-    pipe.query_async(conn).await
+    pipe
 }
 
 async fn with_timeout<T>(
@@ -518,7 +543,8 @@ impl DedupStore for RedisStore {
         self.release_all(vec![(key, token)])
     }
 
-    /// One round trip for the whole batch (a pipeline; concurrent calls on a cluster).
+    /// One round trip for each [`MAX_KEYS_PER_ROUND_TRIP`] keys (a pipeline;
+    /// concurrent calls on a cluster).
     fn claim_all(
         &self,
         keys: Vec<DedupKey>,
@@ -528,7 +554,7 @@ impl DedupStore for RedisStore {
         Box::pin(async move { this.claim_many(keys, lease).await })
     }
 
-    /// One round trip for the whole batch.
+    /// One round trip for each [`MAX_KEYS_PER_ROUND_TRIP`] claims.
     fn complete_all(
         &self,
         claims: Vec<(DedupKey, ClaimToken)>,
@@ -541,13 +567,19 @@ impl DedupStore for RedisStore {
         })
     }
 
-    /// One round trip for the whole batch.
+    /// One round trip for each [`MAX_KEYS_PER_ROUND_TRIP`] claims.
     fn release_all(
         &self,
         claims: Vec<(DedupKey, ClaimToken)>,
     ) -> BoxFuture<Result<(), StoreError>> {
         let this = self.clone();
         Box::pin(async move { this.finish_many("release", &RELEASE, claims, None).await })
+    }
+
+    /// `PING`: changes nothing, within the operation timeout.
+    fn ping(&self) -> BoxFuture<Result<(), StoreError>> {
+        let this = self.clone();
+        Box::pin(async move { this.ping_server().await })
     }
 }
 
@@ -572,6 +604,36 @@ mod tests {
         assert_eq!(px(Duration::ZERO), 1);
         assert_eq!(px(Duration::from_millis(1500)), 1500);
         assert_eq!(px(Duration::MAX), MAX_PX);
+    }
+
+    /// The calls of a 5,000-event batch claim, as `claim_many` makes them.
+    fn batch_calls(n: usize) -> Vec<Call> {
+        (0..n)
+            .map(|i| Call {
+                key: format!("{DEFAULT_PREFIX}{:032x}", i),
+                token: token_hex(ClaimToken::generate()),
+                millis: Some(300_000),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_batch_is_sent_in_round_trips_of_at_most_512_calls() {
+        let calls = batch_calls(5_000);
+        let chunks: Vec<_> = calls.chunks(MAX_KEYS_PER_ROUND_TRIP).collect();
+        assert_eq!(chunks.len(), 10);
+        assert!(chunks.iter().all(|c| c.len() <= 512));
+        let whole = pipeline(&CLAIM, &calls).get_packed_pipeline().len();
+        let largest = chunks
+            .iter()
+            .map(|c| pipeline(&CLAIM, c).get_packed_pipeline().len())
+            .max()
+            .unwrap();
+        eprintln!(
+            "5,000 claims: one pipeline {whole} bytes; largest of 10 round trips {largest} bytes"
+        );
+        assert!(largest * 9 < whole, "{largest} vs {whole}");
+        assert!(largest < 128 * 1024, "{largest}");
     }
 
     #[test]

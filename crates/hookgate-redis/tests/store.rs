@@ -377,3 +377,67 @@ async fn a_hung_redis_fails_within_the_timeouts_and_the_store_recovers() {
     // resuming): then it holds the event until its lease ends, never as done.
     assert_ne!(store.claim(key(31), LEASE).await.unwrap(), Claim::Done);
 }
+
+/// `calls=` of `cmdstat_evalsha` in `INFO commandstats`: how many scripts ran.
+fn evalsha_calls(server: &RedisServer) -> u64 {
+    let info = server
+        .cmd(&["INFO", "commandstats"])
+        .into_string()
+        .unwrap_or_default();
+    info.lines()
+        .find_map(|line| line.strip_prefix("cmdstat_evalsha:calls="))
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_batch_of_5000_events_is_claimed_and_settled_in_round_trips_of_512() {
+    let server = RedisServer::start_own();
+    let store = store(&server, "big-batch").await;
+    assert_eq!(hookgate_redis::MAX_KEYS_PER_ROUND_TRIP, 512);
+    let keys: Vec<DedupKey> = (0..5_000).map(|n| key(100_000 + n)).collect();
+    let before = evalsha_calls(&server);
+    let claims = store.claim_all(keys.clone(), LEASE).await.unwrap();
+    assert_eq!(claims.len(), 5_000);
+    let tokens: Vec<ClaimToken> = claims.into_iter().map(new_token).collect();
+    // Every key ran its script once, in order (answers matched to their keys).
+    assert_eq!(evalsha_calls(&server) - before, 5_000);
+    let pairs: Vec<(DedupKey, ClaimToken)> = keys.iter().copied().zip(tokens).collect();
+    // The first 4,000 handled, the last 1,000 failed.
+    store
+        .complete_all(pairs[..4_000].to_vec(), REMEMBER)
+        .await
+        .unwrap();
+    store.release_all(pairs[4_000..].to_vec()).await.unwrap();
+    let again = store.claim_all(keys, LEASE).await.unwrap();
+    assert!(again[..4_000].iter().all(|c| *c == Claim::Done));
+    assert!(again[4_000..].iter().all(|c| matches!(c, Claim::New(_))));
+}
+
+#[tokio::test]
+async fn ping_changes_nothing_and_fails_when_redis_is_down() {
+    let mut server = RedisServer::start_own();
+    let store = store(&server, "ping").await;
+    let keys_before = server.cmd(&["DBSIZE"]).as_int();
+    let writes_before = evalsha_calls(&server);
+    for _ in 0..20 {
+        store.ping().await.unwrap();
+    }
+    assert_eq!(server.cmd(&["DBSIZE"]).as_int(), keys_before);
+    assert_eq!(evalsha_calls(&server), writes_before);
+
+    server.stop();
+    let started = Instant::now();
+    assert!(
+        store.ping().await.is_err(),
+        "a ping succeeded with Redis stopped"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    server.start_again();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while store.ping().await.is_err() {
+        assert!(Instant::now() < deadline, "ping did not recover");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -25,8 +25,9 @@ const MAX_ENTRIES: usize = 1 << 31;
 
 /// One remembered key: `until` (milliseconds since the store's start) and the
 /// holder's token (the low half of its [`ClaimToken`], never 0), 0 once done.
-/// A released entry stays in the ring, with `until` 0, until it is the oldest, but
-/// the index no longer points to it.
+/// A released entry stays in the ring, with `until` 0 (an entry the index points to
+/// has `until` 1 at least), until it is the oldest or a new entry takes its place
+/// at the bound; the index no longer points to it.
 #[derive(Clone, Copy)]
 struct Entry {
     key: u128,
@@ -83,6 +84,11 @@ struct Shard {
     count: usize,
     /// The ring length at which a new entry first evicts the oldest.
     max: usize,
+    /// Sequence numbers of released entries, the latest last: at the bound a new
+    /// entry takes the place of one before anything is evicted. Some may be stale
+    /// (the entry left the ring since, or took a new key); they are skipped, and
+    /// dropped when the list reaches twice the ring's size.
+    holes: Vec<u32>,
     keyer: Keyer,
 }
 
@@ -111,13 +117,19 @@ struct Inner {
 /// Bounded by entries (default 1,000,000) and by time: claims expire with their
 /// lease, completions after the remember window. When the bound is reached the
 /// oldest entries go first, done ones before live claims (a live claim is passed
-/// over and ends with its lease); a released claim keeps its place until the oldest
-/// entries reach it, so many releases lower the number remembered a little. Only
-/// when more than the bound are live claims at once does the store grow past it.
+/// over and ends with its lease). A released claim (a failed delivery, a health
+/// probe) frees its place: at the bound a new key takes the place of the latest
+/// released one before anything is evicted, so whatever was released, a handled
+/// event stays a duplicate until its remember time or until the store is full of
+/// handled events and live claims. (A claim whose lease ran out without a release,
+/// from a process that stalled, holds its place until the oldest entries reach it
+/// or its key is claimed again.) Only when more than the bound are live claims at
+/// once does the store grow past it.
 ///
 /// The memory is reserved when the store is built, about 50 bytes per entry of the
 /// bound (48.8 MB for the default), and the operating system commits it as it is
-/// used. Claims never rehash, grow or allocate: sharded by a keyed hash of the key,
+/// used; the list of released places grows with the releases, to at most 8 bytes per
+/// entry. Claims never rehash, grow or allocate: sharded by a keyed hash of the key,
 /// each shard behind its own mutex, held for one lookup and one write.
 #[derive(Clone, Debug)]
 pub struct MemoryStore(Arc<Inner>);
@@ -197,7 +209,8 @@ impl MemoryStore {
     pub fn claim_now(&self, key: DedupKey, lease: Duration) -> Claim {
         let now = self.now();
         let token = ClaimToken::generate();
-        let until = now.saturating_add(millis(lease));
+        // At least 1: 0 marks a released entry.
+        let until = now.saturating_add(millis(lease)).max(1);
         let (mut shard, tag) = self.shard(key);
         match shard.claim(key.as_u128(), tag, low_bits(token), until, now) {
             Seen::New => Claim::New(token),
@@ -210,7 +223,7 @@ impl MemoryStore {
     /// out and nobody claimed the key since (the event was handled all the same).
     pub fn complete_now(&self, key: DedupKey, token: ClaimToken, remember: Duration) {
         let now = self.now();
-        let until = now.saturating_add(millis(remember));
+        let until = now.saturating_add(millis(remember)).max(1);
         let (mut shard, tag) = self.shard(key);
         shard.complete(key.as_u128(), tag, low_bits(token), until, now);
     }
@@ -256,6 +269,7 @@ impl Shard {
             index: vec![0; buckets(max)].into_boxed_slice(),
             count: 0,
             max,
+            holes: Vec::new(),
             keyer,
         }
     }
@@ -311,7 +325,30 @@ impl Shard {
         {
             self.ring[at].until = 0;
             self.remove_bucket(bucket);
+            self.add_hole(at);
         }
+    }
+
+    /// Remembers that the entry at `at` was released, for [`take_hole`](Self::take_hole).
+    fn add_hole(&mut self, at: usize) {
+        if self.holes.len() >= 2 * self.max.max(self.ring.len()) {
+            // Amortized: at most `ring.len()` are left, after as many additions.
+            let (base, ring) = (self.base, &self.ring);
+            self.holes
+                .retain(|&seq| is_hole(ring, seq.wrapping_sub(base) as usize));
+        }
+        self.holes.push(self.base.wrapping_add(at as u32));
+    }
+
+    /// The place of the latest released entry still in the ring, taken.
+    fn take_hole(&mut self) -> Option<usize> {
+        while let Some(seq) = self.holes.pop() {
+            let at = seq.wrapping_sub(self.base) as usize;
+            if is_hole(&self.ring, at) {
+                return Some(at);
+            }
+        }
+        None
     }
 
     fn mask(&self) -> usize {
@@ -347,18 +384,29 @@ impl Shard {
             .map(|(bucket, _)| bucket)
     }
 
-    /// Appends `entry` (a key not in the index), evicting first at the bound.
+    /// Appends `entry` (a key not in the index); at the bound it takes the place of
+    /// a released entry, else evicts first.
     fn insert(&mut self, entry: Entry, tag: u32, now: u64) {
         if self.ring.len() >= self.max {
+            if let Some(at) = self.take_hole() {
+                self.ring[at] = entry;
+                self.index_entry(at, tag);
+                return;
+            }
             self.evict(now);
         }
+        self.ring.push_back(entry);
+        self.index_entry(self.ring.len() - 1, tag);
+    }
+
+    /// Puts the entry at `at` into the index.
+    fn index_entry(&mut self, at: usize, tag: u32) {
         // More than twice the bound alive at once: a bigger index (never at or
         // under the bound, where it is at most half full).
         if (self.count + 1) * 8 > self.index.len() * 7 {
             self.grow_index();
         }
-        let sequence = self.base.wrapping_add(self.ring.len() as u32);
-        self.ring.push_back(entry);
+        let sequence = self.base.wrapping_add(at as u32);
         self.put_bucket(OCCUPIED | u64::from(tag) << 32 | u64::from(sequence));
         self.count += 1;
     }
@@ -451,6 +499,11 @@ impl Shard {
     }
 }
 
+/// Whether the entry at `at` is a released one (not one the index points to).
+fn is_hole(ring: &VecDeque<Entry>, at: usize) -> bool {
+    ring.get(at).is_some_and(|e| e.until == 0)
+}
+
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
@@ -538,6 +591,10 @@ mod tests {
         /// released one stays until it is the oldest).
         ring: VecDeque<(Entry, bool)>,
         max: usize,
+        /// Positions of released entries, as the shard keeps them: counted from
+        /// the first entry ever (`popped` is how many left the front).
+        holes: Vec<u64>,
+        popped: u64,
     }
 
     impl Model {
@@ -554,18 +611,38 @@ mod tests {
                 match self.ring.front() {
                     Some((e, _)) if e.until > now => return,
                     Some(_) => {
-                        self.ring.pop_front();
+                        self.pop_front();
                     }
                     None => return,
                 }
             }
         }
 
+        fn pop_front(&mut self) -> (Entry, bool) {
+            self.popped += 1;
+            self.ring.pop_front().unwrap()
+        }
+
+        fn is_hole(&self, position: u64) -> bool {
+            position
+                .checked_sub(self.popped)
+                .and_then(|at| self.ring.get(at as usize))
+                .is_some_and(|(_, live)| !live)
+        }
+
         fn insert(&mut self, entry: Entry, now: u64) {
+            if self.ring.len() >= self.max {
+                while let Some(position) = self.holes.pop() {
+                    if self.is_hole(position) {
+                        self.ring[(position - self.popped) as usize] = (entry, true);
+                        return;
+                    }
+                }
+            }
             let mut rounds = self.ring.len();
             while self.ring.len() >= self.max && rounds > 0 {
                 rounds -= 1;
-                let (e, live) = self.ring.pop_front().unwrap();
+                let (e, live) = self.pop_front();
                 if live && e.token != 0 && e.until > now {
                     self.ring.push_back((e, true));
                 }
@@ -623,6 +700,11 @@ mod tests {
                     },
                     false,
                 );
+                if self.holes.len() >= 2 * self.max.max(self.ring.len()) {
+                    let holes = std::mem::take(&mut self.holes);
+                    self.holes = holes.into_iter().filter(|&p| self.is_hole(p)).collect();
+                }
+                self.holes.push(self.popped + i as u64);
             }
         }
     }
@@ -666,7 +748,7 @@ mod tests {
             let keyer = Keyer { seed, shards: 1 };
             let mut shard = Shard::new(max, keyer);
             shard.base = u32::MAX - 40;
-            let mut model = Model { ring: VecDeque::new(), max };
+            let mut model = Model { ring: VecDeque::new(), max, holes: Vec::new(), popped: 0 };
             let mut now = 1;
             let mut next_token = 1;
             let mut tokens: Vec<Vec<u64>> = vec![Vec::new(); 24];
@@ -710,6 +792,130 @@ mod tests {
         }
     }
 
+    #[derive(Clone, Debug)]
+    enum Step {
+        /// Claim a key of the universe; complete it (handled) when `complete`, else
+        /// release it (a failed delivery, a health probe).
+        Deliver {
+            key: u8,
+            complete: bool,
+        },
+        /// Claim a key, and leave the claim live.
+        Hold {
+            key: u8,
+        },
+        Wait(u64),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            6 => (0..40u8, any::<bool>()).prop_map(|(key, complete)| Step::Deliver { key, complete }),
+            1 => (0..40u8).prop_map(|key| Step::Hold { key }),
+            1 => (0..3u64).prop_map(Step::Wait),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Issue 18, item 9: whatever the releases, a handled event stays a
+        /// duplicate until its remember time, or until the shard was full of
+        /// entries that count (handled events, live claims, and claims whose lease
+        /// ran out unreleased: a place they hold until the oldest entries reach
+        /// it) when a new key came in. A released claim holds no place.
+        #[test]
+        fn a_handled_event_stays_a_duplicate_whatever_was_released(
+            max in 1..8usize,
+            seed in any::<[u64; 2]>(),
+            steps in proptest::collection::vec(step(), 1..400),
+        ) {
+            const LEASE: u64 = 2;
+            const REMEMBER: u64 = 50;
+            let keyer = Keyer { seed, shards: 1 };
+            let mut shard = Shard::new(max, keyer);
+            let mut now = 1;
+            let mut token = 0;
+            // The keys handled: until when, and whether no new key came in at the
+            // bound since (then it must be Done).
+            let mut handled: std::collections::HashMap<u8, (u64, bool)> = Default::default();
+            for step in steps {
+                let (n, complete, hold) = match step {
+                    Step::Deliver { key, complete } => (key, complete, false),
+                    Step::Hold { key } => (key, false, true),
+                    Step::Wait(dt) => {
+                        now += dt;
+                        continue;
+                    }
+                };
+                let (k, tag) = (key(n), keyer.place(key(n)).1);
+                if let Some(&(until, kept)) = handled.get(&n)
+                    && until > now
+                    && kept
+                {
+                    prop_assert_eq!(shard.claim(k, tag, u64::MAX, now + LEASE, now), Seen::Done, "key {}", n);
+                    continue;
+                }
+                // The places held: every entry but the released ones.
+                let held = shard.ring.iter().filter(|e| e.until != 0).count();
+                if shard.find(k, tag).is_none() && held >= max {
+                    // A new key at the bound: the shard may evict any handled event.
+                    for (_, kept) in handled.values_mut() {
+                        *kept = false;
+                    }
+                }
+                token += 1;
+                if shard.claim(k, tag, token, now + LEASE, now) != Seen::New {
+                    // A live claim of an earlier Hold, or a handled event evicted
+                    // in the model's view but still there: nothing to settle.
+                    continue;
+                }
+                handled.remove(&n);
+                if hold {
+                    continue;
+                }
+                if complete {
+                    shard.complete(k, tag, token, now + REMEMBER, now);
+                    handled.insert(n, (now + REMEMBER, true));
+                } else {
+                    shard.release(k, tag, token);
+                }
+            }
+            for (&n, &(until, kept)) in &handled {
+                if until > now && kept {
+                    let (k, tag) = (key(n), keyer.place(key(n)).1);
+                    prop_assert_eq!(shard.claim(k, tag, u64::MAX, now + LEASE, now), Seen::Done, "key {}", n);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn claims_released_again_and_again_leave_the_handled_events_remembered() {
+        let store = MemoryStore::with_capacity(1_000).unwrap();
+        let hour = Duration::from_secs(3600);
+        let handled: Vec<_> = (0..100)
+            .map(|i| DedupKey::new("/s", &format!("handled-{i}")))
+            .collect();
+        for &key in &handled {
+            let Claim::New(token) = store.claim_now(key, hour) else {
+                panic!()
+            };
+            store.complete_now(key, token, hour);
+        }
+        // Failed deliveries and health probes: claimed and released, 100 x the bound.
+        for i in 0..100_000 {
+            let key = DedupKey::new("/probe", &i.to_string());
+            let Claim::New(token) = store.claim_now(key, hour) else {
+                panic!()
+            };
+            store.release_now(key, token);
+        }
+        assert_eq!(store.len(), 100);
+        for &key in &handled {
+            assert_eq!(store.claim_now(key, hour), Claim::Done);
+        }
+    }
+
     #[test]
     fn the_newest_are_remembered_at_the_bound_and_live_claims_are_passed_over() {
         let store = MemoryStore::with_capacity(1).unwrap();
@@ -732,6 +938,15 @@ mod tests {
         assert!(matches!(store.claim_now(done, hour), Claim::New(_)));
         store.complete_now(live, live_token, hour);
         assert_eq!(store.claim_now(live, hour), Claim::Done);
+    }
+
+    #[tokio::test]
+    async fn ping_answers_and_changes_nothing() {
+        let store = MemoryStore::with_capacity(10).unwrap();
+        for _ in 0..100 {
+            store.ping().await.unwrap();
+        }
+        assert!(store.is_empty());
     }
 
     #[test]

@@ -339,6 +339,14 @@ pub trait DedupStore: fmt::Debug + Send + Sync + 'static {
             Ok(())
         })
     }
+
+    /// Checks that the store answers, changing nothing: for readiness probes (a
+    /// probe that claims and releases a key writes to a shared store each time).
+    /// The default answers `Ok(())` at once (a store in this process); a store over
+    /// a network asks its server (Redis: `PING`).
+    fn ping(&self) -> BoxFuture<Result<(), StoreError>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
 }
 
 #[cfg(test)]
