@@ -245,6 +245,30 @@ mod hot_path {
         claim_complete(bencher, &store, &new, REMEMBER);
     }
 
+    /// Claim + release of a new event (a failed delivery, a health probe) on a
+    /// store at its bound (100,000, full of handled events): since issue 18 the new
+    /// key takes the place the previous release freed, where it evicted the oldest
+    /// handled event before.
+    #[divan::bench]
+    fn claim_release_at_bound(bencher: Bencher<'_, '_>) {
+        let store = MemoryStore::with_capacity(100_000).expect("capacity");
+        for key in keys("/bench/bound", 100_000) {
+            if let Claim::New(token) = store.claim_now(key, LEASE) {
+                store.complete_now(key, token, REMEMBER);
+            }
+        }
+        let keys = keys("/bench/probe", 120_000);
+        let next = Cell::new(0usize);
+        bencher.counter(ItemsCount::new(1usize)).bench_local(|| {
+            let i = next.get();
+            next.set(i + 1);
+            let key = keys[i % keys.len()];
+            if let Claim::New(token) = store.claim_now(key, LEASE) {
+                store.release_now(key, token);
+            }
+        });
+    }
+
     /// Polls `future` once: the in-memory store never waits.
     fn ready<F: Future>(future: F) -> F::Output {
         match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {

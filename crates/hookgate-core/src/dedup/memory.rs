@@ -400,6 +400,7 @@ impl Shard {
     }
 
     /// Puts the entry at `at` into the index.
+    #[inline]
     fn index_entry(&mut self, at: usize, tag: u32) {
         // More than twice the bound alive at once: a bigger index (never at or
         // under the bound, where it is at most half full).
