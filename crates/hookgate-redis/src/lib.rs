@@ -77,10 +77,14 @@
 //! lost or refused is retried once on the new one.
 //!
 //! A call that timed out, or whose connection broke, may still have been carried
-//! out by Redis. A claim retried after a lost connection finds its own token and is
-//! `New` again; a claim whose request gave up instead holds the event as in flight
-//! (429 to its retries) until its lease ends, and then a retry is handled. An event
-//! that was not handled is never marked done.
+//! out by Redis (a paused or overloaded server runs it when it resumes). A claim
+//! retried after a lost connection finds its own token and is `New` again. A claim
+//! that gave up without an answer is taken back: the store queues a
+//! compare-and-delete release of its tokens behind it, in the background, and sends
+//! it again until Redis answers (for at most the lease), so a claim that lands late
+//! holds nothing and the sender's retry is handled at once rather than answered 429
+//! for the whole lease. This needs no clock shared with Redis. An event that was not
+//! handled is never marked done.
 //!
 //! Configure Redis with `maxmemory-policy noeviction` (or give it enough memory):
 //! evicting a claim or a completion lets a duplicate through, while a refused

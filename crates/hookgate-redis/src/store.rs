@@ -348,7 +348,16 @@ impl RedisStore {
                 millis: Some(lease),
             })
             .collect();
-        let codes = self.run("claim", &CLAIM, calls).await?;
+        let codes = match self.run("claim", &CLAIM, calls).await {
+            Ok(codes) => codes,
+            Err(error) => {
+                // The claims may still land (a paused Redis runs them on resuming,
+                // and would then hold the events for the whole lease): take them
+                // back, compare-and-delete, once Redis answers again.
+                self.release_orphans(keys.into_iter().zip(tokens).collect(), lease);
+                return Err(error);
+            }
+        };
         tokens
             .into_iter()
             .zip(codes)
@@ -361,6 +370,53 @@ impl RedisStore {
                 ))),
             })
             .collect()
+    }
+
+    /// After a claim that failed without an answer (a timeout, a lost
+    /// connection): releases its tokens in the background, compare-and-delete, so
+    /// that a claim Redis carries out late holds nothing. The release is queued on
+    /// the same connection, behind the claim; it is sent again (each attempt within
+    /// the operation timeout, a growing pause between them, up to 5 s) until Redis
+    /// answers, for as long as the claims' lease would hold them (`lease_ms`), and
+    /// then given up: by then the claims have expired. Clock-free: nothing compares
+    /// this host's time with Redis's. Without a tokio runtime nothing is sent, and
+    /// the claims end with their lease, as before.
+    fn release_orphans(&self, claims: Vec<(DedupKey, ClaimToken)>, lease_ms: u64) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let this = self.clone();
+        runtime.spawn(async move {
+            let started = tokio::time::Instant::now();
+            let lease = Duration::from_millis(lease_ms);
+            let mut pause = Duration::from_millis(100);
+            loop {
+                match this
+                    .finish_many("release", &RELEASE, claims.clone(), None)
+                    .await
+                {
+                    Ok(()) => {
+                        tracing::info!(
+                            target: "hookgate::dedup", events = claims.len(),
+                            "released the claims of a claim that had failed without an answer"
+                        );
+                        return;
+                    }
+                    Err(error) if started.elapsed() + pause < lease => {
+                        tracing::debug!(target: "hookgate::dedup", %error, "redis still not answering; releasing later");
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(Duration::from_secs(5));
+                    }
+                    Err(error) => {
+                        tracing::warn!(
+                            target: "hookgate::dedup", events = claims.len(), %error,
+                            "gave up releasing the claims of a failed claim; they end with their lease"
+                        );
+                        return;
+                    }
+                }
+            }
+        });
     }
 
     async fn finish_many(
