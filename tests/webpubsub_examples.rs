@@ -233,7 +233,8 @@ fn conversation(addr: &str) -> Vec<Answer> {
         "POST",
         "/api/disconnected",
         &headers,
-        br#"{"reason": "bye"}"#,
+        // A client's reason with terminal escape sequences: printed escaped.
+        br#"{"reason": "bye\u001b[2J\u001b]0;pwned\u0007"}"#,
     ));
     answers
 }
@@ -306,9 +307,12 @@ fn both_examples_answer_and_print_alike() {
     for err in [axum_err, actix_err] {
         assert!(err.contains(&format!("connected: {CONNECTION}")), "{err}");
         assert!(
-            err.contains(&format!("disconnected: {CONNECTION} (bye)")),
+            err.contains(&format!(
+                r"disconnected: {CONNECTION} (bye\u{{1b}}[2J\u{{1b}}]0;pwned\u{{7}})"
+            )),
             "{err}"
         );
+        assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{err:?}");
         assert!(err.contains("rejected request: 401"), "{err}");
     }
 }

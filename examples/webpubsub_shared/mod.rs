@@ -111,20 +111,22 @@ pub(crate) fn handle(
         WebPubSubEvent::Connected(connected) => {
             eprintln!(
                 "connected: {} (user {})",
-                connected.context.connection_id(),
-                connected.context.user_id().unwrap_or("-")
+                connected.context.connection_id().escape_debug(),
+                connected.context.user_id().unwrap_or("-").escape_debug()
             );
             WebPubSubResponse::Ack
         }
         WebPubSubEvent::Disconnected(disconnected) => {
             eprintln!(
                 "disconnected: {} ({})",
-                disconnected.context.connection_id(),
+                disconnected.context.connection_id().escape_debug(),
+                // The client's text, escaped: it cannot paint the operator's terminal.
                 disconnected
                     .body
                     .reason
                     .as_deref()
                     .unwrap_or("no reason given")
+                    .escape_debug()
             );
             WebPubSubResponse::Ack
         }

@@ -514,14 +514,37 @@ async fn read_detail(mut response: reqwest::Response) -> String {
             body.extend_from_slice(&chunk[..chunk.len().min(4096 - body.len())]);
         }
     }
-    let text = String::from_utf8_lossy(&body);
+    detail_line(&body)
+}
+
+/// What a receiver's answer says, for the terminal: one line of at most 300
+/// characters, with control characters (escape sequences, carriage returns) and
+/// other unprintable ones such as bidirectional overrides escaped (`\u{1b}`), so a
+/// receiver cannot paint or rewrite the operator's terminal.
+fn detail_line(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
     let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    one_line.chars().take(300).collect()
+    let short: String = one_line.chars().take(300).collect();
+    short.escape_debug().to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_receivers_answer_is_printed_escaped() {
+        let line = detail_line(b"bad\x1b[2J\x1b[31mred\r\x07 \xe2\x80\xae{\"detail\":\"x\"}");
+        assert!(
+            !line.chars().any(|c| c.is_control() || c == '\u{202e}'),
+            "{line:?}"
+        );
+        assert!(
+            line.contains("\\u{1b}[2J") && line.contains("\\u{202e}"),
+            "{line}"
+        );
+        assert!(detail_line(&[b'a'; 10_000]).len() <= 300);
+    }
 
     #[test]
     fn inputs() {
