@@ -39,8 +39,9 @@ pub(crate) struct App {
     pub(crate) dedup: DedupPolicy,
     pub(crate) metrics: Arc<Metrics>,
     /// The bound of `--max-concurrency` for the `exec` and `forward` sinks (a
-    /// process or a connection per delivery); `None` for `stdout`, whose write
-    /// takes microseconds.
+    /// process or a connection per delivery); `None` for `stdout`, whose writer
+    /// thread takes a delivery in microseconds (and a stalled one fails within the
+    /// stdout timeout).
     pub(crate) permits: Option<Arc<Semaphore>>,
     /// The permits' number (`--max-concurrency`).
     pub(crate) max_concurrency: usize,

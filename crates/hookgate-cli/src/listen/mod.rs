@@ -148,7 +148,10 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
 
 fn sink(s: &Settings) -> Result<Sink, RunError> {
     Ok(match &s.sink {
-        SinkSettings::Stdout => Sink::Stdout(StdoutSink),
+        SinkSettings::Stdout => Sink::Stdout(
+            StdoutSink::new(crate::sink::stdout::DEFAULT_TIMEOUT)
+                .map_err(|e| RunError(format!("cannot start the stdout writer: {e}")))?,
+        ),
         SinkSettings::Exec {
             command, timeout, ..
         } => Sink::Exec(ExecSink::new(command.clone(), *timeout, s.body_limit)),

@@ -52,7 +52,7 @@ impl Sink {
     /// Hands the events of one delivery over.
     pub(crate) async fn deliver(&self, mode: Mode, events: &[CloudEvent]) -> Outcome {
         match self {
-            Self::Stdout(sink) => sink.deliver(events),
+            Self::Stdout(sink) => sink.deliver(events).await,
             Self::Exec(sink) => sink.deliver(mode, events).await,
             Self::Forward(sink) => sink.deliver(mode, events).await,
         }
