@@ -1,6 +1,7 @@
 //! `hookgate listen --redis URL`: two receivers (replicas) share the dedup store, so
-//! an event is handed over once across both; `/healthz` is ready only while Redis
-//! answers, and a password in the URL is never logged.
+//! an event is handed over once across both; `/readyz` (and its alias `/healthz`)
+//! is ready only while Redis answers, `/livez` whatever Redis does, no probe writes
+//! to Redis, and a password in the URL is never logged.
 
 #![cfg(unix)]
 
@@ -65,6 +66,44 @@ async fn healthz_follows_the_store() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(ready, "{}", hg.stderr());
+}
+
+/// Scripts Redis ran (`cmdstat_evalsha` calls) and keys it holds: what a probe must
+/// not change.
+fn writes(redis: &RedisServer) -> (String, Option<i64>) {
+    let info = redis
+        .cmd(&["INFO", "commandstats"])
+        .into_string()
+        .unwrap_or_default();
+    let evalsha = info
+        .lines()
+        .find(|l| l.starts_with("cmdstat_evalsha:") || l.starts_with("cmdstat_set:"))
+        .map(|l| l.split(',').next().unwrap_or("").to_owned())
+        .unwrap_or_default();
+    (evalsha, redis.cmd(&["DBSIZE"]).as_int())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn probes_write_nothing_and_liveness_outlasts_a_redis_outage() {
+    let mut redis = RedisServer::start_own();
+    let hg = Hookgate::start(&["--redis", &redis.url()], &[]);
+    let before = writes(&redis);
+    for path in ["/readyz", "/healthz", "/livez"] {
+        for _ in 0..10 {
+            let answer = reqwest::get(format!("{}{path}", hg.base)).await.unwrap();
+            assert_eq!(answer.status(), 200, "{path}");
+        }
+    }
+    assert_eq!(writes(&redis), before, "a probe wrote to Redis");
+    redis.stop();
+    let ready = reqwest::get(format!("{}/readyz", hg.base)).await.unwrap();
+    assert_eq!(ready.status(), 503);
+    let live = reqwest::get(format!("{}/livez", hg.base)).await.unwrap();
+    assert_eq!(
+        live.status(),
+        200,
+        "liveness follows the process, not Redis"
+    );
 }
 
 #[test]

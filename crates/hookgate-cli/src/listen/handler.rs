@@ -21,7 +21,7 @@ use axum::extract::{Request, State};
 use axum::response::{IntoResponse as _, Response};
 use bytes::Bytes;
 use hookgate::auth::Identity;
-use hookgate::dedup::{ClaimOutcome, DedupKey, DedupPolicy};
+use hookgate::dedup::{ClaimOutcome, DedupPolicy};
 use hookgate::tower::problem_response;
 use hookgate::{CloudEvent, Delivery, Error, ErrorKind, Mode, Problem};
 use http::StatusCode;
@@ -227,26 +227,24 @@ pub(crate) async fn not_found(app: Arc<App>) -> Response {
     respond(problem_response(&problem))
 }
 
-/// `GET /healthz`: 200 when the dedup store answers (and the process is not
-/// stopping), 503 otherwise.
-pub(crate) async fn healthz(State(app): State<Arc<App>>) -> Response {
+/// `GET /livez`: 200 while the process answers, stopping included (a liveness
+/// probe must not restart a receiver that is finishing its deliveries).
+pub(crate) async fn livez() -> Response {
+    (StatusCode::OK, "ok\n").into_response()
+}
+
+/// `GET /readyz` (and `/healthz`, its alias): 200 when the dedup store answers
+/// [`ping`](hookgate::dedup::DedupStore::ping) within 2 s and the process is not
+/// stopping, 503 otherwise. The probe changes nothing: on Redis it is one `PING`,
+/// never a write.
+pub(crate) async fn readyz(State(app): State<Arc<App>>) -> Response {
     if app.stopping.load(Ordering::Relaxed) {
         return (StatusCode::SERVICE_UNAVAILABLE, "stopping\n").into_response();
     }
-    let store = app.dedup.store();
-    // A key of its own: claimed for a second and released at once.
-    let key = DedupKey::new("hookgate:healthz", &format!("{:?}", Instant::now()));
-    let probe = async {
-        match store.claim(key, Duration::from_secs(1)).await {
-            Ok(hookgate::dedup::Claim::New(token)) => store.release(key, token).await,
-            Ok(_) => Ok(()),
-            Err(e) => Err(e),
-        }
-    };
-    match tokio::time::timeout(Duration::from_secs(2), probe).await {
+    match tokio::time::timeout(Duration::from_secs(2), app.dedup.store().ping()).await {
         Ok(Ok(())) => (StatusCode::OK, "ok\n").into_response(),
         Ok(Err(e)) => {
-            tracing::warn!(error = %e, "health check: the dedup store failed");
+            tracing::warn!(error = %e, "readiness: the dedup store failed");
             (StatusCode::SERVICE_UNAVAILABLE, "dedup store unavailable\n").into_response()
         }
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "dedup store timed out\n").into_response(),

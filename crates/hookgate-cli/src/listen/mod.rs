@@ -2,7 +2,8 @@
 //!
 //! One axum router: `POST {path}` behind the library's `WebhookLayer` (handshake,
 //! authentication, parsing), the [`handler`] (deduplication and the sink), and
-//! `GET /healthz`, `GET /metrics` outside the layer (on `--admin-bind` when given).
+//! `GET /livez`, `GET /readyz` (alias `/healthz`) and `GET /metrics` outside the
+//! layer (on `--admin-bind` when given).
 //!
 //! On SIGTERM or SIGINT it stops accepting connections, gives the deliveries in
 //! flight `--shutdown-grace` to finish, then drops the rest (their commands are
@@ -81,7 +82,9 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
         .with_state(Arc::clone(&app))
         .layer(WebhookLayer::new(webhook));
     let admin = Router::new()
-        .route("/healthz", get(handler::healthz))
+        .route("/livez", get(handler::livez))
+        .route("/readyz", get(handler::readyz))
+        .route("/healthz", get(handler::readyz))
         .route("/metrics", get(handler::metrics))
         .with_state(Arc::clone(&app));
 
@@ -110,7 +113,7 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
             let admin_local = admin_listener
                 .local_addr()
                 .map_err(|e| RunError(e.to_string()))?;
-            tracing::info!("hookgate admin on http://{admin_local}/healthz and /metrics");
+            tracing::info!("hookgate admin on http://{admin_local}/readyz, /livez and /metrics");
             let serve =
                 axum::serve(admin_listener, admin).with_graceful_shutdown(wait(stopped.clone()));
             tokio::spawn(async move {
