@@ -58,6 +58,22 @@ async fn downstream() -> (String, Seen) {
                 tokio::time::sleep(Duration::from_secs(30)).await;
                 StatusCode::OK.into_response()
             }
+            // A Web PubSub-like answer: the connection's state in `ce-*` headers.
+            "state" => (
+                [
+                    ("ce-connectionstate", "c3RhdGU="),
+                    ("ce-subprotocol", "json.webpubsub.azure.v1"),
+                    ("x-other", "kept-back"),
+                ],
+                "",
+            )
+                .into_response(),
+            // Handled, with an answer larger than the body limit (2 MiB > 1 MiB).
+            "huge" => (
+                [("content-type", "application/octet-stream")],
+                vec![b'x'; 2 << 20],
+            )
+                .into_response(),
             "flaky" if earlier == 0 => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
             "flaky" => StatusCode::OK.into_response(),
             _ => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
@@ -107,6 +123,39 @@ async fn a_2xx_acknowledges_and_its_answer_goes_back_in_the_same_mode() {
     assert_eq!(seen[1].1, "application/cloudevents+json");
     assert_eq!(seen[2].1, "application/cloudevents-batch+json");
     assert!(!hg.stderr().contains("s3cret"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_downstreams_ce_headers_go_back() {
+    let (down, _) = downstream().await;
+    let hg = Hookgate::start(&["--forward", &format!("{down}/state")], &[]);
+    let answer = send_binary(&hg.url("/api/events"), &event("h1")).await;
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.headers()["ce-connectionstate"], "c3RhdGU=");
+    assert_eq!(
+        answer.headers()["ce-subprotocol"],
+        "json.webpubsub.azure.v1"
+    );
+    assert!(!answer.headers().contains_key("x-other"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_2xx_with_an_answer_over_the_limit_still_acknowledges() {
+    let (down, seen) = downstream().await;
+    let hg = Hookgate::start(&["--forward", &format!("{down}/huge")], &[]);
+    let url = hg.url("/api/events");
+    let answer = send_binary(&url, &event("big1")).await;
+    // The downstream handled it: 2xx without the body, and the event is remembered.
+    assert_eq!(answer.status(), 200);
+    assert!(answer.bytes().await.unwrap().is_empty());
+    assert_eq!(send_binary(&url, &event("big1")).await.status(), 200);
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        1,
+        "the handled event was forwarded again"
+    );
+    let log = hg.stderr_wait(&["larger than the limit"]);
+    assert!(log.contains("acknowledged without its body"), "{log}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

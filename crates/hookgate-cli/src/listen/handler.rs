@@ -175,13 +175,21 @@ impl App {
     /// The answer for a sink's outcome, logged.
     fn answer(&self, outcome: Outcome, events: usize) -> Response {
         match outcome {
-            Outcome::Ack { status, body } => {
+            Outcome::Ack {
+                status,
+                body,
+                headers,
+            } => {
                 tracing::info!(events, status, "delivered");
-                with_body(status, body)
+                with_body(status, body, headers)
             }
-            Outcome::Refused { status, body } => {
+            Outcome::Refused {
+                status,
+                body,
+                headers,
+            } => {
                 tracing::warn!(events, status, "refused downstream: passed back");
-                with_body(status, body)
+                with_body(status, body, headers)
             }
             Outcome::Failed(why) => {
                 tracing::warn!(events, reason = %why, "not delivered: answered 503, claims released");
@@ -264,9 +272,9 @@ fn respond(response: http::Response<Bytes>) -> Response {
     response.map(Body::from)
 }
 
-fn with_body(status: u16, body: Option<(String, Bytes)>) -> Response {
+fn with_body(status: u16, body: Option<(String, Bytes)>, headers: http::HeaderMap) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-    match body {
+    let mut response = match body {
         Some((content_type, body)) => {
             let mut response = (status, body).into_response();
             if let Ok(value) = content_type.parse() {
@@ -275,7 +283,9 @@ fn with_body(status: u16, body: Option<(String, Bytes)>) -> Response {
             response
         }
         None => status.into_response(),
-    }
+    };
+    response.headers_mut().extend(headers);
+    response
 }
 
 /// The span of a hand-over: the event's id, type and source (the first event's,

@@ -104,7 +104,11 @@ impl ExecSink {
                         };
                     (content_type.to_owned(), body)
                 });
-                Outcome::Ack { status: 200, body }
+                Outcome::Ack {
+                    status: 200,
+                    body,
+                    headers: http::HeaderMap::new(),
+                }
             }
             Ok((_, Ok(status))) => Outcome::Failed(match status.code() {
                 Some(code) => format!("the command exited with status {code}"),

@@ -4,19 +4,22 @@
 //!   `structured` / `binary` (a batch of several stays a batch), with their
 //!   CloudEvents attributes re-encoded by the library (`hookgate::encode`); the
 //!   sender's credentials are not passed on.
-//! - A 2xx acknowledges: its status, body (at most the body limit) and content type
-//!   go back to the sender (Web PubSub reads them).
+//! - A 2xx acknowledges: its status, body (at most the body limit), content type and
+//!   `ce-*` headers go back to the sender (Web PubSub reads them: a downstream's
+//!   `ce-connectionState` sets the connection's state). A 2xx whose body is larger
+//!   than the limit still acknowledges (the downstream did what it was asked): the
+//!   sender gets the status and headers without the body, and a log line says so.
 //! - A 4xx other than 408 and 429 is passed back as it is: the sender will not retry
 //!   it (the claims are released, as for any non-2xx).
-//! - A 5xx, 408, 429, a redirect, a timeout, no connection or a body over the limit
-//!   fail the delivery: 503 with `Retry-After`, the claims released.
+//! - A 5xx, 408, 429, a redirect, a timeout, no connection, or a 4xx whose body is
+//!   over the limit fail the delivery: 503 with `Retry-After`, the claims released.
 //! - One pooled client (keep-alive), a connect timeout and a whole-request timeout.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use hookgate::{CloudEvent, Mode, encode};
-use reqwest::header::CONTENT_TYPE;
+use reqwest::header::{CONTENT_TYPE, HeaderMap};
 
 use super::Outcome;
 use crate::config::ForwardMode;
@@ -104,23 +107,53 @@ impl ForwardSink {
         if retryable || !(200..500).contains(&status) || (300..400).contains(&status) {
             return Outcome::Failed(format!("forward to {}: answered {status}", self.label));
         }
+        let headers = ce_headers(response.headers());
+        let acknowledged = (200..300).contains(&status);
         let mut body = Vec::new();
+        // The 2xx answer's body is not passed back (over the limit, or broken off).
+        let mut oversized = false;
         loop {
             match response.chunk().await {
                 Ok(Some(chunk)) => {
                     if body.len() + chunk.len() > self.limit {
-                        return Outcome::Failed(format!(
-                            "forward to {}: the answer is larger than {} bytes",
-                            self.label, self.limit
-                        ));
+                        if !acknowledged {
+                            return Outcome::Failed(format!(
+                                "forward to {}: the answer is larger than {} bytes",
+                                self.label, self.limit
+                            ));
+                        }
+                        // Acknowledged all the same: the rest is not read (the
+                        // connection is dropped with the response).
+                        tracing::warn!(
+                            downstream = %self.label, status, limit = self.limit,
+                            "the downstream's 2xx answer is larger than the limit: \
+                             acknowledged without its body"
+                        );
+                        oversized = true;
+                        break;
                     }
                     body.extend_from_slice(&chunk);
                 }
                 Ok(None) => break,
+                Err(e) if acknowledged => {
+                    tracing::warn!(
+                        downstream = %self.label, status, error = describe(&e),
+                        "the downstream's 2xx answer broke off: acknowledged without its body"
+                    );
+                    oversized = true;
+                    break;
+                }
                 Err(e) => {
                     return Outcome::Failed(format!("forward to {}: {}", self.label, describe(&e)));
                 }
             }
+        }
+        if oversized {
+            return Outcome::Ack {
+                status,
+                body: None,
+                headers,
+            };
         }
         let body = (!body.is_empty()).then(|| {
             (
@@ -128,12 +161,35 @@ impl ForwardSink {
                 Bytes::from(body),
             )
         });
-        if (200..300).contains(&status) {
-            Outcome::Ack { status, body }
+        if acknowledged {
+            Outcome::Ack {
+                status,
+                body,
+                headers,
+            }
         } else {
-            Outcome::Refused { status, body }
+            Outcome::Refused {
+                status,
+                body,
+                headers,
+            }
         }
     }
+}
+
+/// The most `ce-*` answer headers passed back.
+const MAX_CE_HEADERS: usize = 64;
+
+/// The downstream's `ce-*` answer headers (CloudEvents binary-mode attributes, Web
+/// PubSub's `ce-connectionState`), at most [`MAX_CE_HEADERS`].
+fn ce_headers(answer: &HeaderMap) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for (name, value) in answer {
+        if name.as_str().starts_with("ce-") && headers.len() < MAX_CE_HEADERS {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+    headers
 }
 
 /// A short reason for a failed request (no URL query strings, which may hold secrets).

@@ -11,20 +11,24 @@ pub(crate) mod stdout;
 
 use bytes::Bytes;
 use hookgate::{CloudEvent, Mode};
+use http::HeaderMap;
 
 /// What a sink made of a delivery.
 #[derive(Debug)]
 pub(crate) enum Outcome {
-    /// Handled: answer `status` (a 2xx), with this body and content type if any.
+    /// Handled: answer `status` (a 2xx), with this body and content type if any,
+    /// and these headers (a downstream's `ce-*` answer headers).
     Ack {
         status: u16,
         body: Option<(String, Bytes)>,
+        headers: HeaderMap,
     },
     /// Refused for good by the downstream (a 4xx other than 408 and 429): passed
     /// back as it is.
     Refused {
         status: u16,
         body: Option<(String, Bytes)>,
+        headers: HeaderMap,
     },
     /// Not handled: 503 with `Retry-After`; the reason goes to the log and the
     /// problem's detail.

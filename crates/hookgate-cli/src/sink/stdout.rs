@@ -104,6 +104,7 @@ impl StdoutSink {
             Ok(Ok(())) => Outcome::Ack {
                 status: 200,
                 body: None,
+                headers: http::HeaderMap::new(),
             },
             Ok(Err(e)) => Outcome::Failed(format!("cannot write to stdout: {e}")),
             Err(_) => {
