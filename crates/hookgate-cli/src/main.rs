@@ -73,7 +73,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Config(ConfigCommand::Example) => {
-            print!("{}", config::EXAMPLE);
+            print!("{}", config::example());
             ExitCode::SUCCESS
         }
         Command::Config(ConfigCommand::Check { file }) => {
@@ -129,7 +129,7 @@ fn listen(args: &ListenArgs) -> ExitCode {
         Ok(settings) => settings,
         Err(e) => return fail(&e.to_string()),
     };
-    init_logs(settings.log_format, settings.log_level);
+    init_logs(settings.log.format, settings.log.level);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

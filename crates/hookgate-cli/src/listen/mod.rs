@@ -39,7 +39,7 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
     let metrics = Arc::new(Metrics::new(sink.name()));
     let webhook =
         policy::webhook(&settings, Arc::clone(&metrics)).map_err(|e| RunError(e.to_string()))?;
-    let store = match &settings.redis {
+    let store = match &settings.dedup.redis {
         Some(url) => Some(connect(url).await?),
         None => None,
     };
@@ -55,27 +55,18 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
         dedup: dedup.clone(),
         metrics,
         permits: match settings.sink {
-            SinkSettings::Stdout => None,
-            _ => Some(Arc::new(Semaphore::new(settings.max_concurrency))),
+            SinkSettings::Stdout(_) => None,
+            _ => Some(Arc::new(Semaphore::new(settings.server.max_concurrency))),
         },
-        max_concurrency: settings.max_concurrency,
-        per_event: matches!(
-            settings.sink,
-            SinkSettings::Exec {
-                per_event: true,
-                ..
-            } | SinkSettings::Forward {
-                per_event: true,
-                ..
-            }
-        ),
-        retry_after: settings.retry_after,
+        max_concurrency: settings.server.max_concurrency,
+        per_event: settings.sink.per_event(),
+        retry_after: settings.server.retry_after,
         stopping: AtomicBool::new(false),
     });
 
     let events = Router::new()
         .route(
-            &settings.path,
+            &settings.server.path,
             post(handler::receive).fallback(handler::method_not_allowed),
         )
         .with_state(Arc::clone(&app))
@@ -85,17 +76,17 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
         .route("/metrics", get(handler::metrics))
         .with_state(Arc::clone(&app));
 
-    let listener = bind(settings.bind, "bind").await?;
+    let listener = bind(settings.server.bind, "bind").await?;
     let local = listener.local_addr().map_err(|e| RunError(e.to_string()))?;
     tracing::info!(
         sink = app.sink.name(),
-        dedup = if settings.redis.is_some() {
+        dedup = if settings.dedup.redis.is_some() {
             "redis"
         } else {
             "memory"
         },
         "hookgate listening on http://{local}{}",
-        settings.path
+        settings.server.path
     );
 
     // The stop signal, for every waiter: the channel closes when the sender drops.
@@ -104,7 +95,7 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
         let _ = stopped.changed().await;
     };
 
-    let router = match settings.admin_bind {
+    let router = match settings.server.admin_bind {
         Some(addr) => {
             let admin_listener = bind(addr, "admin_bind").await?;
             let admin_local = admin_listener
@@ -132,7 +123,7 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
         tracing::info!("stopping: no new connections; finishing the deliveries in flight");
         drop(stop);
     });
-    let grace = settings.shutdown_grace;
+    let grace = settings.server.shutdown_grace;
     let serve = axum::serve(listener, router).with_graceful_shutdown(wait(stopped.clone()));
     tokio::select! {
         result = serve => result.map_err(|e| RunError(format!("the server failed: {e}")))?,
@@ -148,14 +139,20 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
 
 fn sink(s: &Settings) -> Result<Sink, RunError> {
     Ok(match &s.sink {
-        SinkSettings::Stdout => Sink::Stdout(StdoutSink),
-        SinkSettings::Exec {
-            command, timeout, ..
-        } => Sink::Exec(ExecSink::new(command.clone(), *timeout, s.body_limit)),
-        SinkSettings::Forward {
-            url, mode, timeout, ..
-        } => Sink::Forward(
-            ForwardSink::new(url.clone(), *mode, *timeout, s.body_limit).map_err(RunError)?,
+        SinkSettings::Stdout(_) => Sink::Stdout(StdoutSink),
+        SinkSettings::Exec(exec) => Sink::Exec(ExecSink::new(
+            exec.command.clone(),
+            exec.timeout,
+            s.server.body_limit,
+        )),
+        SinkSettings::Forward(forward) => Sink::Forward(
+            ForwardSink::new(
+                forward.url.clone(),
+                forward.mode,
+                forward.timeout,
+                s.server.body_limit,
+            )
+            .map_err(RunError)?,
         ),
     })
 }
