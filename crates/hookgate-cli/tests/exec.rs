@@ -23,8 +23,7 @@ async fn exit_zero_acknowledges_once_and_stdout_is_the_answer() {
     let dir = temp_dir("exec-ok");
     let out = dir.join("out.jsonl");
     let exec = format!(
-        "cat >> {}; echo >> {}; echo '{{\"ok\":true}}'",
-        out.display(),
+        "cat >> {}; echo '{{\"ok\":true}}'",
         out.display()
     );
     let hg = Hookgate::start(&["--exec", &exec], &[]);
@@ -52,13 +51,40 @@ async fn exit_zero_acknowledges_once_and_stdout_is_the_answer() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn each_delivery_is_one_json_line_on_the_commands_stdin() {
+    let dir = temp_dir("exec-lines");
+    let out = dir.join("events.jsonl");
+    let exec = format!("cat >> {}", out.display());
+    let hg = Hookgate::start(&["--exec", &exec], &[]);
+    let url = hg.url("/api/events");
+    assert_eq!(send_binary(&url, &event("l1")).await.status(), 200);
+    assert_eq!(send_binary(&url, &event("l2")).await.status(), 200);
+    assert_eq!(
+        send_batch(&url, &[event("l3"), event("l4")]).await.status(),
+        200
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.ends_with('\n'), "{text:?}");
+    let got = lines(&out);
+    assert_eq!(got.len(), 3, "{got:?}");
+    let docs: Vec<serde_json::Value> = got
+        .iter()
+        .map(|l| serde_json::from_str(l).expect("one JSON document a line"))
+        .collect();
+    assert_eq!(docs[0]["id"], "l1");
+    assert_eq!(docs[1]["id"], "l2");
+    assert_eq!(docs[2].as_array().map(Vec::len), Some(2));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn exit_one_answers_503_and_releases_the_claim_for_the_retry() {
     let dir = temp_dir("exec-fail");
     let out = dir.join("out.jsonl");
     let marker = dir.join("failed-once");
     // Fails the first time (and says why on stderr), succeeds the second.
     let exec = format!(
-        "if [ -e {m} ]; then cat >> {o}; echo >> {o}; else touch {m}; echo 'database down' >&2; exit 1; fi",
+        "if [ -e {m} ]; then cat >> {o}; else touch {m}; echo 'database down' >&2; exit 1; fi",
         m = marker.display(),
         o = out.display()
     );
@@ -91,7 +117,7 @@ async fn a_timeout_kills_the_command_and_releases_the_claim() {
     let out = dir.join("out.jsonl");
     let marker = dir.join("slow-once");
     let exec = format!(
-        "if [ -e {m} ]; then cat >> {o}; echo >> {o}; else touch {m}; sleep 30; fi",
+        "if [ -e {m} ]; then cat >> {o}; else touch {m}; sleep 30; fi",
         m = marker.display(),
         o = out.display()
     );

@@ -1,8 +1,9 @@
 //! The `exec` sink: runs a command per delivery (or per event) with the event JSON
 //! on its stdin.
 //!
-//! - The command runs with `sh -c CMD`; its stdin is the event in the CloudEvents
-//!   JSON format, or a JSON array for a batch delivery.
+//! - The command runs with `sh -c CMD`; its stdin is one line: the event in the
+//!   CloudEvents JSON format, or a JSON array for a batch delivery, then `\n` (so
+//!   that `cat >> events.jsonl` keeps one JSON document a line).
 //! - Exit 0 acknowledges. Its stdout (at most the body limit) becomes the answer's
 //!   body: `application/json` when it is JSON, `text/plain` otherwise; Web PubSub
 //!   reads it for its synchronous events.
@@ -47,11 +48,7 @@ impl ExecSink {
     }
 
     pub(crate) async fn deliver(&self, mode: Mode, events: &[CloudEvent]) -> Outcome {
-        let input = match (mode, events) {
-            (Mode::Binary | Mode::Structured, [event]) => Bytes::from(event.to_json()),
-            _ => encode::batch(events).1,
-        };
-        self.run(input).await
+        self.run(stdin_line(mode, events)).await
     }
 
     async fn run(&self, input: Bytes) -> Outcome {
@@ -184,6 +181,18 @@ fn shell(command: &str) -> Command {
 
 /// Reads all of `pipe`, keeping at most `limit` bytes (the rest is drained, so
 /// that the child does not block on a full pipe). `None` without a pipe.
+/// What the command reads: one JSON document and a line end, the event (binary or
+/// structured) or the batch's array, so that `cat >> events.jsonl` keeps one
+/// document a line.
+fn stdin_line(mode: Mode, events: &[CloudEvent]) -> Bytes {
+    let mut line = match (mode, events) {
+        (Mode::Binary | Mode::Structured, [event]) => event.to_json().into_bytes(),
+        _ => encode::batch(events).1.to_vec(),
+    };
+    line.push(b'\n');
+    Bytes::from(line)
+}
+
 async fn read_bounded(pipe: Option<impl AsyncRead + Unpin>, limit: usize) -> Option<Bytes> {
     let mut pipe = pipe?;
     let mut kept = Vec::new();
