@@ -22,10 +22,7 @@ async fn assert_sink_failed(answer: reqwest::Response) {
 async fn exit_zero_acknowledges_once_and_stdout_is_the_answer() {
     let dir = temp_dir("exec-ok");
     let out = dir.join("out.jsonl");
-    let exec = format!(
-        "cat >> {}; echo '{{\"ok\":true}}'",
-        out.display()
-    );
+    let exec = format!("cat >> {}; echo '{{\"ok\":true}}'", out.display());
     let hg = Hookgate::start(&["--exec", &exec], &[]);
     let url = hg.url("/api/events");
     let answer = send_binary(&url, &event("e1")).await;

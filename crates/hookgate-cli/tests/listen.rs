@@ -197,6 +197,48 @@ async fn json_logs_carry_the_event_id_type_and_source() {
     assert_eq!(delivered["span"]["source"], "/tests");
 }
 
+#[test]
+fn a_lease_a_run_could_outlast_is_refused_at_start() {
+    // 20 s of --exec-timeout plus 10 s of --shutdown-grace: a lease of 30 s would let
+    // a retry claim an event whose first run is still going.
+    let (code, _, err) = run(
+        &[
+            "listen",
+            "--bind",
+            "127.0.0.1:0",
+            "--exec",
+            "cat",
+            "--lease",
+            "30s",
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("`lease`")
+            && err.contains("--exec-timeout")
+            && err.contains("--shutdown-grace"),
+        "{err}"
+    );
+    let (code, _, err) = run(
+        &[
+            "listen",
+            "--bind",
+            "127.0.0.1:0",
+            "--forward",
+            "http://127.0.0.1:1/",
+            "--forward-timeout",
+            "50s",
+        ],
+        &[("HOOKGATE_LEASE", "1m")],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("--forward-timeout") && err.contains("--shutdown-grace"),
+        "{err}"
+    );
+}
+
 /// Runs `hookgate ARGS` to its end; its exit code and stderr.
 fn run(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
     let out = command()

@@ -22,7 +22,9 @@ pub(crate) struct Args {
     )]
     pub(crate) redis: Option<String>,
 
-    /// How long a delivery being handled holds its events' claims [default: 5m].
+    /// How long a delivery being handled holds its events' claims; with --exec or
+    /// --forward, longer than its timeout plus --shutdown-grace (or the start is
+    /// refused) [default: 5m].
     #[arg(long, env = "HOOKGATE_LEASE", value_name = "DURATION")]
     pub(crate) lease: Option<String>,
 
@@ -120,7 +122,8 @@ impl DedupSettings {
 /// The dedup part of `hookgate config example`.
 pub(crate) const EXAMPLE: &str = r#"# Deduplication by (source, id): in memory unless a Redis URL is given.
 # redis = "redis://127.0.0.1:6379"
-# lease = "5m"        # how long a delivery being handled holds its claims
+# lease = "5m"        # how long a delivery being handled holds its claims (longer
+#                     # than exec_timeout or forward_timeout plus shutdown_grace)
 # remember = "24h"    # how long a handled event is remembered
 "#;
 

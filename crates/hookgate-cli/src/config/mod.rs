@@ -274,6 +274,7 @@ impl Settings {
             })?,
             log: log::resolve(args.log, file.log)?,
         };
+        check_lease(&settings)?;
         // The library checks the rest (origins, secrets, AAD authority, limits) when
         // the policy is built; its message is mapped to the setting here.
         crate::listen::policy::check(&settings)?;
@@ -294,6 +295,30 @@ impl Settings {
         self.log.describe(&mut line);
         out
     }
+}
+
+/// A claim must outlive the longest run of the sink plus the shutdown grace: with a
+/// shorter lease, a sender's retry claims an event whose first run is still going,
+/// and the handler runs twice.
+fn check_lease(s: &Settings) -> Result<(), ConfigProblem> {
+    let Some((timeout_key, timeout)) = s.sink.timeout() else {
+        return Ok(());
+    };
+    let longest = timeout.saturating_add(s.server.shutdown_grace);
+    if s.dedup.lease > longest {
+        return Ok(());
+    }
+    Err(ConfigProblem::new(
+        "lease",
+        format!(
+            "{:?} must be longer than `{timeout_key}` (--{}) plus `shutdown_grace` \
+             (--shutdown-grace), {timeout:?} + {:?}: a retry could claim an event whose \
+             first run is still going, and run it twice",
+            s.dedup.lease,
+            timeout_key.replace('_', "-"),
+            s.server.shutdown_grace,
+        ),
+    ))
 }
 
 /// `hookgate config example`: every key with its default, commented, concern by
@@ -372,6 +397,43 @@ mod tests {
             "{e}"
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_lease_not_longer_than_a_run_plus_the_grace_is_refused() {
+        let file = |text: &str| toml::from_str::<FileSettings>(text).unwrap();
+        // 20 s + 10 s: a lease of 30 s is refused, naming both settings.
+        let e = Settings::resolve(
+            &ListenArgs::default(),
+            &file("exec = \"true\"\nlease = \"30s\""),
+            &no_env,
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "lease");
+        let message = e.to_string();
+        assert!(
+            message.contains("--exec-timeout") && message.contains("--shutdown-grace"),
+            "{message}"
+        );
+        let e = Settings::resolve(
+            &ListenArgs::default(),
+            &file("forward = \"http://127.0.0.1:1/\"\nforward_timeout = \"1m\"\nlease = \"70s\""),
+            &no_env,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("--forward-timeout"), "{e}");
+        // Longer is fine; stdout has no run time to outlive.
+        assert!(
+            Settings::resolve(
+                &ListenArgs::default(),
+                &file("exec = \"true\"\nlease = \"31s\""),
+                &no_env
+            )
+            .is_ok()
+        );
+        assert!(
+            Settings::resolve(&ListenArgs::default(), &file("lease = \"1s\""), &no_env).is_ok()
+        );
     }
 
     #[test]

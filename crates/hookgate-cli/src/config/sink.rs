@@ -6,6 +6,8 @@
 //! line in [`SinkSettings`], in [`resolve`]'s list, and in `ListenArgs` and
 //! `FileSettings` (the flattened lists in `config/mod.rs`).
 
+use std::time::Duration;
+
 use clap::builder::BoolishValueParser;
 use serde::Deserialize;
 
@@ -91,6 +93,15 @@ impl SinkSettings {
             Self::Stdout(_) => false,
             Self::Exec(exec) => exec.per_event,
             Self::Forward(forward) => forward.per_event,
+        }
+    }
+
+    /// The longest a run of the sink may take, and the setting that says so.
+    pub(crate) fn timeout(&self) -> Option<(&'static str, Duration)> {
+        match self {
+            Self::Stdout(_) => None,
+            Self::Exec(exec) => Some(("exec_timeout", exec.timeout)),
+            Self::Forward(forward) => Some(("forward_timeout", forward.timeout)),
         }
     }
 
