@@ -10,7 +10,7 @@
 //! hookgate config check FILE     # validates a file and prints what it means
 //! ```
 //!
-//! Exit codes: 0 success (a clean stop on SIGTERM or SIGINT; every event sent was
+//! Exit codes: 0 success (a clean stop on SIGTERM, SIGINT or SIGQUIT; every event sent was
 //! accepted); 1 a runtime failure (the address is taken, Redis cannot be reached,
 //! the server failed; an event was not accepted, a handshake refused); 2 a bad
 //! setting, file or command line (one message naming the setting).

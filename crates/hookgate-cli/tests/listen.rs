@@ -421,6 +421,44 @@ async fn sigterm_releases_a_delivery_that_cannot_finish_in_the_grace_period() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn sighup_is_ignored_and_sigquit_stops_gracefully() {
+    let dir = temp_dir("signals");
+    let out = dir.join("out.jsonl");
+    let exec = format!("sleep 1; cat >> {}", out.display());
+    let mut hg = Hookgate::start(&["--exec", &exec, "--shutdown-grace", "20s"], &[]);
+    let url = hg.url("/api/events");
+    // SIGHUP: logged, and the receiver still answers.
+    hg.signal("HUP");
+    assert!(
+        hg.stderr_wait(&["SIGHUP"]).contains("ignored"),
+        "{}",
+        hg.stderr()
+    );
+    assert_eq!(send_binary(&url, &event("h1")).await.status(), 200);
+    assert_eq!(common::lines(&out).len(), 1);
+    // SIGQUIT: a delivery in flight finishes, then a clean exit within the grace.
+    let pending = tokio::spawn(async move { send_binary(&url, &event("h2")).await.status() });
+    for _ in 0..1000 {
+        if hg.metric("hookgate_in_flight").await == 1.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(hg.metric("hookgate_in_flight").await, 1.0);
+    hg.signal("QUIT");
+    assert_eq!(pending.await.unwrap(), 200);
+    let status = hg.wait(Duration::from_secs(20));
+    assert!(status.success(), "{status}: {}", hg.stderr());
+    assert_eq!(common::lines(&out).len(), 2);
+    let log = hg.stderr_wait(&["released=0"]);
+    assert!(
+        log.contains("SIGQUIT") && log.contains("released=0"),
+        "{log}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_stdout_sink_is_not_bounded_by_max_concurrency() {
     // `--max-concurrency` bounds exec and forward; stdout writes in place, so
     // concurrent deliveries are all handled, none answered 503 `busy`.

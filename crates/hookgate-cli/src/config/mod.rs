@@ -119,8 +119,12 @@ Without any authentication setting, every sender is accepted (a warning says so)
 
 Durations: 500ms, 20s, 5m, 24h (a bare number is seconds).
 
-Exit codes: 0 stopped cleanly (SIGTERM, SIGINT); 1 a runtime failure (the address
-is taken, Redis cannot be reached); 2 a bad setting or command line.";
+Exit codes: 0 stopped cleanly (SIGTERM, SIGINT, SIGQUIT); 1 a runtime failure (the
+address is taken, Redis cannot be reached); 2 a bad setting or command line.
+
+Signals: SIGTERM, SIGINT and SIGQUIT stop gracefully (--shutdown-grace, then the
+claims of what is left are released); SIGHUP is logged and ignored; SIGKILL leaves
+the claims of the deliveries in flight until their lease ends.";
 
 /// The TOML file: the same settings as the flags, keys with `_`, each concern's
 /// keys flattened in. Unknown keys are refused, so a misspelt key is not silently

@@ -41,7 +41,7 @@ pub(crate) struct Args {
     #[arg(long, env = "HOOKGATE_RETRY_AFTER", value_name = "SECONDS")]
     pub(crate) retry_after: Option<String>,
 
-    /// After SIGTERM or SIGINT, how long deliveries in flight may take to finish
+    /// After SIGTERM, SIGINT or SIGQUIT, how long deliveries in flight may take to finish
     /// [default: 10s].
     #[arg(long, env = "HOOKGATE_SHUTDOWN_GRACE", value_name = "DURATION")]
     pub(crate) shutdown_grace: Option<String>,

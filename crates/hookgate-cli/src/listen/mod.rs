@@ -4,10 +4,13 @@
 //! authentication, parsing), the [`handler`] (deduplication and the sink), and
 //! `GET /healthz`, `GET /metrics` outside the layer (on `--admin-bind` when given).
 //!
-//! On SIGTERM or SIGINT it stops accepting connections, gives the deliveries in
-//! flight `--shutdown-grace` to finish, then drops the rest (their commands are
-//! killed, their requests cancelled) and releases their dedup claims, so that the
-//! senders' retries are handled at once.
+//! On SIGTERM, SIGINT or SIGQUIT it stops accepting connections, gives the
+//! deliveries in flight `--shutdown-grace` to finish, then drops the rest (their
+//! commands are killed, their requests cancelled) and releases their dedup claims,
+//! so that the senders' retries are handled at once. SIGHUP is logged and ignored
+//! (nothing to reload yet). SIGKILL cannot be handled: the claims of the deliveries
+//! in flight then stay until their lease ends (`--lease`), and the senders' retries
+//! are answered 429 until then.
 
 pub(crate) mod handler;
 pub(crate) mod policy;
@@ -35,6 +38,8 @@ pub(crate) struct RunError(pub(crate) String);
 
 /// Runs the receiver until a stop signal.
 pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
+    // Before anything is announced: a signal sent once the start is logged is handled.
+    let stopped_by = stop_signal()?;
     let sink = sink(&settings)?;
     let metrics = Arc::new(Metrics::new(sink.name()));
     let webhook =
@@ -118,9 +123,12 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
 
     let signal_app = Arc::clone(&app);
     tokio::spawn(async move {
-        stop_signal().await;
+        let signal = stopped_by.await;
         signal_app.stopping.store(true, Ordering::Relaxed);
-        tracing::info!("stopping: no new connections; finishing the deliveries in flight");
+        tracing::info!(
+            signal,
+            "stopping: no new connections; finishing the deliveries in flight"
+        );
         drop(stop);
     });
     let grace = settings.server.shutdown_grace;
@@ -180,25 +188,40 @@ async fn bind(addr: SocketAddr, key: &str) -> Result<TcpListener, RunError> {
         .map_err(|e| RunError(format!("cannot listen on {addr} (`{key}`): {e}")))
 }
 
-/// Resolves at SIGINT (Ctrl-C) or, on Unix, SIGTERM.
-async fn stop_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
+/// The stop signals, registered now (so that none arriving later kills the process):
+/// the future resolves at the first SIGTERM, SIGINT or SIGQUIT with its name. SIGHUP
+/// is logged and ignored (it will reload the secrets one day); without a handler it
+/// would kill the process with no grace. Elsewhere than on Unix, Ctrl-C.
+#[cfg(unix)]
+fn stop_signal() -> Result<impl Future<Output = &'static str>, RunError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let register = |kind: SignalKind, name: &str| {
+        signal(kind).map_err(|e| RunError(format!("cannot handle {name}: {e}")))
     };
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                terminate.recv().await;
+    let mut terminate = register(SignalKind::terminate(), "SIGTERM")?;
+    let mut interrupt = register(SignalKind::interrupt(), "SIGINT")?;
+    let mut quit = register(SignalKind::quit(), "SIGQUIT")?;
+    let mut hangup = register(SignalKind::hangup(), "SIGHUP")?;
+    Ok(async move {
+        loop {
+            tokio::select! {
+                _ = terminate.recv() => return "SIGTERM",
+                _ = interrupt.recv() => return "SIGINT",
+                _ = quit.recv() => return "SIGQUIT",
+                _ = hangup.recv() => tracing::info!(
+                    signal = "SIGHUP",
+                    "ignored: there is nothing to reload yet (SIGTERM, SIGINT or SIGQUIT stop)"
+                ),
             }
-            Err(_) => std::future::pending().await,
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
-    }
+    })
+}
+
+/// Ctrl-C, elsewhere than on Unix.
+#[cfg(not(unix))]
+fn stop_signal() -> Result<impl Future<Output = &'static str>, RunError> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    })
 }
