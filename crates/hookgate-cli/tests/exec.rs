@@ -75,6 +75,62 @@ async fn each_delivery_is_one_json_line_on_the_commands_stdin() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_command_gets_a_cleared_environment_and_the_events_names() {
+    let dir = temp_dir("exec-env");
+    let out = dir.join("env.txt");
+    let exec = format!("env > {}", out.display());
+    let hg = Hookgate::start(
+        &["--exec", &exec, "--exec-env", "PASSED_ON"],
+        &[
+            ("HOOKGATE_CODES", "s3cret-code"),
+            ("PASSED_ON", "yes"),
+            ("NOT_PASSED", "no"),
+        ],
+    );
+    let url = format!("{}?code=s3cret-code", hg.url("/api/events"));
+    assert_eq!(send_binary(&url, &event("v1")).await.status(), 200);
+    let env = std::fs::read_to_string(&out).unwrap();
+    for secret in ["HOOKGATE_CODES", "s3cret-code", "NOT_PASSED"] {
+        assert!(!env.contains(secret), "{secret} reached the command: {env}");
+    }
+    let vars: Vec<&str> = env.lines().collect();
+    for expected in [
+        "PASSED_ON=yes",
+        "CE_ID=v1",
+        "CE_SOURCE=/tests",
+        "CE_TYPE=com.example.test",
+    ] {
+        assert!(vars.contains(&expected), "no {expected} in {env}");
+    }
+    assert!(vars.iter().any(|v| v.starts_with("PATH=")), "{env}");
+    // A secret without a label (HOOKGATE_CODES): no WEBHOOK_SENDER; no subject.
+    assert!(
+        !env.contains("WEBHOOK_SENDER") && !env.contains("CE_SUBJECT"),
+        "{env}"
+    );
+    // A batch of two events as one delivery: no single event's names.
+    assert_eq!(
+        send_batch(&url, &[event("v2"), event("v3")]).await.status(),
+        200
+    );
+    let env = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        !env.contains("CE_ID") && env.contains("PASSED_ON=yes"),
+        "{env}"
+    );
+    drop(hg);
+    // hookgate's own variables cannot be passed on.
+    let refused = common::command()
+        .args(["listen", "--exec", "env", "--exec-env", "HOOKGATE_CODES"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{err}");
+    assert!(err.contains("`exec_env`"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn exit_one_answers_503_and_releases_the_claim_for_the_retry() {
     let dir = temp_dir("exec-fail");
     let out = dir.join("out.jsonl");

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::ConfigProblem;
 use super::sink::per;
-use super::value::{Scalar, parse_duration, text};
+use super::value::{Scalar, list, parse_duration, text};
 
 /// The exec sink's flags.
 #[derive(clap::Args, Debug, Default, Clone)]
@@ -27,6 +27,19 @@ pub(crate) struct Args {
     /// [default: 20s].
     #[arg(long, env = "HOOKGATE_EXEC_TIMEOUT", value_name = "DURATION")]
     pub(crate) exec_timeout: Option<String>,
+
+    /// A variable of hookgate's environment CMD gets too (repeatable or a comma
+    /// list). CMD starts from a cleared environment: only PATH, HOME, LANG, TZ and
+    /// these are passed on, plus CE_ID, CE_SOURCE, CE_TYPE, CE_SUBJECT for a
+    /// delivery of one event and WEBHOOK_SENDER (the sender's label, when it has
+    /// one) [default: none].
+    #[arg(
+        long,
+        env = "HOOKGATE_EXEC_ENV",
+        value_name = "NAME",
+        value_delimiter = ','
+    )]
+    pub(crate) exec_env: Vec<String>,
 }
 
 /// The exec sink's keys in the file.
@@ -34,6 +47,7 @@ pub(crate) struct Args {
 pub(crate) struct File {
     pub(crate) exec: Option<String>,
     exec_timeout: Option<Scalar>,
+    exec_env: Option<Vec<String>>,
 }
 
 /// The exec sink's settings, checked.
@@ -42,6 +56,8 @@ pub(crate) struct ExecSettings {
     pub(crate) command: String,
     pub(crate) per_event: bool,
     pub(crate) timeout: Duration,
+    /// The names of hookgate's environment passed on (besides PATH, HOME, LANG, TZ).
+    pub(crate) env: Vec<String>,
 }
 
 /// The exec sink when `exec` is set.
@@ -55,6 +71,29 @@ pub(crate) fn resolve(
         text(args.exec_timeout, file.exec_timeout),
         Duration::from_secs(20),
     )?;
+    let env = list(args.exec_env, file.exec_env)
+        .into_iter()
+        .map(|name| name.trim().to_owned())
+        .collect::<Vec<_>>();
+    if let Some(bad) = env.iter().find(|name| {
+        name.is_empty()
+            || name.starts_with(|c: char| c.is_ascii_digit())
+            || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    }) {
+        return Err(ConfigProblem::new(
+            "exec_env",
+            format!("{bad:?} is not a variable name (letters, digits and _)"),
+        ));
+    }
+    if let Some(own) = env
+        .iter()
+        .find(|name| name.to_ascii_uppercase().starts_with("HOOKGATE_"))
+    {
+        return Err(ConfigProblem::new(
+            "exec_env",
+            format!("{own} is hookgate's own (its settings and secrets are not passed on)"),
+        ));
+    }
     let Some(command) = args.exec.or(file.exec) else {
         return Ok(None);
     };
@@ -65,16 +104,20 @@ pub(crate) fn resolve(
         command,
         per_event,
         timeout,
+        env,
     }))
 }
 
 impl ExecSettings {
     pub(crate) fn describe(&self) -> String {
+        let mut passed = crate::sink::exec::PASSED_ENV.to_vec();
+        passed.extend(self.env.iter().map(String::as_str));
         format!(
-            "exec `{}` per {}, timeout {:?}",
+            "exec `{}` per {}, timeout {:?}, environment {}",
             self.command,
             per(self.per_event),
-            self.timeout
+            self.timeout,
+            passed.join(", ")
         )
     }
 }
@@ -82,4 +125,5 @@ impl ExecSettings {
 /// The exec sink's part of `hookgate config example`.
 pub(crate) const EXAMPLE: &str = r#"# exec = "jq -c . >> events.jsonl"   # run with sh -c, the event JSON on stdin; exit 0 acknowledges
 # exec_timeout = "20s"
+# exec_env = []                      # names passed on besides PATH, HOME, LANG, TZ
 "#;

@@ -152,6 +152,7 @@ fn sink(s: &Settings) -> Result<Sink, RunError> {
             exec.command.clone(),
             exec.timeout,
             s.server.body_limit,
+            &exec.env,
         )),
         SinkSettings::Forward(forward) => Sink::Forward(
             ForwardSink::new(
