@@ -82,6 +82,9 @@ fn main() -> ExitCode {
                 Settings::resolve(&ListenArgs::default(), &f, &no_env).map_err(|e| e.to_string())
             }) {
                 Ok(settings) => {
+                    for warning in &settings.auth.warnings {
+                        eprintln!("warning: {warning}");
+                    }
                     println!("{}: valid\n", file.display());
                     print!("{}", settings.describe());
                     ExitCode::SUCCESS

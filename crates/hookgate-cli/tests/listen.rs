@@ -239,6 +239,62 @@ fn a_lease_a_run_could_outlast_is_refused_at_start() {
     );
 }
 
+#[test]
+fn secret_files_follow_one_rule_and_config_check_redacts_urls() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = temp_dir("secret-files");
+    let codes = dir.join("codes");
+    std::fs::write(&codes, "s3cret-in-file\n").unwrap();
+    let chmod = |mode| {
+        std::fs::set_permissions(&codes, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    let codes_arg = codes.to_str().unwrap();
+    // A device that never ends: refused at once, not read.
+    let (code, _, err) = run(
+        &[
+            "listen",
+            "--bind",
+            "127.0.0.1:0",
+            "--code-file",
+            "/dev/zero",
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("`code_file`") && err.contains("not a regular file"),
+        "{err}"
+    );
+    // Writable by others: refused, naming the setting, its secret not shown.
+    chmod(0o666);
+    let (code, _, err) = run(
+        &["listen", "--bind", "127.0.0.1:0", "--code-file", codes_arg],
+        &[],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("writable") && !err.contains("s3cret"), "{err}");
+    // Readable by others: accepted with a warning (here by `config check`).
+    chmod(0o644);
+    let file = dir.join("hookgate.toml");
+    std::fs::write(
+        &file,
+        "code_file = \"codes\"\nforward = \"http://user:pa55@127.0.0.1:9/in?key=k3y\"\n\
+         redis = \"redis://ops7:pa55@127.0.0.1:6379/0?protocol=resp3\"\n",
+    )
+    .unwrap();
+    let (code, meaning, err) = run(&["config", "check", file.to_str().unwrap()], &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("readable by others"), "{err}");
+    for hidden in ["pa55", "user", "ops7", "k3y", "resp3", "s3cret"] {
+        assert!(!meaning.contains(hidden), "{hidden} shown: {meaning}");
+    }
+    assert!(
+        meaning.contains("http://***@127.0.0.1:9/in?***"),
+        "{meaning}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// Runs `hookgate ARGS` to its end; its exit code and stderr.
 fn run(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
     let out = command()

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::value::{Scalar, parse_duration, text};
+use super::value::{Scalar, parse_duration, redact_url, text};
 use super::{ConfigProblem, Describe};
 
 /// The dedup flags.
@@ -41,7 +41,8 @@ pub(crate) struct File {
     remember: Option<Scalar>,
 }
 
-/// A Redis URL: its password is kept out of `Debug` and `Display`.
+/// A Redis URL: its userinfo (password) and query are kept out of `Debug` and
+/// `Display`.
 #[derive(Clone)]
 pub(crate) struct RedisUrl(pub(crate) String);
 
@@ -54,12 +55,7 @@ impl fmt::Debug for RedisUrl {
 impl fmt::Display for RedisUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match reqwest::Url::parse(&self.0) {
-            Ok(mut url) => {
-                if url.password().is_some() {
-                    let _ = url.set_password(Some("***"));
-                }
-                write!(f, "{url}")
-            }
+            Ok(url) => f.write_str(&redact_url(&url)),
             Err(_) => f.write_str("(a Redis URL)"),
         }
     }
@@ -134,7 +130,7 @@ mod tests {
     #[test]
     fn redis_urls_hide_their_password() {
         let url = RedisUrl("redis://user:pa55@127.0.0.1:6379/0".into());
-        assert!(!url.to_string().contains("pa55"));
+        assert!(!url.to_string().contains("pa55") && !url.to_string().contains("user"));
         assert!(!format!("{url:?}").contains("pa55"));
     }
 }

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::ConfigProblem;
 use super::sink::per;
-use super::value::{Scalar, parse_duration, text};
+use super::value::{Scalar, parse_duration, redact_url, text};
 
 /// The forward sink's flags.
 #[derive(clap::Args, Debug, Default, Clone)]
@@ -99,7 +99,7 @@ impl ForwardSettings {
     pub(crate) fn describe(&self) -> String {
         format!(
             "forward to {} ({:?} mode) per {}, timeout {:?}",
-            self.url,
+            redact_url(&self.url),
             self.mode,
             per(self.per_event),
             self.timeout

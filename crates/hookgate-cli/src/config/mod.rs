@@ -24,6 +24,7 @@ mod exec;
 mod forward;
 mod handshake;
 mod log;
+mod secret_file;
 mod secrets;
 mod server;
 mod sink;

@@ -3,8 +3,8 @@
 //!
 //! Secrets are never taken from argv alone: `HOOKGATE_CODES` /
 //! `HOOKGATE_WEBPUBSUB_KEYS` (comma lists) or a file named by `--code-file` /
-//! `--webpubsub-key-file` (one per line). No `Debug` output, log line or error
-//! message shows them.
+//! `--webpubsub-key-file` (one per line, read by the [`secret_file`] rule). No
+//! `Debug` output, log line or error message shows them.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::value::list;
-use super::{ConfigProblem, Describe, Env};
+use super::{ConfigProblem, Describe, Env, secret_file};
 
 /// The environment variable with the shared secrets (a comma list).
 pub(crate) const CODES_ENV: &str = "HOOKGATE_CODES";
@@ -90,6 +90,9 @@ pub(crate) struct AuthSettings {
     pub(crate) aad_authority: Option<String>,
     pub(crate) aad_audiences: Vec<String>,
     pub(crate) aad_roles: Vec<String>,
+    /// What the secret files' rule warns about (a file others can read), logged at
+    /// start and printed by `config check`.
+    pub(crate) warnings: Vec<String>,
 }
 
 impl fmt::Debug for AuthSettings {
@@ -103,6 +106,7 @@ impl fmt::Debug for AuthSettings {
             .field("aad_authority", &self.aad_authority)
             .field("aad_audiences", &self.aad_audiences)
             .field("aad_roles", &self.aad_roles)
+            .field("warnings", &self.warnings)
             .finish()
     }
 }
@@ -144,22 +148,26 @@ impl AuthSettings {
 }
 
 pub(crate) fn resolve(args: Args, file: File, env: Env<'_>) -> Result<AuthSettings, ConfigProblem> {
+    let mut warnings = Vec::new();
     let auth = AuthSettings {
         codes: secrets(
             "code_file",
             CODES_ENV,
             args.code_file.or(file.code_file),
             env,
+            &mut warnings,
         )?,
         webpubsub_keys: secrets(
             "webpubsub_key_file",
             WEBPUBSUB_KEYS_ENV,
             args.webpubsub_key_file.or(file.webpubsub_key_file),
             env,
+            &mut warnings,
         )?,
         aad_authority: args.aad_authority.or(file.aad_authority),
         aad_audiences: list(args.aad_audience, file.aad_audience),
         aad_roles: list(args.aad_role, file.aad_role),
+        warnings,
     };
     if auth.aad_authority.is_none() && !(auth.aad_audiences.is_empty() && auth.aad_roles.is_empty())
     {
@@ -184,6 +192,7 @@ fn secrets(
     var: &str,
     file: Option<PathBuf>,
     env: Env<'_>,
+    warnings: &mut Vec<String>,
 ) -> Result<Option<Vec<String>>, ConfigProblem> {
     let from_env = env(var);
     let (items, whence): (Vec<String>, String) = match (from_env, file) {
@@ -202,9 +211,11 @@ fn secrets(
             var.to_owned(),
         ),
         (None, Some(path)) => {
-            let text = read_bounded(&path).map_err(|e| ConfigProblem::new(key, e))?;
+            let file = secret_file::read(&path).map_err(|e| ConfigProblem::new(key, e))?;
+            warnings.extend(file.warning);
             (
-                text.lines()
+                file.text
+                    .lines()
                     .map(str::trim)
                     .filter(|s| !s.is_empty() && !s.starts_with('#'))
                     .map(str::to_owned)
@@ -228,15 +239,6 @@ fn secrets(
         ));
     }
     Ok(Some(items))
-}
-
-fn read_bounded(path: &Path) -> Result<String, String> {
-    let meta =
-        std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if meta.len() > 64 * 1024 {
-        return Err(format!("{} is larger than 64 KiB", path.display()));
-    }
-    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
 /// The authentication part of `hookgate config example`.

@@ -135,3 +135,32 @@ pub(crate) fn parse_count(
         )),
     }
 }
+
+/// `url` for `config check` and the logs: its userinfo (user name and password) and
+/// its query (which may hold a key, `?code=`) replaced by `***`.
+pub(crate) fn redact_url(url: &reqwest::Url) -> String {
+    let mut url = url.clone();
+    if !url.username().is_empty() || url.password().is_some() {
+        let _ = url.set_password(None);
+        let _ = url.set_username("***");
+    }
+    if url.query().is_some() {
+        url.set_query(Some("***"));
+    }
+    url.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_shown_without_userinfo_or_query() {
+        let url =
+            reqwest::Url::parse("https://user:pa55@example.test:8443/events?code=k3y#x").unwrap();
+        let shown = redact_url(&url);
+        assert_eq!(shown, "https://***@example.test:8443/events?***#x");
+        let plain = reqwest::Url::parse("http://127.0.0.1:9000/events").unwrap();
+        assert_eq!(redact_url(&plain), "http://127.0.0.1:9000/events");
+    }
+}

@@ -49,6 +49,9 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
         None => None,
     };
     let dedup = policy::dedup(&settings, store).map_err(|e| RunError(e.to_string()))?;
+    for warning in &settings.auth.warnings {
+        tracing::warn!("{warning}");
+    }
     if !settings.auth.any() {
         tracing::warn!(
             "no authentication configured: every sender is accepted (set HOOKGATE_CODES, \
