@@ -82,7 +82,7 @@ fn main() -> ExitCode {
                 Settings::resolve(&ListenArgs::default(), &f, &no_env).map_err(|e| e.to_string())
             }) {
                 Ok(settings) => {
-                    for warning in &settings.auth.warnings {
+                    for warning in &settings.warnings {
                         eprintln!("warning: {warning}");
                     }
                     println!("{}: valid\n", file.display());

@@ -292,6 +292,32 @@ fn secret_files_follow_one_rule_and_config_check_redacts_urls() {
         meaning.contains("http://***@127.0.0.1:9/in?***"),
         "{meaning}"
     );
+    // A Redis password on the command line (`ps` shows it): refused, not shown.
+    let (code, _, err) = run(
+        &[
+            "listen",
+            "--bind",
+            "127.0.0.1:0",
+            "--redis",
+            "redis://:pa55@127.0.0.1:1",
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("HOOKGATE_REDIS") && err.contains("--redis-url-file") && !err.contains("pa55"),
+        "{err}"
+    );
+    // --help shows no environment value at all (a forward URL's credentials, a bind).
+    let (code, help, _) = run(
+        &["listen", "--help"],
+        &[
+            ("HOOKGATE_FORWARD", "http://user:pa55@127.0.0.1:9/in"),
+            ("HOOKGATE_BIND", "127.0.0.1:4321"),
+        ],
+    );
+    assert_eq!(code, Some(0));
+    assert!(!help.contains("pa55") && !help.contains("4321"), "{help}");
     let _ = std::fs::remove_dir_all(dir);
 }
 

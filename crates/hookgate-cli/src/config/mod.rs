@@ -91,7 +91,12 @@ pub(crate) struct ListenArgs {
     /// A TOML file with any of the settings below (keys as the flags, with `_`):
     /// see `hookgate config example`. Flags win over the environment, the
     /// environment over the file.
-    #[arg(long, env = "HOOKGATE_CONFIG", value_name = "FILE")]
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKGATE_CONFIG",
+        value_name = "FILE"
+    )]
     pub(crate) config: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) server: server::Args,
@@ -185,6 +190,7 @@ impl FileSettings {
         // Files the file names are relative to it, not to the working directory.
         if let Some(dir) = path.parent() {
             file.secrets.relative_to(dir);
+            file.dedup.relative_to(dir);
         }
         Ok(file)
     }
@@ -243,6 +249,9 @@ pub(crate) struct Settings {
     pub(crate) dedup: DedupSettings,
     pub(crate) sink: SinkSettings,
     pub(crate) log: LogSettings,
+    /// What the secret files' rule warns about (a file others can read), logged at
+    /// start and printed by `config check`.
+    pub(crate) warnings: Vec<String>,
 }
 
 /// The environment, as a function: tests pass their own.
@@ -266,11 +275,12 @@ impl Settings {
     ) -> Result<Self, ConfigProblem> {
         let args = args.clone();
         let file = file.clone();
+        let mut warnings = Vec::new();
         let settings = Self {
             server: server::resolve(args.server, file.server)?,
             handshake: handshake::resolve(args.handshake, file.handshake)?,
-            auth: secrets::resolve(args.secrets, file.secrets, env)?,
-            dedup: dedup::resolve(args.dedup, file.dedup)?,
+            auth: secrets::resolve(args.secrets, file.secrets, env, &mut warnings)?,
+            dedup: dedup::resolve(args.dedup, file.dedup, env, &mut warnings)?,
             sink: sink::resolve(sink::Sources {
                 shared: (args.sink, file.sink),
                 stdout: (args.stdout, file.stdout),
@@ -278,6 +288,7 @@ impl Settings {
                 forward: (args.forward, file.forward),
             })?,
             log: log::resolve(args.log, file.log)?,
+            warnings,
         };
         check_lease(&settings)?;
         // The library checks the rest (origins, secrets, AAD authority, limits) when
@@ -439,6 +450,46 @@ mod tests {
         assert!(
             Settings::resolve(&ListenArgs::default(), &file("lease = \"1s\""), &no_env).is_ok()
         );
+    }
+
+    #[test]
+    fn a_redis_password_comes_from_the_environment_or_a_file_never_argv() {
+        let url = "redis://:pa55@127.0.0.1:6379";
+        let args = ListenArgs {
+            dedup: dedup::Args {
+                redis: Some(url.into()),
+                ..dedup::Args::default()
+            },
+            ..ListenArgs::default()
+        };
+        // On the command line: refused, naming the ways that are not.
+        let e = Settings::resolve(&args, &FileSettings::default(), &no_env).unwrap_err();
+        let message = e.to_string();
+        assert!(
+            message.contains("HOOKGATE_REDIS")
+                && message.contains("--redis-url-file")
+                && !message.contains("pa55"),
+            "{message}"
+        );
+        // From HOOKGATE_REDIS (clap put it in the same field): accepted.
+        let env = |name: &str| (name == "HOOKGATE_REDIS").then(|| url.to_owned());
+        let s = Settings::resolve(&args, &FileSettings::default(), &env).unwrap();
+        assert_eq!(s.dedup.redis.unwrap().0, url);
+        // From a file.
+        let dir = std::env::temp_dir().join(format!("hookgate-redis-url-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("redis-url");
+        std::fs::write(&path, format!("# the store\n{url}\n")).unwrap();
+        let args = ListenArgs {
+            dedup: dedup::Args {
+                redis_url_file: Some(path),
+                ..dedup::Args::default()
+            },
+            ..ListenArgs::default()
+        };
+        let s = Settings::resolve(&args, &FileSettings::default(), &no_env).unwrap();
+        assert_eq!(s.dedup.redis.unwrap().0, url);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

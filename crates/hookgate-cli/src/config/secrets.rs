@@ -25,22 +25,38 @@ pub(crate) const WEBPUBSUB_KEYS_ENV: &str = "HOOKGATE_WEBPUBSUB_KEYS";
 pub(crate) struct Args {
     /// A file with the shared secrets accepted in `?code=`, `?access_token=` or
     /// `Authorization: Bearer`, one per line (or set HOOKGATE_CODES, a comma list).
-    #[arg(long, env = "HOOKGATE_CODE_FILE", value_name = "FILE")]
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKGATE_CODE_FILE",
+        value_name = "FILE"
+    )]
     pub(crate) code_file: Option<PathBuf>,
 
     /// A file with the Web PubSub access keys, one per line (or set
     /// HOOKGATE_WEBPUBSUB_KEYS, a comma list).
-    #[arg(long, env = "HOOKGATE_WEBPUBSUB_KEY_FILE", value_name = "FILE")]
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKGATE_WEBPUBSUB_KEY_FILE",
+        value_name = "FILE"
+    )]
     pub(crate) webpubsub_key_file: Option<PathBuf>,
 
     /// Azure AD bearer tokens from this authority: a tenant id, `organizations`,
     /// `common` or an authority URL.
-    #[arg(long, env = "HOOKGATE_AAD_AUTHORITY", value_name = "AUTHORITY")]
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKGATE_AAD_AUTHORITY",
+        value_name = "AUTHORITY"
+    )]
     pub(crate) aad_authority: Option<String>,
 
     /// An audience Azure AD tokens must carry (repeatable or a comma list).
     #[arg(
         long,
+        hide_env_values = true,
         env = "HOOKGATE_AAD_AUDIENCE",
         value_name = "AUDIENCE",
         value_delimiter = ','
@@ -50,6 +66,7 @@ pub(crate) struct Args {
     /// An app role Azure AD tokens must carry (repeatable or a comma list).
     #[arg(
         long,
+        hide_env_values = true,
         env = "HOOKGATE_AAD_ROLE",
         value_name = "ROLE",
         value_delimiter = ','
@@ -90,9 +107,6 @@ pub(crate) struct AuthSettings {
     pub(crate) aad_authority: Option<String>,
     pub(crate) aad_audiences: Vec<String>,
     pub(crate) aad_roles: Vec<String>,
-    /// What the secret files' rule warns about (a file others can read), logged at
-    /// start and printed by `config check`.
-    pub(crate) warnings: Vec<String>,
 }
 
 impl fmt::Debug for AuthSettings {
@@ -106,7 +120,6 @@ impl fmt::Debug for AuthSettings {
             .field("aad_authority", &self.aad_authority)
             .field("aad_audiences", &self.aad_audiences)
             .field("aad_roles", &self.aad_roles)
-            .field("warnings", &self.warnings)
             .finish()
     }
 }
@@ -147,27 +160,31 @@ impl AuthSettings {
     }
 }
 
-pub(crate) fn resolve(args: Args, file: File, env: Env<'_>) -> Result<AuthSettings, ConfigProblem> {
-    let mut warnings = Vec::new();
+/// `warnings` gets what the secret files' rule warns about.
+pub(crate) fn resolve(
+    args: Args,
+    file: File,
+    env: Env<'_>,
+    warnings: &mut Vec<String>,
+) -> Result<AuthSettings, ConfigProblem> {
     let auth = AuthSettings {
         codes: secrets(
             "code_file",
             CODES_ENV,
             args.code_file.or(file.code_file),
             env,
-            &mut warnings,
+            warnings,
         )?,
         webpubsub_keys: secrets(
             "webpubsub_key_file",
             WEBPUBSUB_KEYS_ENV,
             args.webpubsub_key_file.or(file.webpubsub_key_file),
             env,
-            &mut warnings,
+            warnings,
         )?,
         aad_authority: args.aad_authority.or(file.aad_authority),
         aad_audiences: list(args.aad_audience, file.aad_audience),
         aad_roles: list(args.aad_role, file.aad_role),
-        warnings,
     };
     if auth.aad_authority.is_none() && !(auth.aad_audiences.is_empty() && auth.aad_roles.is_empty())
     {

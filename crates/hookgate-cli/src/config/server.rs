@@ -15,35 +15,70 @@ use super::{ConfigProblem, Describe};
 #[group(skip)]
 pub(crate) struct Args {
     /// The address to listen on [default: 127.0.0.1:8080].
-    #[arg(long, env = "HOOKGATE_BIND", value_name = "ADDR")]
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKGATE_BIND",
+        value_name = "ADDR"
+    )]
     pub(crate) bind: Option<String>,
 
     /// The path events are POSTed to; may hold `{name}` segments (an axum route
     /// template, such as `/eventhandler/{event}` for Web PubSub) [default: /api/events].
-    #[arg(long, env = "HOOKGATE_PATH", value_name = "PATH")]
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKGATE_PATH",
+        value_name = "PATH"
+    )]
     pub(crate) path: Option<String>,
 
     /// Serve `/healthz` and `/metrics` on this address instead of the listen address.
-    #[arg(long, env = "HOOKGATE_ADMIN_BIND", value_name = "ADDR")]
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKGATE_ADMIN_BIND",
+        value_name = "ADDR"
+    )]
     pub(crate) admin_bind: Option<String>,
 
     /// The largest request body, in bytes (`k`, `M` suffixes) [default: 1M].
-    #[arg(long, env = "HOOKGATE_BODY_LIMIT", value_name = "BYTES")]
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKGATE_BODY_LIMIT",
+        value_name = "BYTES"
+    )]
     pub(crate) body_limit: Option<String>,
 
     /// With `--exec` or `--forward`: how many deliveries are handled at once; more
     /// are answered 503 with `Retry-After` [default: 16]. The `stdout` sink has no
     /// such bound (a write takes microseconds).
-    #[arg(long, env = "HOOKGATE_MAX_CONCURRENCY", value_name = "N")]
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKGATE_MAX_CONCURRENCY",
+        value_name = "N"
+    )]
     pub(crate) max_concurrency: Option<String>,
 
     /// The `Retry-After` (seconds) of a 503 answer [default: 10].
-    #[arg(long, env = "HOOKGATE_RETRY_AFTER", value_name = "SECONDS")]
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKGATE_RETRY_AFTER",
+        value_name = "SECONDS"
+    )]
     pub(crate) retry_after: Option<String>,
 
     /// After SIGTERM, SIGINT or SIGQUIT, how long deliveries in flight may take to finish
     /// [default: 10s].
-    #[arg(long, env = "HOOKGATE_SHUTDOWN_GRACE", value_name = "DURATION")]
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKGATE_SHUTDOWN_GRACE",
+        value_name = "DURATION"
+    )]
     pub(crate) shutdown_grace: Option<String>,
 }
 

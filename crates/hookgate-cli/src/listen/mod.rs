@@ -49,7 +49,7 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
         None => None,
     };
     let dedup = policy::dedup(&settings, store).map_err(|e| RunError(e.to_string()))?;
-    for warning in &settings.auth.warnings {
+    for warning in &settings.warnings {
         tracing::warn!("{warning}");
     }
     if !settings.auth.any() {
