@@ -131,13 +131,8 @@ pub(crate) fn resolve(
         Some(path) => {
             let read =
                 secret_file::read(&path).map_err(|e| ConfigProblem::new("redis_url_file", e))?;
-            warnings.extend(read.warning);
-            let line = read
-                .text
-                .lines()
-                .map(str::trim)
-                .find(|l| !l.is_empty() && !l.starts_with('#'))
-                .map(str::to_owned);
+            warnings.extend(read.warning.clone());
+            let line = read.entries().next().map(str::to_owned);
             Some(line.ok_or_else(|| {
                 ConfigProblem::new("redis_url_file", format!("{} holds no URL", path.display()))
             })?)

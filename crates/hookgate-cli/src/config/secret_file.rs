@@ -53,6 +53,16 @@ pub(crate) fn read(path: &Path) -> Result<SecretFile, String> {
     })
 }
 
+impl SecretFile {
+    /// Its entries: the lines that are not empty or `#` comments, trimmed.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = &str> {
+        self.text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    }
+}
+
 /// `Err` when the group or others may write the file; a warning when others may
 /// read it.
 #[cfg(unix)]

@@ -229,14 +229,9 @@ fn secrets(
         ),
         (None, Some(path)) => {
             let file = secret_file::read(&path).map_err(|e| ConfigProblem::new(key, e))?;
-            warnings.extend(file.warning);
+            warnings.extend(file.warning.clone());
             (
-                file.text
-                    .lines()
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty() && !s.starts_with('#'))
-                    .map(str::to_owned)
-                    .collect(),
+                file.entries().map(str::to_owned).collect(),
                 path.display().to_string(),
             )
         }
