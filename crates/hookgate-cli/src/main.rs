@@ -10,7 +10,7 @@
 //! hookgate config check FILE     # validates a file and prints what it means
 //! ```
 //!
-//! Exit codes: 0 success (a clean stop on SIGTERM or SIGINT; every event sent was
+//! Exit codes: 0 success (a clean stop on SIGTERM, SIGINT or SIGQUIT; every event sent was
 //! accepted); 1 a runtime failure (the address is taken, Redis cannot be reached,
 //! the server failed; an event was not accepted, a handshake refused); 2 a bad
 //! setting, file or command line (one message naming the setting).
@@ -73,7 +73,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Config(ConfigCommand::Example) => {
-            print!("{}", config::EXAMPLE);
+            print!("{}", config::example());
             ExitCode::SUCCESS
         }
         Command::Config(ConfigCommand::Check { file }) => {
@@ -82,6 +82,9 @@ fn main() -> ExitCode {
                 Settings::resolve(&ListenArgs::default(), &f, &no_env).map_err(|e| e.to_string())
             }) {
                 Ok(settings) => {
+                    for warning in &settings.warnings {
+                        eprintln!("warning: {warning}");
+                    }
                     println!("{}: valid\n", file.display());
                     print!("{}", settings.describe());
                     ExitCode::SUCCESS
@@ -129,7 +132,7 @@ fn listen(args: &ListenArgs) -> ExitCode {
         Ok(settings) => settings,
         Err(e) => return fail(&e.to_string()),
     };
-    init_logs(settings.log_format, settings.log_level);
+    init_logs(settings.log.format, settings.log.level);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -22,11 +22,7 @@ async fn assert_sink_failed(answer: reqwest::Response) {
 async fn exit_zero_acknowledges_once_and_stdout_is_the_answer() {
     let dir = temp_dir("exec-ok");
     let out = dir.join("out.jsonl");
-    let exec = format!(
-        "cat >> {}; echo >> {}; echo '{{\"ok\":true}}'",
-        out.display(),
-        out.display()
-    );
+    let exec = format!("cat >> {}; echo '{{\"ok\":true}}'", out.display());
     let hg = Hookgate::start(&["--exec", &exec], &[]);
     let url = hg.url("/api/events");
     let answer = send_binary(&url, &event("e1")).await;
@@ -52,13 +48,96 @@ async fn exit_zero_acknowledges_once_and_stdout_is_the_answer() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn each_delivery_is_one_json_line_on_the_commands_stdin() {
+    let dir = temp_dir("exec-lines");
+    let out = dir.join("events.jsonl");
+    let exec = format!("cat >> {}", out.display());
+    let hg = Hookgate::start(&["--exec", &exec], &[]);
+    let url = hg.url("/api/events");
+    assert_eq!(send_binary(&url, &event("l1")).await.status(), 200);
+    assert_eq!(send_binary(&url, &event("l2")).await.status(), 200);
+    assert_eq!(
+        send_batch(&url, &[event("l3"), event("l4")]).await.status(),
+        200
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.ends_with('\n'), "{text:?}");
+    let got = lines(&out);
+    assert_eq!(got.len(), 3, "{got:?}");
+    let docs: Vec<serde_json::Value> = got
+        .iter()
+        .map(|l| serde_json::from_str(l).expect("one JSON document a line"))
+        .collect();
+    assert_eq!(docs[0]["id"], "l1");
+    assert_eq!(docs[1]["id"], "l2");
+    assert_eq!(docs[2].as_array().map(Vec::len), Some(2));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_command_gets_a_cleared_environment_and_the_events_names() {
+    let dir = temp_dir("exec-env");
+    let out = dir.join("env.txt");
+    let exec = format!("env > {}", out.display());
+    let hg = Hookgate::start(
+        &["--exec", &exec, "--exec-env", "PASSED_ON"],
+        &[
+            ("HOOKGATE_CODES", "s3cret-code"),
+            ("PASSED_ON", "yes"),
+            ("NOT_PASSED", "no"),
+        ],
+    );
+    let url = format!("{}?code=s3cret-code", hg.url("/api/events"));
+    assert_eq!(send_binary(&url, &event("v1")).await.status(), 200);
+    let env = std::fs::read_to_string(&out).unwrap();
+    for secret in ["HOOKGATE_CODES", "s3cret-code", "NOT_PASSED"] {
+        assert!(!env.contains(secret), "{secret} reached the command: {env}");
+    }
+    let vars: Vec<&str> = env.lines().collect();
+    for expected in [
+        "PASSED_ON=yes",
+        "CE_ID=v1",
+        "CE_SOURCE=/tests",
+        "CE_TYPE=com.example.test",
+    ] {
+        assert!(vars.contains(&expected), "no {expected} in {env}");
+    }
+    assert!(vars.iter().any(|v| v.starts_with("PATH=")), "{env}");
+    // A secret without a label (HOOKGATE_CODES): no WEBHOOK_SENDER; no subject.
+    assert!(
+        !env.contains("WEBHOOK_SENDER") && !env.contains("CE_SUBJECT"),
+        "{env}"
+    );
+    // A batch of two events as one delivery: no single event's names.
+    assert_eq!(
+        send_batch(&url, &[event("v2"), event("v3")]).await.status(),
+        200
+    );
+    let env = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        !env.contains("CE_ID") && env.contains("PASSED_ON=yes"),
+        "{env}"
+    );
+    drop(hg);
+    // hookgate's own variables cannot be passed on.
+    let refused = common::command()
+        .args(["listen", "--exec", "env", "--exec-env", "HOOKGATE_CODES"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{err}");
+    assert!(err.contains("`exec_env`"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn exit_one_answers_503_and_releases_the_claim_for_the_retry() {
     let dir = temp_dir("exec-fail");
     let out = dir.join("out.jsonl");
     let marker = dir.join("failed-once");
     // Fails the first time (and says why on stderr), succeeds the second.
     let exec = format!(
-        "if [ -e {m} ]; then cat >> {o}; echo >> {o}; else touch {m}; echo 'database down' >&2; exit 1; fi",
+        "if [ -e {m} ]; then cat >> {o}; else touch {m}; echo 'database down' >&2; exit 1; fi",
         m = marker.display(),
         o = out.display()
     );
@@ -91,7 +170,7 @@ async fn a_timeout_kills_the_command_and_releases_the_claim() {
     let out = dir.join("out.jsonl");
     let marker = dir.join("slow-once");
     let exec = format!(
-        "if [ -e {m} ]; then cat >> {o}; echo >> {o}; else touch {m}; sleep 30; fi",
+        "if [ -e {m} ]; then cat >> {o}; else touch {m}; sleep 30; fi",
         m = marker.display(),
         o = out.display()
     );

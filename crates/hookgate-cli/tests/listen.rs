@@ -197,6 +197,130 @@ async fn json_logs_carry_the_event_id_type_and_source() {
     assert_eq!(delivered["span"]["source"], "/tests");
 }
 
+#[test]
+fn a_lease_a_run_could_outlast_is_refused_at_start() {
+    // 20 s of --exec-timeout plus 10 s of --shutdown-grace: a lease of 30 s would let
+    // a retry claim an event whose first run is still going.
+    let (code, _, err) = run(
+        &[
+            "listen",
+            "--bind",
+            "127.0.0.1:0",
+            "--exec",
+            "cat",
+            "--lease",
+            "30s",
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("`lease`")
+            && err.contains("--exec-timeout")
+            && err.contains("--shutdown-grace"),
+        "{err}"
+    );
+    let (code, _, err) = run(
+        &[
+            "listen",
+            "--bind",
+            "127.0.0.1:0",
+            "--forward",
+            "http://127.0.0.1:1/",
+            "--forward-timeout",
+            "50s",
+        ],
+        &[("HOOKGATE_LEASE", "1m")],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("--forward-timeout") && err.contains("--shutdown-grace"),
+        "{err}"
+    );
+}
+
+#[test]
+fn secret_files_follow_one_rule_and_config_check_redacts_urls() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = temp_dir("secret-files");
+    let codes = dir.join("codes");
+    std::fs::write(&codes, "s3cret-in-file\n").unwrap();
+    let chmod = |mode| {
+        std::fs::set_permissions(&codes, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    let codes_arg = codes.to_str().unwrap();
+    // A device that never ends: refused at once, not read.
+    let (code, _, err) = run(
+        &[
+            "listen",
+            "--bind",
+            "127.0.0.1:0",
+            "--code-file",
+            "/dev/zero",
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("`code_file`") && err.contains("not a regular file"),
+        "{err}"
+    );
+    // Writable by others: refused, naming the setting, its secret not shown.
+    chmod(0o666);
+    let (code, _, err) = run(
+        &["listen", "--bind", "127.0.0.1:0", "--code-file", codes_arg],
+        &[],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("writable") && !err.contains("s3cret"), "{err}");
+    // Readable by others: accepted with a warning (here by `config check`).
+    chmod(0o644);
+    let file = dir.join("hookgate.toml");
+    std::fs::write(
+        &file,
+        "code_file = \"codes\"\nforward = \"http://user:pa55@127.0.0.1:9/in?key=k3y\"\n\
+         redis = \"redis://ops7:pa55@127.0.0.1:6379/0?protocol=resp3\"\n",
+    )
+    .unwrap();
+    let (code, meaning, err) = run(&["config", "check", file.to_str().unwrap()], &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("readable by others"), "{err}");
+    for hidden in ["pa55", "user", "ops7", "k3y", "resp3", "s3cret"] {
+        assert!(!meaning.contains(hidden), "{hidden} shown: {meaning}");
+    }
+    assert!(
+        meaning.contains("http://***@127.0.0.1:9/in?***"),
+        "{meaning}"
+    );
+    // A Redis password on the command line (`ps` shows it): refused, not shown.
+    let (code, _, err) = run(
+        &[
+            "listen",
+            "--bind",
+            "127.0.0.1:0",
+            "--redis",
+            "redis://:pa55@127.0.0.1:1",
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("HOOKGATE_REDIS") && err.contains("--redis-url-file") && !err.contains("pa55"),
+        "{err}"
+    );
+    // --help shows no environment value at all (a forward URL's credentials, a bind).
+    let (code, help, _) = run(
+        &["listen", "--help"],
+        &[
+            ("HOOKGATE_FORWARD", "http://user:pa55@127.0.0.1:9/in"),
+            ("HOOKGATE_BIND", "127.0.0.1:4321"),
+        ],
+    );
+    assert_eq!(code, Some(0));
+    assert!(!help.contains("pa55") && !help.contains("4321"), "{help}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// Runs `hookgate ARGS` to its end; its exit code and stderr.
 fn run(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
     let out = command()
@@ -376,6 +500,44 @@ async fn sigterm_releases_a_delivery_that_cannot_finish_in_the_grace_period() {
         "{}",
         hg.stderr()
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sighup_is_ignored_and_sigquit_stops_gracefully() {
+    let dir = temp_dir("signals");
+    let out = dir.join("out.jsonl");
+    let exec = format!("sleep 1; cat >> {}", out.display());
+    let mut hg = Hookgate::start(&["--exec", &exec, "--shutdown-grace", "20s"], &[]);
+    let url = hg.url("/api/events");
+    // SIGHUP: logged, and the receiver still answers.
+    hg.signal("HUP");
+    assert!(
+        hg.stderr_wait(&["SIGHUP"]).contains("ignored"),
+        "{}",
+        hg.stderr()
+    );
+    assert_eq!(send_binary(&url, &event("h1")).await.status(), 200);
+    assert_eq!(common::lines(&out).len(), 1);
+    // SIGQUIT: a delivery in flight finishes, then a clean exit within the grace.
+    let pending = tokio::spawn(async move { send_binary(&url, &event("h2")).await.status() });
+    for _ in 0..1000 {
+        if hg.metric("hookgate_in_flight").await == 1.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(hg.metric("hookgate_in_flight").await, 1.0);
+    hg.signal("QUIT");
+    assert_eq!(pending.await.unwrap(), 200);
+    let status = hg.wait(Duration::from_secs(20));
+    assert!(status.success(), "{status}: {}", hg.stderr());
+    assert_eq!(common::lines(&out).len(), 2);
+    let log = hg.stderr_wait(&["released=0"]);
+    assert!(
+        log.contains("SIGQUIT") && log.contains("released=0"),
+        "{log}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -166,7 +166,7 @@ fn retries_honour_retry_after_and_deliver_once() {
     let out_file = dir.join("out.jsonl");
     let marker = dir.join("once");
     let exec = format!(
-        "if [ -e {m} ]; then cat >> {o}; echo >> {o}; else touch {m}; exit 1; fi",
+        "if [ -e {m} ]; then cat >> {o}; else touch {m}; exit 1; fi",
         m = marker.display(),
         o = out_file.display()
     );

@@ -30,7 +30,7 @@ use tokio::sync::Semaphore;
 use tracing::{Instrument as _, Span};
 
 use crate::metrics::Metrics;
-use crate::sink::{Outcome, Sink};
+use crate::sink::{Outcome, Sink, sender_label};
 
 /// What the handler needs, shared by all requests.
 #[derive(Debug)]
@@ -112,7 +112,7 @@ impl App {
         let span = span_of(delivery.events());
         let outcome = self
             .sink
-            .deliver(delivery.mode(), delivery.events())
+            .deliver(delivery.mode(), delivery.events(), sender_label(identity))
             .instrument(span.clone())
             .await;
         let events = delivery.len();
@@ -150,7 +150,7 @@ impl App {
             let span = span_of(one.events());
             let outcome = self
                 .sink
-                .deliver(mode, one.events())
+                .deliver(mode, one.events(), sender_label(identity))
                 .instrument(span.clone())
                 .await;
             let response = span.in_scope(|| self.answer(outcome, 1));

@@ -5,10 +5,13 @@
 //! `GET /livez`, `GET /readyz` (alias `/healthz`) and `GET /metrics` outside the
 //! layer (on `--admin-bind` when given).
 //!
-//! On SIGTERM or SIGINT it stops accepting connections, gives the deliveries in
-//! flight `--shutdown-grace` to finish, then drops the rest (their commands are
-//! killed, their requests cancelled) and releases their dedup claims, so that the
-//! senders' retries are handled at once.
+//! On SIGTERM, SIGINT or SIGQUIT it stops accepting connections, gives the
+//! deliveries in flight `--shutdown-grace` to finish, then drops the rest (their
+//! commands are killed, their requests cancelled) and releases their dedup claims,
+//! so that the senders' retries are handled at once. SIGHUP is logged and ignored
+//! (nothing to reload yet). SIGKILL cannot be handled: the claims of the deliveries
+//! in flight then stay until their lease ends (`--lease`), and the senders' retries
+//! are answered 429 until then.
 
 pub(crate) mod handler;
 pub(crate) mod policy;
@@ -36,15 +39,20 @@ pub(crate) struct RunError(pub(crate) String);
 
 /// Runs the receiver until a stop signal.
 pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
+    // Before anything is announced: a signal sent once the start is logged is handled.
+    let stopped_by = stop_signal()?;
     let sink = sink(&settings)?;
     let metrics = Arc::new(Metrics::new(sink.name()));
     let webhook =
         policy::webhook(&settings, Arc::clone(&metrics)).map_err(|e| RunError(e.to_string()))?;
-    let store = match &settings.redis {
+    let store = match &settings.dedup.redis {
         Some(url) => Some(connect(url).await?),
         None => None,
     };
     let dedup = policy::dedup(&settings, store).map_err(|e| RunError(e.to_string()))?;
+    for warning in &settings.warnings {
+        tracing::warn!("{warning}");
+    }
     if !settings.auth.any() {
         tracing::warn!(
             "no authentication configured: every sender is accepted (set HOOKGATE_CODES, \
@@ -56,27 +64,18 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
         dedup: dedup.clone(),
         metrics,
         permits: match settings.sink {
-            SinkSettings::Stdout => None,
-            _ => Some(Arc::new(Semaphore::new(settings.max_concurrency))),
+            SinkSettings::Stdout(_) => None,
+            _ => Some(Arc::new(Semaphore::new(settings.server.max_concurrency))),
         },
-        max_concurrency: settings.max_concurrency,
-        per_event: matches!(
-            settings.sink,
-            SinkSettings::Exec {
-                per_event: true,
-                ..
-            } | SinkSettings::Forward {
-                per_event: true,
-                ..
-            }
-        ),
-        retry_after: settings.retry_after,
+        max_concurrency: settings.server.max_concurrency,
+        per_event: settings.sink.per_event(),
+        retry_after: settings.server.retry_after,
         stopping: AtomicBool::new(false),
     });
 
     let events = Router::new()
         .route(
-            &settings.path,
+            &settings.server.path,
             post(handler::receive).fallback(handler::method_not_allowed),
         )
         .with_state(Arc::clone(&app))
@@ -88,17 +87,17 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
         .route("/metrics", get(handler::metrics))
         .with_state(Arc::clone(&app));
 
-    let listener = bind(settings.bind, "bind").await?;
+    let listener = bind(settings.server.bind, "bind").await?;
     let local = listener.local_addr().map_err(|e| RunError(e.to_string()))?;
     tracing::info!(
         sink = app.sink.name(),
-        dedup = if settings.redis.is_some() {
+        dedup = if settings.dedup.redis.is_some() {
             "redis"
         } else {
             "memory"
         },
         "hookgate listening on http://{local}{}",
-        settings.path
+        settings.server.path
     );
 
     // The stop signal, for every waiter: the channel closes when the sender drops.
@@ -107,7 +106,7 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
         let _ = stopped.changed().await;
     };
 
-    let router = match settings.admin_bind {
+    let router = match settings.server.admin_bind {
         Some(addr) => {
             let admin_listener = bind(addr, "admin_bind").await?;
             let admin_local = admin_listener
@@ -130,12 +129,15 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
 
     let signal_app = Arc::clone(&app);
     tokio::spawn(async move {
-        stop_signal().await;
+        let signal = stopped_by.await;
         signal_app.stopping.store(true, Ordering::Relaxed);
-        tracing::info!("stopping: no new connections; finishing the deliveries in flight");
+        tracing::info!(
+            signal,
+            "stopping: no new connections; finishing the deliveries in flight"
+        );
         drop(stop);
     });
-    let grace = settings.shutdown_grace;
+    let grace = settings.server.shutdown_grace;
     let serve = axum::serve(listener, router).with_graceful_shutdown(wait(stopped.clone()));
     tokio::select! {
         result = serve => result.map_err(|e| RunError(format!("the server failed: {e}")))?,
@@ -151,17 +153,24 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
 
 fn sink(s: &Settings) -> Result<Sink, RunError> {
     Ok(match &s.sink {
-        SinkSettings::Stdout => Sink::Stdout(
-            StdoutSink::new(crate::sink::stdout::DEFAULT_TIMEOUT)
+        SinkSettings::Stdout(stdout) => Sink::Stdout(
+            StdoutSink::new(stdout.timeout)
                 .map_err(|e| RunError(format!("cannot start the stdout writer: {e}")))?,
         ),
-        SinkSettings::Exec {
-            command, timeout, ..
-        } => Sink::Exec(ExecSink::new(command.clone(), *timeout, s.body_limit)),
-        SinkSettings::Forward {
-            url, mode, timeout, ..
-        } => Sink::Forward(
-            ForwardSink::new(url.clone(), *mode, *timeout, s.body_limit).map_err(RunError)?,
+        SinkSettings::Exec(exec) => Sink::Exec(ExecSink::new(
+            exec.command.clone(),
+            exec.timeout,
+            s.server.body_limit,
+            &exec.env,
+        )),
+        SinkSettings::Forward(forward) => Sink::Forward(
+            ForwardSink::new(
+                forward.url.clone(),
+                forward.mode,
+                forward.timeout,
+                s.server.body_limit,
+            )
+            .map_err(RunError)?,
         ),
     })
 }
@@ -189,25 +198,40 @@ async fn bind(addr: SocketAddr, key: &str) -> Result<TcpListener, RunError> {
         .map_err(|e| RunError(format!("cannot listen on {addr} (`{key}`): {e}")))
 }
 
-/// Resolves at SIGINT (Ctrl-C) or, on Unix, SIGTERM.
-async fn stop_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
+/// The stop signals, registered now (so that none arriving later kills the process):
+/// the future resolves at the first SIGTERM, SIGINT or SIGQUIT with its name. SIGHUP
+/// is logged and ignored (it will reload the secrets one day); without a handler it
+/// would kill the process with no grace. Elsewhere than on Unix, Ctrl-C.
+#[cfg(unix)]
+fn stop_signal() -> Result<impl Future<Output = &'static str>, RunError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let register = |kind: SignalKind, name: &str| {
+        signal(kind).map_err(|e| RunError(format!("cannot handle {name}: {e}")))
     };
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                terminate.recv().await;
+    let mut terminate = register(SignalKind::terminate(), "SIGTERM")?;
+    let mut interrupt = register(SignalKind::interrupt(), "SIGINT")?;
+    let mut quit = register(SignalKind::quit(), "SIGQUIT")?;
+    let mut hangup = register(SignalKind::hangup(), "SIGHUP")?;
+    Ok(async move {
+        loop {
+            tokio::select! {
+                _ = terminate.recv() => return "SIGTERM",
+                _ = interrupt.recv() => return "SIGINT",
+                _ = quit.recv() => return "SIGQUIT",
+                _ = hangup.recv() => tracing::info!(
+                    signal = "SIGHUP",
+                    "ignored: there is nothing to reload yet (SIGTERM, SIGINT or SIGQUIT stop)"
+                ),
             }
-            Err(_) => std::future::pending().await,
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
-    }
+    })
+}
+
+/// Ctrl-C, elsewhere than on Unix.
+#[cfg(not(unix))]
+fn stop_signal() -> Result<impl Future<Output = &'static str>, RunError> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    })
 }

@@ -23,15 +23,15 @@ fn problem(key: &'static str) -> impl Fn(ConfigError) -> ConfigProblem {
 /// The validation handshake: the Azure Event Grid origins and the extra ones.
 pub(crate) fn handshake(s: &Settings) -> Result<HandshakePolicy, ConfigProblem> {
     let mut policy = HandshakePolicy::builder().azure_event_grid();
-    if s.allow_origins.iter().any(|o| o == "*") {
+    if s.handshake.allow_origins.iter().any(|o| o == "*") {
         policy = policy.allow_any_origin();
     } else {
-        policy = policy.allow_origins(s.allow_origins.iter().cloned());
+        policy = policy.allow_origins(s.handshake.allow_origins.iter().cloned());
     }
-    if let Some(rate) = s.rate {
+    if let Some(rate) = s.handshake.rate {
         policy = policy.rate(rate);
     }
-    if s.callback {
+    if s.handshake.callback {
         policy = policy.callback(
             CallbackPolicy::builder()
                 .build()
@@ -72,7 +72,7 @@ pub(crate) fn auth(s: &Settings) -> Result<Option<AuthPolicy>, ConfigProblem> {
 /// The parse limits.
 pub(crate) fn parse(s: &Settings) -> Result<ParseConfig, ConfigProblem> {
     ParseConfig::builder()
-        .body_limit(s.body_limit)
+        .body_limit(s.server.body_limit)
         .build()
         .map_err(problem("body_limit"))
 }
@@ -83,9 +83,9 @@ pub(crate) fn dedup(
     store: Option<Arc<dyn DedupStore>>,
 ) -> Result<DedupPolicy, ConfigProblem> {
     let mut policy = DedupPolicy::builder()
-        .lease(s.lease)
-        .remember(s.remember)
-        .unavailable_retry_after(s.retry_after);
+        .lease(s.dedup.lease)
+        .remember(s.dedup.remember)
+        .unavailable_retry_after(s.server.retry_after);
     if let Some(store) = store {
         policy = policy.store(store);
     }

@@ -1,8 +1,9 @@
 //! The `exec` sink: runs a command per delivery (or per event) with the event JSON
 //! on its stdin.
 //!
-//! - The command runs with `sh -c CMD`; its stdin is the event in the CloudEvents
-//!   JSON format, or a JSON array for a batch delivery.
+//! - The command runs with `sh -c CMD`; its stdin is one line: the event in the
+//!   CloudEvents JSON format, or a JSON array for a batch delivery, then `\n` (so
+//!   that `cat >> events.jsonl` keeps one JSON document a line).
 //! - Exit 0 acknowledges. Its stdout (at most the body limit) becomes the answer's
 //!   body: `application/json` when it is JSON, `text/plain` otherwise; Web PubSub
 //!   reads it for its synchronous events.
@@ -13,6 +14,15 @@
 //!   whole group is killed (`kill -KILL -- -PGID`), so that nothing it started
 //!   lingers.
 //! - Its stderr goes to the log, line by line (lines cut at 4 KiB).
+//! - Its environment is not hookgate's (which holds `HOOKGATE_CODES` and other
+//!   secrets): only `PATH`, `HOME`, `LANG`, `TZ` and the names given with
+//!   `--exec-env` are passed on, when set. For a delivery of one event (always with
+//!   `--per-event`) it also gets `CE_ID`, `CE_SOURCE`, `CE_TYPE` and `CE_SUBJECT`
+//!   (unset when the event has no subject); a batch of several gets none of them.
+//!   `WEBHOOK_SENDER` names the sender: the label of the shared secret it used, the
+//!   Web PubSub host its key is bound to, or the Azure AD caller's application id;
+//!   it is unset when there is none (no authentication, a secret without a label,
+//!   which `HOOKGATE_CODES` and `--code-file` secrets are today).
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -28,6 +38,10 @@ use super::Outcome;
 /// The longest stderr line logged as one line.
 const MAX_LINE: usize = 4096;
 
+/// The variables a command gets from hookgate's own environment, besides those
+/// named with `--exec-env`.
+pub(crate) const PASSED_ENV: [&str; 4] = ["PATH", "HOME", "LANG", "TZ"];
+
 /// Runs a command per delivery.
 #[derive(Debug)]
 pub(crate) struct ExecSink {
@@ -35,27 +49,47 @@ pub(crate) struct ExecSink {
     timeout: Duration,
     /// The most stdout kept for the answer.
     limit: usize,
+    /// What the command's environment starts from (taken at start): `PASSED_ENV`
+    /// and the `--exec-env` names that are set.
+    env: Vec<(String, std::ffi::OsString)>,
 }
 
 impl ExecSink {
-    pub(crate) fn new(command: String, timeout: Duration, limit: usize) -> Self {
+    /// `passed`: the names of hookgate's environment the command gets (besides
+    /// [`PASSED_ENV`]), their values taken now.
+    pub(crate) fn new(command: String, timeout: Duration, limit: usize, passed: &[String]) -> Self {
+        let env = PASSED_ENV
+            .iter()
+            .copied()
+            .chain(passed.iter().map(String::as_str))
+            .filter_map(|name| std::env::var_os(name).map(|value| (name.to_owned(), value)))
+            .collect();
         Self {
             command,
             timeout,
             limit,
+            env,
         }
     }
 
-    pub(crate) async fn deliver(&self, mode: Mode, events: &[CloudEvent]) -> Outcome {
-        let input = match (mode, events) {
-            (Mode::Binary | Mode::Structured, [event]) => Bytes::from(event.to_json()),
-            _ => encode::batch(events).1,
-        };
-        self.run(input).await
+    /// Runs the command for `events`; `sender` is the sender's label, if any.
+    pub(crate) async fn deliver(
+        &self,
+        mode: Mode,
+        events: &[CloudEvent],
+        sender: Option<&str>,
+    ) -> Outcome {
+        self.run(stdin_line(mode, events), &event_env(events, sender))
+            .await
     }
 
-    async fn run(&self, input: Bytes) -> Outcome {
+    async fn run(&self, input: Bytes, vars: &[(&'static str, &str)]) -> Outcome {
         let mut command = shell(&self.command);
+        // A cleared environment: hookgate's secrets (HOOKGATE_CODES, ...) stay here.
+        command
+            .env_clear()
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        command.envs(vars.iter().copied());
         command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -188,6 +222,43 @@ fn shell(command: &str) -> Command {
 
 /// Reads all of `pipe`, keeping at most `limit` bytes (the rest is drained, so
 /// that the child does not block on a full pipe). `None` without a pipe.
+/// The variables of a delivery of one event (`CE_ID`, `CE_SOURCE`, `CE_TYPE`,
+/// `CE_SUBJECT` when it has one) and `WEBHOOK_SENDER` (when the sender has a
+/// label); a value holding a NUL byte (which no environment can hold) is left out.
+fn event_env<'a>(
+    events: &'a [CloudEvent],
+    sender: Option<&'a str>,
+) -> Vec<(&'static str, &'a str)> {
+    let mut vars = Vec::with_capacity(5);
+    if let [event] = events {
+        vars.extend([
+            ("CE_ID", event.id()),
+            ("CE_SOURCE", event.source()),
+            ("CE_TYPE", event.ty()),
+        ]);
+        if let Some(subject) = event.subject() {
+            vars.push(("CE_SUBJECT", subject));
+        }
+    }
+    if let Some(sender) = sender {
+        vars.push(("WEBHOOK_SENDER", sender));
+    }
+    vars.retain(|(_, value)| !value.contains('\0'));
+    vars
+}
+
+/// What the command reads: one JSON document and a line end, the event (binary or
+/// structured) or the batch's array, so that `cat >> events.jsonl` keeps one
+/// document a line.
+fn stdin_line(mode: Mode, events: &[CloudEvent]) -> Bytes {
+    let mut line = match (mode, events) {
+        (Mode::Binary | Mode::Structured, [event]) => event.to_json().into_bytes(),
+        _ => encode::batch(events).1.to_vec(),
+    };
+    line.push(b'\n');
+    Bytes::from(line)
+}
+
 async fn read_bounded(pipe: Option<impl AsyncRead + Unpin>, limit: usize) -> Option<Bytes> {
     let mut pipe = pipe?;
     let mut kept = Vec::new();

@@ -10,6 +10,7 @@ pub(crate) mod forward;
 pub(crate) mod stdout;
 
 use bytes::Bytes;
+use hookgate::auth::Identity;
 use hookgate::{CloudEvent, Mode};
 use http::HeaderMap;
 
@@ -53,12 +54,29 @@ impl Sink {
         }
     }
 
-    /// Hands the events of one delivery over.
-    pub(crate) async fn deliver(&self, mode: Mode, events: &[CloudEvent]) -> Outcome {
+    /// Hands the events of one delivery over; `sender` is the sender's label, if any.
+    pub(crate) async fn deliver(
+        &self,
+        mode: Mode,
+        events: &[CloudEvent],
+        sender: Option<&str>,
+    ) -> Outcome {
         match self {
             Self::Stdout(sink) => sink.deliver(events).await,
-            Self::Exec(sink) => sink.deliver(mode, events).await,
+            Self::Exec(sink) => sink.deliver(mode, events, sender).await,
             Self::Forward(sink) => sink.deliver(mode, events).await,
         }
+    }
+}
+
+/// The sender's label, for `WEBHOOK_SENDER`: the label of the shared secret it used,
+/// the Web PubSub host its key is bound to, or the Azure AD caller's application id;
+/// `None` when there is none.
+pub(crate) fn sender_label(identity: Option<&Identity>) -> Option<&str> {
+    match identity? {
+        Identity::SharedSecret { label, .. } => label.as_deref(),
+        Identity::WebPubSub { host, .. } => host.as_deref(),
+        Identity::Aad(claims) => claims.app_id.as_deref(),
+        _ => None,
     }
 }

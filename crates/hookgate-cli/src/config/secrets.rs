@@ -1,0 +1,266 @@
+//! Sender authentication: the shared secrets, the Web PubSub access keys and Azure
+//! AD bearer tokens.
+//!
+//! Secrets are never taken from argv alone: `HOOKGATE_CODES` /
+//! `HOOKGATE_WEBPUBSUB_KEYS` (comma lists) or a file named by `--code-file` /
+//! `--webpubsub-key-file` (one per line, read by the [`secret_file`] rule). No
+//! `Debug` output, log line or error message shows them.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::value::list;
+use super::{ConfigProblem, Describe, Env, secret_file};
+
+/// The environment variable with the shared secrets (a comma list).
+pub(crate) const CODES_ENV: &str = "HOOKGATE_CODES";
+/// The environment variable with the Web PubSub access keys (a comma list).
+pub(crate) const WEBPUBSUB_KEYS_ENV: &str = "HOOKGATE_WEBPUBSUB_KEYS";
+
+/// The authentication flags.
+#[derive(clap::Args, Debug, Default, Clone)]
+#[group(skip)]
+pub(crate) struct Args {
+    /// A file with the shared secrets accepted in `?code=`, `?access_token=` or
+    /// `Authorization: Bearer`, one per line (or set HOOKGATE_CODES, a comma list).
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKGATE_CODE_FILE",
+        value_name = "FILE"
+    )]
+    pub(crate) code_file: Option<PathBuf>,
+
+    /// A file with the Web PubSub access keys, one per line (or set
+    /// HOOKGATE_WEBPUBSUB_KEYS, a comma list).
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKGATE_WEBPUBSUB_KEY_FILE",
+        value_name = "FILE"
+    )]
+    pub(crate) webpubsub_key_file: Option<PathBuf>,
+
+    /// Azure AD bearer tokens from this authority: a tenant id, `organizations`,
+    /// `common` or an authority URL.
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKGATE_AAD_AUTHORITY",
+        value_name = "AUTHORITY"
+    )]
+    pub(crate) aad_authority: Option<String>,
+
+    /// An audience Azure AD tokens must carry (repeatable or a comma list).
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKGATE_AAD_AUDIENCE",
+        value_name = "AUDIENCE",
+        value_delimiter = ','
+    )]
+    pub(crate) aad_audience: Vec<String>,
+
+    /// An app role Azure AD tokens must carry (repeatable or a comma list).
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKGATE_AAD_ROLE",
+        value_name = "ROLE",
+        value_delimiter = ','
+    )]
+    pub(crate) aad_role: Vec<String>,
+}
+
+/// The authentication keys in the file.
+#[derive(Deserialize, Debug, Default, Clone)]
+pub(crate) struct File {
+    code_file: Option<PathBuf>,
+    webpubsub_key_file: Option<PathBuf>,
+    aad_authority: Option<String>,
+    aad_audience: Option<Vec<String>>,
+    aad_role: Option<Vec<String>>,
+}
+
+impl File {
+    /// Files the configuration file names are relative to it (`dir`), not to the
+    /// working directory.
+    pub(crate) fn relative_to(&mut self, dir: &Path) {
+        for named in [&mut self.code_file, &mut self.webpubsub_key_file]
+            .into_iter()
+            .flatten()
+        {
+            if named.is_relative() {
+                *named = dir.join(&*named);
+            }
+        }
+    }
+}
+
+/// Authentication settings; the secrets themselves are kept out of `Debug`.
+#[derive(Clone, Default)]
+pub(crate) struct AuthSettings {
+    pub(crate) codes: Option<Vec<String>>,
+    pub(crate) webpubsub_keys: Option<Vec<String>>,
+    pub(crate) aad_authority: Option<String>,
+    pub(crate) aad_audiences: Vec<String>,
+    pub(crate) aad_roles: Vec<String>,
+}
+
+impl fmt::Debug for AuthSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthSettings")
+            .field("codes", &self.codes.as_ref().map(Vec::len))
+            .field(
+                "webpubsub_keys",
+                &self.webpubsub_keys.as_ref().map(Vec::len),
+            )
+            .field("aad_authority", &self.aad_authority)
+            .field("aad_audiences", &self.aad_audiences)
+            .field("aad_roles", &self.aad_roles)
+            .finish()
+    }
+}
+
+impl AuthSettings {
+    /// Whether any sender authentication is configured.
+    pub(crate) fn any(&self) -> bool {
+        self.codes.is_some() || self.webpubsub_keys.is_some() || self.aad_authority.is_some()
+    }
+
+    pub(crate) fn describe(&self, line: Describe<'_>) {
+        let mut auth = Vec::new();
+        if let Some(codes) = &self.codes {
+            auth.push(format!("{} shared secret(s)", codes.len()));
+        }
+        if let Some(keys) = &self.webpubsub_keys {
+            auth.push(format!("{} Web PubSub key(s)", keys.len()));
+        }
+        if let Some(authority) = &self.aad_authority {
+            auth.push(format!(
+                "Azure AD from {authority} for {}{}",
+                self.aad_audiences.join(", "),
+                if self.aad_roles.is_empty() {
+                    String::new()
+                } else {
+                    format!(" with role(s) {}", self.aad_roles.join(", "))
+                }
+            ));
+        }
+        line(
+            "authentication",
+            if auth.is_empty() {
+                "NONE: every sender is accepted".into()
+            } else {
+                auth.join("; ")
+            },
+        );
+    }
+}
+
+/// `warnings` gets what the secret files' rule warns about.
+pub(crate) fn resolve(
+    args: Args,
+    file: File,
+    env: Env<'_>,
+    warnings: &mut Vec<String>,
+) -> Result<AuthSettings, ConfigProblem> {
+    let auth = AuthSettings {
+        codes: secrets(
+            "code_file",
+            CODES_ENV,
+            args.code_file.or(file.code_file),
+            env,
+            warnings,
+        )?,
+        webpubsub_keys: secrets(
+            "webpubsub_key_file",
+            WEBPUBSUB_KEYS_ENV,
+            args.webpubsub_key_file.or(file.webpubsub_key_file),
+            env,
+            warnings,
+        )?,
+        aad_authority: args.aad_authority.or(file.aad_authority),
+        aad_audiences: list(args.aad_audience, file.aad_audience),
+        aad_roles: list(args.aad_role, file.aad_role),
+    };
+    if auth.aad_authority.is_none() && !(auth.aad_audiences.is_empty() && auth.aad_roles.is_empty())
+    {
+        return Err(ConfigProblem::new(
+            "aad_authority",
+            "is required with aad_audience or aad_role",
+        ));
+    }
+    if auth.aad_authority.is_some() && auth.aad_audiences.is_empty() {
+        return Err(ConfigProblem::new(
+            "aad_audience",
+            "give at least one audience with aad_authority",
+        ));
+    }
+    Ok(auth)
+}
+
+/// A list of secrets from the variable `var` (a comma list) or the file `file` (one
+/// per line; `#` starts a comment). The error never shows a secret.
+fn secrets(
+    key: &'static str,
+    var: &str,
+    file: Option<PathBuf>,
+    env: Env<'_>,
+    warnings: &mut Vec<String>,
+) -> Result<Option<Vec<String>>, ConfigProblem> {
+    let from_env = env(var);
+    let (items, whence): (Vec<String>, String) = match (from_env, file) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigProblem::new(
+                key,
+                format!("give either {var} or the file, not both"),
+            ));
+        }
+        (Some(list), None) => (
+            list.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            var.to_owned(),
+        ),
+        (None, Some(path)) => {
+            let file = secret_file::read(&path).map_err(|e| ConfigProblem::new(key, e))?;
+            warnings.extend(file.warning.clone());
+            (
+                file.entries().map(str::to_owned).collect(),
+                path.display().to_string(),
+            )
+        }
+        (None, None) => return Ok(None),
+    };
+    if items.is_empty() {
+        // A secret that was not injected must not switch authentication off.
+        return Err(ConfigProblem::new(
+            key,
+            format!("{whence} is set but lists no secret"),
+        ));
+    }
+    if items.len() > 64 {
+        return Err(ConfigProblem::new(
+            key,
+            format!("{whence} lists more than 64 secrets"),
+        ));
+    }
+    Ok(Some(items))
+}
+
+/// The authentication part of `hookgate config example`.
+pub(crate) const EXAMPLE: &str = r#"# Authentication. Without any of these, every sender is accepted (with a warning).
+# Secrets are never written here: name a file (one secret per line; a relative
+# path is relative to this file), or set HOOKGATE_CODES / HOOKGATE_WEBPUBSUB_KEYS
+# (comma lists) in the environment.
+# code_file = "/run/secrets/hookgate-codes"
+# webpubsub_key_file = "/run/secrets/webpubsub-keys"
+# aad_authority = "contoso.onmicrosoft.com"   # a tenant id, "organizations", "common" or a URL
+# aad_audience = ["api://hookgate"]
+# aad_role = []
+"#;

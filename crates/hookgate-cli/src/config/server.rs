@@ -1,0 +1,240 @@
+//! The server and its limits: where it listens, the events path, the admin address,
+//! the body limit, how many deliveries at once, the `Retry-After` of a 503 and the
+//! shutdown grace.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::value::{Scalar, parse_addr, parse_count, parse_duration, parse_size, text};
+use super::{ConfigProblem, Describe};
+
+/// The server's flags.
+#[derive(clap::Args, Debug, Default, Clone)]
+#[group(skip)]
+pub(crate) struct Args {
+    /// The address to listen on [default: 127.0.0.1:8080].
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKGATE_BIND",
+        value_name = "ADDR"
+    )]
+    pub(crate) bind: Option<String>,
+
+    /// The path events are POSTed to; may hold `{name}` segments (an axum route
+    /// template, such as `/eventhandler/{event}` for Web PubSub) [default: /api/events].
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKGATE_PATH",
+        value_name = "PATH"
+    )]
+    pub(crate) path: Option<String>,
+
+    /// Serve `/livez`, `/readyz` (alias `/healthz`) and `/metrics` on this address
+    /// instead of the listen address.
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKGATE_ADMIN_BIND",
+        value_name = "ADDR"
+    )]
+    pub(crate) admin_bind: Option<String>,
+
+    /// The largest request body, in bytes (`k`, `M` suffixes) [default: 1M].
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKGATE_BODY_LIMIT",
+        value_name = "BYTES"
+    )]
+    pub(crate) body_limit: Option<String>,
+
+    /// With `--exec` or `--forward`: how many deliveries are handled at once; more
+    /// are answered 503 with `Retry-After` [default: 16]. The `stdout` sink has no
+    /// such bound (a write takes microseconds).
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKGATE_MAX_CONCURRENCY",
+        value_name = "N"
+    )]
+    pub(crate) max_concurrency: Option<String>,
+
+    /// The `Retry-After` (seconds) of a 503 answer [default: 10].
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKGATE_RETRY_AFTER",
+        value_name = "SECONDS"
+    )]
+    pub(crate) retry_after: Option<String>,
+
+    /// After SIGTERM, SIGINT or SIGQUIT, how long deliveries in flight may take to finish
+    /// [default: 10s].
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKGATE_SHUTDOWN_GRACE",
+        value_name = "DURATION"
+    )]
+    pub(crate) shutdown_grace: Option<String>,
+}
+
+/// The server's keys in the file.
+#[derive(Deserialize, Debug, Default, Clone)]
+pub(crate) struct File {
+    pub(crate) bind: Option<String>,
+    path: Option<String>,
+    admin_bind: Option<String>,
+    body_limit: Option<Scalar>,
+    max_concurrency: Option<Scalar>,
+    retry_after: Option<Scalar>,
+    shutdown_grace: Option<Scalar>,
+}
+
+/// The server's settings, checked.
+#[derive(Clone, Debug)]
+pub(crate) struct ServerSettings {
+    pub(crate) bind: SocketAddr,
+    pub(crate) path: String,
+    pub(crate) admin_bind: Option<SocketAddr>,
+    pub(crate) body_limit: usize,
+    pub(crate) max_concurrency: usize,
+    pub(crate) retry_after: u32,
+    pub(crate) shutdown_grace: Duration,
+}
+
+pub(crate) fn resolve(args: Args, file: File) -> Result<ServerSettings, ConfigProblem> {
+    let bind = parse_addr(
+        "bind",
+        args.bind
+            .or(file.bind)
+            .as_deref()
+            .unwrap_or("127.0.0.1:8080"),
+    )?;
+    let admin_bind = args
+        .admin_bind
+        .or(file.admin_bind)
+        .map(|a| parse_addr("admin_bind", &a))
+        .transpose()?;
+    let path = check_path(
+        args.path
+            .or(file.path)
+            .unwrap_or_else(|| "/api/events".into()),
+    )?;
+    let body_limit = parse_size(
+        "body_limit",
+        text(args.body_limit, file.body_limit),
+        1 << 20,
+    )?;
+    let max_concurrency = parse_count(
+        "max_concurrency",
+        text(args.max_concurrency, file.max_concurrency),
+        16,
+        1..=10_000,
+    )?;
+    let retry_after = parse_count(
+        "retry_after",
+        text(args.retry_after, file.retry_after),
+        10,
+        1..=3600,
+    )?;
+    let retry_after = u32::try_from(retry_after).unwrap_or(10);
+    let shutdown_grace = parse_duration(
+        "shutdown_grace",
+        text(args.shutdown_grace, file.shutdown_grace),
+        Duration::from_secs(10),
+    )?;
+    Ok(ServerSettings {
+        bind,
+        path,
+        admin_bind,
+        body_limit,
+        max_concurrency,
+        retry_after,
+        shutdown_grace,
+    })
+}
+
+impl ServerSettings {
+    pub(crate) fn describe(&self, line: Describe<'_>) {
+        line("bind", self.bind.to_string());
+        line("path", format!("POST {}", self.path));
+        line(
+            "admin",
+            match self.admin_bind {
+                Some(addr) => format!("GET /livez, /readyz, /healthz, /metrics on {addr}"),
+                None => "GET /livez, /readyz, /healthz, /metrics on the listen address".into(),
+            },
+        );
+        line("body_limit", format!("{} bytes", self.body_limit));
+        line(
+            "limits",
+            format!(
+                "{} deliveries at once, Retry-After {} s, shutdown grace {:?}",
+                self.max_concurrency, self.retry_after, self.shutdown_grace
+            ),
+        );
+    }
+}
+
+pub(crate) fn check_path(path: String) -> Result<String, ConfigProblem> {
+    let bad = |why: &str| Err(ConfigProblem::new("path", format!("{path:?} {why}")));
+    if !path.starts_with('/') {
+        return bad("must start with /");
+    }
+    if path.len() > 1024
+        || path
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '?' || c == '#')
+    {
+        return bad("is not a URL path");
+    }
+    if ["/livez", "/readyz", "/healthz", "/metrics"].contains(&path.as_str()) {
+        return bad("is taken by the admin endpoints");
+    }
+    // Each `{...}` must be one whole segment with a name (an axum route template).
+    for segment in path.split('/') {
+        let open = segment.matches('{').count();
+        let close = segment.matches('}').count();
+        if open != close || open > 1 {
+            return bad("has an unbalanced `{` `}` (write `/{event}`)");
+        }
+        if open == 1 {
+            let inner = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}'));
+            match inner {
+                Some(name)
+                    if !name.is_empty()
+                        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {}
+                _ => return bad("may hold `{name}` only as a whole segment"),
+            }
+        }
+    }
+    Ok(path)
+}
+
+/// The server's part of `hookgate config example`.
+pub(crate) const EXAMPLE: &str = r#"# The address to listen on.
+# bind = "127.0.0.1:8080"
+
+# The path events are POSTed to; `{name}` segments allowed (Web PubSub:
+# "/eventhandler/{event}").
+# path = "/api/events"
+
+# Serve GET /livez, /readyz (alias /healthz) and /metrics on another address
+# (default: the listen address).
+# admin_bind = "127.0.0.1:9090"
+
+# The largest request body (bytes; k and M suffixes).
+# body_limit = "1M"
+
+# Deliveries handled at once by exec or forward (more are answered 503 with
+# Retry-After; stdout has no such bound), the
+# Retry-After of a 503 (seconds), and the shutdown grace period.
+# max_concurrency = 16
+# retry_after = 10
+# shutdown_grace = "10s"
+"#;
