@@ -277,7 +277,7 @@ impl Settings {
         let file = file.clone();
         let mut warnings = Vec::new();
         let settings = Self {
-            server: server::resolve(args.server, file.server)?,
+            server: server::resolve(args.server, file.server, &mut warnings)?,
             handshake: handshake::resolve(args.handshake, file.handshake)?,
             auth: secrets::resolve(args.secrets, file.secrets, env, &mut warnings)?,
             dedup: dedup::resolve(args.dedup, file.dedup, env, &mut warnings)?,
@@ -291,6 +291,7 @@ impl Settings {
             warnings,
         };
         check_lease(&settings)?;
+        check_request_timeout(&settings)?;
         // The library checks the rest (origins, secrets, AAD authority, limits) when
         // the policy is built; its message is mapped to the setting here.
         crate::listen::policy::check(&settings)?;
@@ -333,6 +334,26 @@ fn check_lease(s: &Settings) -> Result<(), ConfigProblem> {
             s.dedup.lease,
             timeout_key.replace('_', "-"),
             s.server.shutdown_grace,
+        ),
+    ))
+}
+
+/// A whole-request deadline that would cut a delivery short of the sink's own
+/// timeout is refused: the sink's timeout answers it cleanly (503, claims released).
+fn check_request_timeout(s: &Settings) -> Result<(), ConfigProblem> {
+    let Some((timeout_key, timeout)) = s.sink.timeout() else {
+        return Ok(());
+    };
+    let deadline = s.server.connections.request_timeout;
+    if deadline > timeout {
+        return Ok(());
+    }
+    Err(ConfigProblem::new(
+        "request_timeout",
+        format!(
+            "{deadline:?} must be longer than `{timeout_key}` (--{}), {timeout:?}: the \
+             sink's own timeout must end a slow delivery first",
+            timeout_key.replace('_', "-"),
         ),
     ))
 }

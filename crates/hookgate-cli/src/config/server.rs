@@ -1,6 +1,7 @@
 //! The server and its limits: where it listens, the events path, the admin address,
-//! the body limit, how many deliveries at once, the `Retry-After` of a 503 and the
-//! shutdown grace.
+//! the body limit, how many deliveries at once, the `Retry-After` of a 503, the
+//! shutdown grace, and what a connection may hold (`--header-timeout`,
+//! `--idle-timeout`, `--request-timeout`, `--max-connections`).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -81,6 +82,49 @@ pub(crate) struct Args {
         value_name = "DURATION"
     )]
     pub(crate) shutdown_grace: Option<String>,
+
+    /// How long a connection may take to send a request's head (request line and
+    /// headers), counted from when it is ready for one: a new connection that sends
+    /// nothing, or a kept-alive one between requests, is closed after it [default: 10s].
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKGATE_HEADER_TIMEOUT",
+        value_name = "DURATION"
+    )]
+    pub(crate) header_timeout: Option<String>,
+
+    /// How long a connection may go without a byte read or written while a request
+    /// body or an answer is in transit (a client that stopped sending or reading)
+    /// before it is closed [default: 60s].
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKGATE_IDLE_TIMEOUT",
+        value_name = "DURATION"
+    )]
+    pub(crate) idle_timeout: Option<String>,
+
+    /// The most a request may take in all, its body read and its delivery handled,
+    /// before it is answered 408 (its claims released); longer than the sink's
+    /// timeout [default: 60s].
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKGATE_REQUEST_TIMEOUT",
+        value_name = "DURATION"
+    )]
+    pub(crate) request_timeout: Option<String>,
+
+    /// The most connections open at once; more wait in the listen backlog. Checked
+    /// against the open-files limit (RLIMIT_NOFILE) at start [default: 4096].
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKGATE_MAX_CONNECTIONS",
+        value_name = "N"
+    )]
+    pub(crate) max_connections: Option<String>,
 }
 
 /// The server's keys in the file.
@@ -93,6 +137,10 @@ pub(crate) struct File {
     max_concurrency: Option<Scalar>,
     retry_after: Option<Scalar>,
     shutdown_grace: Option<Scalar>,
+    header_timeout: Option<Scalar>,
+    idle_timeout: Option<Scalar>,
+    request_timeout: Option<Scalar>,
+    max_connections: Option<Scalar>,
 }
 
 /// The server's settings, checked.
@@ -105,9 +153,19 @@ pub(crate) struct ServerSettings {
     pub(crate) max_concurrency: usize,
     pub(crate) retry_after: u32,
     pub(crate) shutdown_grace: Duration,
+    pub(crate) connections: crate::listen::serve::Limits,
 }
 
-pub(crate) fn resolve(args: Args, file: File) -> Result<ServerSettings, ConfigProblem> {
+/// File descriptors kept besides the connections (listeners, Redis, children's pipes,
+/// the log).
+const SPARE_FILES: u64 = 64;
+
+/// `warnings` gets the lowering of a default `max_connections` to the open-files limit.
+pub(crate) fn resolve(
+    args: Args,
+    file: File,
+    warnings: &mut Vec<String>,
+) -> Result<ServerSettings, ConfigProblem> {
     let bind = parse_addr(
         "bind",
         args.bind
@@ -148,6 +206,45 @@ pub(crate) fn resolve(args: Args, file: File) -> Result<ServerSettings, ConfigPr
         text(args.shutdown_grace, file.shutdown_grace),
         Duration::from_secs(10),
     )?;
+    let header_timeout = parse_duration(
+        "header_timeout",
+        text(args.header_timeout, file.header_timeout),
+        Duration::from_secs(10),
+    )?;
+    let idle_timeout = parse_duration(
+        "idle_timeout",
+        text(args.idle_timeout, file.idle_timeout),
+        Duration::from_secs(60),
+    )?;
+    let request_timeout = parse_duration(
+        "request_timeout",
+        text(args.request_timeout, file.request_timeout),
+        Duration::from_secs(60),
+    )?;
+    let given = text(args.max_connections, file.max_connections);
+    let explicit = given.is_some();
+    let mut max_connections = parse_count("max_connections", given, 4096, 1..=1_000_000)?;
+    if let Some(open_files) = open_files_limit()
+        && max_connections as u64 + SPARE_FILES > open_files
+    {
+        let fits = usize::try_from(open_files.saturating_sub(SPARE_FILES)).unwrap_or(0);
+        if explicit || fits == 0 {
+            return Err(ConfigProblem::new(
+                "max_connections",
+                format!(
+                    "{max_connections} connections and {SPARE_FILES} other files exceed this \
+                     process's open-files limit (RLIMIT_NOFILE, soft) of {open_files}: lower it \
+                     or raise the limit (ulimit -n)"
+                ),
+            ));
+        }
+        warnings.push(format!(
+            "max_connections lowered from its default 4096 to {fits}: the open-files limit \
+             (RLIMIT_NOFILE, soft) is {open_files} (raise it with ulimit -n, or set \
+             --max-connections)"
+        ));
+        max_connections = fits;
+    }
     Ok(ServerSettings {
         bind,
         path,
@@ -156,6 +253,12 @@ pub(crate) fn resolve(args: Args, file: File) -> Result<ServerSettings, ConfigPr
         max_concurrency,
         retry_after,
         shutdown_grace,
+        connections: crate::listen::serve::Limits {
+            header_timeout,
+            idle_timeout,
+            request_timeout,
+            max_connections,
+        },
     })
 }
 
@@ -178,7 +281,28 @@ impl ServerSettings {
                 self.max_concurrency, self.retry_after, self.shutdown_grace
             ),
         );
+        let c = &self.connections;
+        line(
+            "connections",
+            format!(
+                "at most {}; a request's head within {:?}, no byte for {:?} closes, \
+                 a request in all within {:?}",
+                c.max_connections, c.header_timeout, c.idle_timeout, c.request_timeout
+            ),
+        );
     }
+}
+
+/// The soft open-files limit of this process (`/proc/self/limits`), when it can be
+/// read (Linux) and is not unlimited.
+fn open_files_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line["Max open files".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 pub(crate) fn check_path(path: String) -> Result<String, ConfigProblem> {
@@ -237,4 +361,13 @@ pub(crate) const EXAMPLE: &str = r#"# The address to listen on.
 # max_concurrency = 16
 # retry_after = 10
 # shutdown_grace = "10s"
+
+# What a connection may hold: the time to send a request's head (also the idle
+# wait between kept-alive requests), the time without a byte while a body or an
+# answer is in transit, the whole request (longer than the sink's timeout), and
+# how many connections at once (more wait in the backlog).
+# header_timeout = "10s"
+# idle_timeout = "60s"
+# request_timeout = "60s"
+# max_connections = 4096
 "#;

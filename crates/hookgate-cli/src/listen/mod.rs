@@ -15,6 +15,7 @@
 
 pub(crate) mod handler;
 pub(crate) mod policy;
+pub(crate) mod serve;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -113,13 +114,12 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
                 .local_addr()
                 .map_err(|e| RunError(e.to_string()))?;
             tracing::info!("hookgate admin on http://{admin_local}/readyz, /livez and /metrics");
-            let serve =
-                axum::serve(admin_listener, admin).with_graceful_shutdown(wait(stopped.clone()));
-            tokio::spawn(async move {
-                if let Err(e) = serve.await {
-                    tracing::error!(error = %e, "the admin server failed");
-                }
-            });
+            tokio::spawn(serve::serve(
+                admin_listener,
+                admin,
+                settings.server.connections,
+                stopped.clone(),
+            ));
             events
         }
         None => events.merge(admin),
@@ -138,9 +138,14 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
         drop(stop);
     });
     let grace = settings.server.shutdown_grace;
-    let serve = axum::serve(listener, router).with_graceful_shutdown(wait(stopped.clone()));
+    let serve = serve::serve(
+        listener,
+        router,
+        settings.server.connections,
+        stopped.clone(),
+    );
     tokio::select! {
-        result = serve => result.map_err(|e| RunError(format!("the server failed: {e}")))?,
+        () = serve => {}
         () = async {
             wait(stopped).await;
             tokio::time::sleep(grace).await;
