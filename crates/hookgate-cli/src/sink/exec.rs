@@ -21,8 +21,9 @@
 //!   (unset when the event has no subject); a batch of several gets none of them.
 //!   `WEBHOOK_SENDER` names the sender: the label of the shared secret it used, the
 //!   Web PubSub host its key is bound to, or the Azure AD caller's application id;
-//!   it is unset when there is none (no authentication, a secret without a label,
-//!   which `HOOKGATE_CODES` and `--code-file` secrets are today).
+//!   it is unset when there is none (no authentication, or a secret without a
+//!   label: those of `HOOKGATE_CODES` and `--code-file`; a `--code-dir` sender's
+//!   label is its file's name).
 
 use std::process::Stdio;
 use std::time::Duration;
