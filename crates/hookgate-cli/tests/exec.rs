@@ -276,3 +276,85 @@ async fn a_timeout_kills_what_the_command_started_too() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stderr_is_logged_escaped_and_at_most_64_kib_a_run() {
+    // 20 MB of stderr, each line with colour escape sequences and a tab.
+    let exec = "cat > /dev/null; \
+                yes \"$(printf '\\033[31mred\\033[0m\\tline\\rover')\" | head -c 20000000 >&2; \
+                printf 'last' >&2";
+    let hg = Hookgate::start(&["--exec", exec], &[]);
+    assert_eq!(
+        send_binary(&hg.url("/api/events"), &event("x1"))
+            .await
+            .status(),
+        200
+    );
+    let log = hg.stderr_wait(&["were not logged"]);
+    assert!(!log.contains('\x1b'), "a raw ESC byte reached the log");
+    let logged: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.split_once("command stderr stderr=").map(|(_, t)| t))
+        .collect();
+    assert!(!logged.is_empty(), "{log}");
+    assert!(
+        logged
+            .iter()
+            .all(|l| *l == "\\u{1b}[31mred\\u{1b}[0m\\tline\\rover"),
+        "{:?}",
+        &logged[..3]
+    );
+    let text: usize = logged.iter().map(|l| l.len()).sum();
+    assert!(
+        text <= 64 * 1024 && text > 60 * 1024,
+        "{text} bytes of stderr text"
+    );
+    // One line says how much was left out: the rest of the 20 MB (and `last`).
+    let dropped: u64 = log
+        .lines()
+        .find_map(|l| l.split_once("dropped_bytes=").map(|(_, n)| n.trim()))
+        .expect("the dropped line")
+        .parse()
+        .unwrap();
+    let raw_logged = logged.len() as u64 * "\x1b[31mred\x1b[0m\tline\rover\n".len() as u64;
+    assert_eq!(dropped + raw_logged, 20_000_000 + 4, "{dropped} dropped");
+    assert_eq!(log.matches("were not logged").count(), 1);
+    // The whole log stays small (it was 57 MB).
+    assert!(log.len() < 1024 * 1024, "{} bytes of log", log.len());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_command_leaving_a_process_that_holds_its_pipes_is_answered_at_its_exit() {
+    let dir = temp_dir("exec-background");
+    let pids = dir.join("pids");
+    // Both pipes held by `sleep 30`; then only stderr (stdout sent elsewhere).
+    let both = format!(
+        "cat > /dev/null; sleep 30 & echo $! >> {p}; echo 'said before the exit' >&2; echo ok",
+        p = pids.display()
+    );
+    let stderr_only = format!(
+        "cat > /dev/null; sleep 30 > /dev/null & echo $! >> {p}; echo 'stderr held' >&2; echo ok",
+        p = pids.display()
+    );
+    for (exec, said) in [
+        (&both, "said before the exit"),
+        (&stderr_only, "stderr held"),
+    ] {
+        // Before, this was 503 at the timeout, the sender retrying a handled event.
+        let hg = Hookgate::start(&["--exec", exec, "--exec-timeout", "10s"], &[]);
+        let url = hg.url("/api/events");
+        let answer = send_binary(&url, &event("b1")).await;
+        assert_eq!(answer.status(), 200, "{exec}");
+        assert_eq!(answer.text().await.unwrap().trim(), "ok");
+        // Acknowledged: the retry is a duplicate.
+        assert_eq!(send_binary(&url, &event("b1")).await.status(), 200);
+        assert_eq!(hg.metric("hookgate_duplicates_total").await, 1.0);
+        assert!(hg.stderr_wait(&[said]).contains(said), "{}", hg.stderr());
+    }
+    // The background processes are the command's own business; end them here.
+    for pid in lines(&pids) {
+        let _ = std::process::Command::new("kill").arg(&pid).status();
+    }
+    assert_eq!(lines(&pids).len(), 2);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -121,6 +121,7 @@ pub(crate) struct ListenArgs {
 const LISTEN_AFTER_HELP: &str = "\
 Secrets come from the environment or files only: HOOKGATE_CODES (comma list of shared
 secrets) or --code-file, HOOKGATE_WEBPUBSUB_KEYS (comma list) or --webpubsub-key-file.
+--code-dir DIR adds senders of their own: one file per sender, named by its label.
 Without any authentication setting, every sender is accepted (a warning says so).
 
 Durations: 500ms, 20s, 5m, 24h (a bare number is seconds).

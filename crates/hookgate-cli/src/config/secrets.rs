@@ -5,6 +5,16 @@
 //! `HOOKGATE_WEBPUBSUB_KEYS` (comma lists) or a file named by `--code-file` /
 //! `--webpubsub-key-file` (one per line, read by the [`secret_file`] rule). No
 //! `Debug` output, log line or error message shows them.
+//!
+//! Those shared secrets are one sender without a label. `--code-dir DIR` adds
+//! senders of their own: one file per sender, its name the sender's label, each
+//! non-empty line (not a `#` comment) a secret of it, each file read by the
+//! [`secret_file`] rule. Names starting with `.` are skipped and symlinks followed:
+//! a Kubernetes secret volume (`..data` a symlinked directory, each key a symlink
+//! into it) is read as it is mounted. The library scopes dedup keys by the label,
+//! so a sender cannot claim, and so suppress, another's events. A label is the
+//! file's name, one word (no space or control character); at most 256 senders. The
+//! labels, never the secrets, appear in `config check` and the start-up log.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -32,6 +42,19 @@ pub(crate) struct Args {
         value_name = "FILE"
     )]
     pub(crate) code_file: Option<PathBuf>,
+
+    /// A directory with one file per sender: the file's name is the sender's label
+    /// (its dedup namespace and WEBHOOK_SENDER), each line a secret of it. Names
+    /// starting with `.` are skipped, symlinks followed (a Kubernetes secret
+    /// volume). Combines with --code-file / HOOKGATE_CODES (one sender without a
+    /// label) [default: none].
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "HOOKGATE_CODE_DIR",
+        value_name = "DIR"
+    )]
+    pub(crate) code_dir: Option<PathBuf>,
 
     /// A file with the Web PubSub access keys, one per line (or set
     /// HOOKGATE_WEBPUBSUB_KEYS, a comma list).
@@ -78,6 +101,7 @@ pub(crate) struct Args {
 #[derive(Deserialize, Debug, Default, Clone)]
 pub(crate) struct File {
     code_file: Option<PathBuf>,
+    code_dir: Option<PathBuf>,
     webpubsub_key_file: Option<PathBuf>,
     aad_authority: Option<String>,
     aad_audience: Option<Vec<String>>,
@@ -88,9 +112,13 @@ impl File {
     /// Files the configuration file names are relative to it (`dir`), not to the
     /// working directory.
     pub(crate) fn relative_to(&mut self, dir: &Path) {
-        for named in [&mut self.code_file, &mut self.webpubsub_key_file]
-            .into_iter()
-            .flatten()
+        for named in [
+            &mut self.code_file,
+            &mut self.code_dir,
+            &mut self.webpubsub_key_file,
+        ]
+        .into_iter()
+        .flatten()
         {
             if named.is_relative() {
                 *named = dir.join(&*named);
@@ -103,6 +131,8 @@ impl File {
 #[derive(Clone, Default)]
 pub(crate) struct AuthSettings {
     pub(crate) codes: Option<Vec<String>>,
+    /// The senders of `--code-dir`: each label with its secrets, sorted by label.
+    pub(crate) senders: Vec<Sender>,
     pub(crate) webpubsub_keys: Option<Vec<String>>,
     pub(crate) aad_authority: Option<String>,
     pub(crate) aad_audiences: Vec<String>,
@@ -113,6 +143,7 @@ impl fmt::Debug for AuthSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthSettings")
             .field("codes", &self.codes.as_ref().map(Vec::len))
+            .field("senders", &self.senders)
             .field(
                 "webpubsub_keys",
                 &self.webpubsub_keys.as_ref().map(Vec::len),
@@ -127,13 +158,19 @@ impl fmt::Debug for AuthSettings {
 impl AuthSettings {
     /// Whether any sender authentication is configured.
     pub(crate) fn any(&self) -> bool {
-        self.codes.is_some() || self.webpubsub_keys.is_some() || self.aad_authority.is_some()
+        self.codes.is_some()
+            || !self.senders.is_empty()
+            || self.webpubsub_keys.is_some()
+            || self.aad_authority.is_some()
     }
 
     pub(crate) fn describe(&self, line: Describe<'_>) {
         let mut auth = Vec::new();
         if let Some(codes) = &self.codes {
             auth.push(format!("{} shared secret(s)", codes.len()));
+        }
+        if !self.senders.is_empty() {
+            auth.push(format!("senders {}", self.sender_list()));
         }
         if let Some(keys) = &self.webpubsub_keys {
             auth.push(format!("{} Web PubSub key(s)", keys.len()));
@@ -160,6 +197,42 @@ impl AuthSettings {
     }
 }
 
+/// A sender of `--code-dir`: its label (the file's name) and its secrets.
+#[derive(Clone)]
+pub(crate) struct Sender {
+    pub(crate) label: String,
+    pub(crate) secrets: Vec<String>,
+}
+
+impl fmt::Debug for Sender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({} secret(s))", self.label, self.secrets.len())
+    }
+}
+
+impl AuthSettings {
+    /// The senders' labels and how many secrets each has (never a secret).
+    pub(crate) fn sender_list(&self) -> String {
+        let senders: Vec<String> = self.senders.iter().map(|s| format!("{s:?}")).collect();
+        senders.join(", ")
+    }
+
+    /// The start-up log's line about the senders of `--code-dir`, if any.
+    pub(crate) fn log_senders(&self) {
+        if !self.senders.is_empty() {
+            tracing::info!(
+                senders = %self.sender_list(),
+                "{} labeled sender(s), each with its own dedup namespace",
+                self.senders.len()
+            );
+        }
+    }
+}
+
+/// The most senders a `--code-dir` may hold (each request's secret is compared with
+/// every configured one).
+const MAX_SENDERS: usize = 256;
+
 /// `warnings` gets what the secret files' rule warns about.
 pub(crate) fn resolve(
     args: Args,
@@ -175,6 +248,10 @@ pub(crate) fn resolve(
             env,
             warnings,
         )?,
+        senders: match args.code_dir.or(file.code_dir) {
+            Some(dir) => senders(&dir, warnings)?,
+            None => Vec::new(),
+        },
         webpubsub_keys: secrets(
             "webpubsub_key_file",
             WEBPUBSUB_KEYS_ENV,
@@ -237,6 +314,15 @@ fn secrets(
         }
         (None, None) => return Ok(None),
     };
+    checked(key, &whence, items).map(Some)
+}
+
+/// `items` unless there is none (a secret that was not injected) or more than 64.
+fn checked(
+    key: &'static str,
+    whence: &str,
+    items: Vec<String>,
+) -> Result<Vec<String>, ConfigProblem> {
     if items.is_empty() {
         // A secret that was not injected must not switch authentication off.
         return Err(ConfigProblem::new(
@@ -250,7 +336,65 @@ fn secrets(
             format!("{whence} lists more than 64 secrets"),
         ));
     }
-    Ok(Some(items))
+    Ok(items)
+}
+
+/// The senders of the directory `dir`: one per file (its name the label), each
+/// file read by the [`secret_file`] rule; names starting with `.` are skipped (a
+/// Kubernetes secret volume's `..data`), symlinks followed.
+fn senders(dir: &Path, warnings: &mut Vec<String>) -> Result<Vec<Sender>, ConfigProblem> {
+    let key = "code_dir";
+    let shown = dir.display();
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| ConfigProblem::new(key, format!("cannot read {shown}: {e}")))?;
+    let mut senders = Vec::new();
+    for entry in entries {
+        let entry =
+            entry.map_err(|e| ConfigProblem::new(key, format!("cannot read {shown}: {e}")))?;
+        let name = entry.file_name();
+        let Some(label) = name.to_str() else {
+            return Err(ConfigProblem::new(
+                key,
+                format!("{shown} holds a file whose name is not UTF-8"),
+            ));
+        };
+        if label.starts_with('.') {
+            continue;
+        }
+        if let Some(bad) = label.chars().find(|c| c.is_control() || c.is_whitespace()) {
+            return Err(ConfigProblem::new(
+                key,
+                format!("{shown}: the file name {label:?} holds {bad:?}: a label is one word"),
+            ));
+        }
+        if senders.len() == MAX_SENDERS {
+            return Err(ConfigProblem::new(
+                key,
+                format!("{shown} holds more than {MAX_SENDERS} senders"),
+            ));
+        }
+        let path = entry.path();
+        let file = secret_file::read(&path).map_err(|e| ConfigProblem::new(key, e))?;
+        warnings.extend(file.warning.clone());
+        let secrets = checked(
+            key,
+            &path.display().to_string(),
+            file.entries().map(str::to_owned).collect(),
+        )?;
+        senders.push(Sender {
+            label: label.to_owned(),
+            secrets,
+        });
+    }
+    if senders.is_empty() {
+        // A volume that was not mounted must not switch authentication off.
+        return Err(ConfigProblem::new(
+            key,
+            format!("{shown} is set but holds no sender's file"),
+        ));
+    }
+    senders.sort_by(|a, b| a.label.cmp(&b.label));
+    Ok(senders)
 }
 
 /// The authentication part of `hookgate config example`.
@@ -258,7 +402,8 @@ pub(crate) const EXAMPLE: &str = r#"# Authentication. Without any of these, ever
 # Secrets are never written here: name a file (one secret per line; a relative
 # path is relative to this file), or set HOOKGATE_CODES / HOOKGATE_WEBPUBSUB_KEYS
 # (comma lists) in the environment.
-# code_file = "/run/secrets/hookgate-codes"
+# code_file = "/run/secrets/hookgate-codes"     # one sender, without a label
+# code_dir = "/run/secrets/hookgate-senders"    # one file per sender, named by its label
 # webpubsub_key_file = "/run/secrets/webpubsub-keys"
 # aad_authority = "contoso.onmicrosoft.com"   # a tenant id, "organizations", "common" or a URL
 # aad_audience = ["api://hookgate"]

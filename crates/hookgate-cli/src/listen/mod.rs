@@ -54,6 +54,7 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
     for warning in &settings.warnings {
         tracing::warn!("{warning}");
     }
+    settings.auth.log_senders();
     if !settings.auth.any() {
         tracing::warn!(
             "no authentication configured: every sender is accepted (set HOOKGATE_CODES, \

@@ -47,10 +47,25 @@ pub(crate) fn auth(s: &Settings) -> Result<Option<AuthPolicy>, ConfigProblem> {
         return Ok(None);
     }
     let mut policy = AuthPolicy::builder();
-    if let Some(codes) = &s.auth.codes {
-        policy = policy.shared_secrets(
-            SharedSecrets::new(codes.iter().cloned()).map_err(problem("code_file"))?,
-        );
+    let labeled = s
+        .auth
+        .senders
+        .iter()
+        .flat_map(|sender| sender.secrets.iter().map(|secret| (&sender.label, secret)));
+    let secrets = match &s.auth.codes {
+        Some(codes) => Some(
+            SharedSecrets::new(codes)
+                .map_err(problem("code_file"))?
+                .and_labeled(labeled)
+                .map_err(problem("code_dir"))?,
+        ),
+        None if !s.auth.senders.is_empty() => {
+            Some(SharedSecrets::labeled(labeled).map_err(problem("code_dir"))?)
+        }
+        None => None,
+    };
+    if let Some(secrets) = secrets {
+        policy = policy.shared_secrets(secrets);
     }
     if let Some(keys) = &s.auth.webpubsub_keys {
         policy = policy.web_pubsub_keys(

@@ -13,7 +13,14 @@
 //!   is killed too. On Unix the command runs in a process group of its own, and the
 //!   whole group is killed (`kill -KILL -- -PGID`), so that nothing it started
 //!   lingers.
-//! - Its stderr goes to the log, line by line (lines cut at 4 KiB).
+//! - Its stderr goes to the log, line by line (lines cut at 4 KiB), every control
+//!   or other unprintable character escaped (`\u{1b}`, `\t`; a backslash doubled),
+//!   at most 64 KiB of log text per run; then one line says how many bytes were
+//!   left out.
+//! - The answer follows the command's exit, not its pipes: when it exits, what is
+//!   in its stdout and stderr already is read and the pipes closed, so a command
+//!   that leaves a process in the background holding them (`sleep 30 & echo ok`)
+//!   is answered at once with what it wrote.
 //! - Its environment is not hookgate's (which holds `HOOKGATE_CODES` and other
 //!   secrets): only `PATH`, `HOME`, `LANG`, `TZ` and the names given with
 //!   `--exec-env` are passed on, when set. For a delivery of one event (always with
@@ -21,17 +28,20 @@
 //!   (unset when the event has no subject); a batch of several gets none of them.
 //!   `WEBHOOK_SENDER` names the sender: the label of the shared secret it used, the
 //!   Web PubSub host its key is bound to, or the Azure AD caller's application id;
-//!   it is unset when there is none (no authentication, a secret without a label,
-//!   which `HOOKGATE_CODES` and `--code-file` secrets are today).
+//!   it is unset when there is none (no authentication, or a secret without a
+//!   label: those of `HOOKGATE_CODES` and `--code-file`; a `--code-dir` sender's
+//!   label is its file's name).
 
+use std::pin::Pin;
 use std::process::Stdio;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
 use hookgate::{CloudEvent, Mode, encode};
-use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWriteExt as _, ReadBuf};
 use tokio::process::Command;
-use tracing::Instrument as _;
+use tokio::sync::watch;
 
 use super::Outcome;
 
@@ -103,23 +113,50 @@ impl ExecSink {
         };
         // Kills the group unless the command ended by itself.
         let mut group = Group(child.id());
+        // Its pipes are read until their end or, once it has exited, for what is
+        // in them already: a process it left in the background may hold them open.
+        let (exited, exit) = watch::channel(false);
         // Stdin is written while stdout is read, so that neither pipe can fill and
-        // stall the other; a command that does not read its stdin is no failure.
+        // stall the other; a command that does not read its stdin is no failure,
+        // and its exit ends the writing (a process in the background may hold
+        // stdin without reading it).
         let stdin = child.stdin.take();
+        let mut stdin_exit = exit.clone();
         let write = async move {
             if let Some(mut stdin) = stdin {
-                let _ = stdin.write_all(&input).await;
-                let _ = stdin.shutdown().await;
+                tokio::select! {
+                    _ = async {
+                        let _ = stdin.write_all(&input).await;
+                        let _ = stdin.shutdown().await;
+                    } => {}
+                    _ = stdin_exit.wait_for(|exited| *exited) => {}
+                }
             }
         };
         let stdout = child.stdout.take();
-        let read = read_bounded(stdout, self.limit);
-        let stderr = child
-            .stderr
-            .take()
-            .map(|stderr| tokio::spawn(log_lines(stderr).in_current_span()));
+        let limit = self.limit;
+        let read = async {
+            let mut kept = Vec::new();
+            let had_pipe = stdout.is_some();
+            pump(stdout, exit.clone(), |bytes| {
+                let room = limit.saturating_sub(kept.len());
+                kept.extend_from_slice(&bytes[..bytes.len().min(room)]);
+            })
+            .await;
+            had_pipe.then(|| Bytes::from(kept))
+        };
+        let stderr = child.stderr.take();
+        let log = async {
+            let mut log = StderrLog::default();
+            pump(stderr, exit.clone(), |bytes| log.push(bytes)).await;
+        };
+        let wait = async {
+            let status = child.wait().await;
+            let _ = exited.send(true);
+            status
+        };
         let started = tokio::time::timeout(self.timeout, async {
-            let ((), out, status) = tokio::join!(write, read, child.wait());
+            let ((), out, (), status) = tokio::join!(write, read, log, wait);
             (out, status)
         })
         .await;
@@ -127,7 +164,7 @@ impl ExecSink {
             // Ended by itself: what it left running in the background is its own.
             group.0 = None;
         }
-        let outcome = match started {
+        match started {
             Ok((out, Ok(status))) if status.success() => {
                 let body = out.filter(|b| !b.is_empty()).map(|body| {
                     let content_type =
@@ -159,18 +196,7 @@ impl ExecSink {
                     self.timeout
                 ))
             }
-        };
-        if let Some(task) = stderr {
-            // A grandchild may hold stderr open: give the log a moment, no more.
-            let abort = task.abort_handle();
-            if tokio::time::timeout(Duration::from_secs(1), task)
-                .await
-                .is_err()
-            {
-                abort.abort();
-            }
         }
-        outcome
     }
 }
 
@@ -220,8 +246,6 @@ fn shell(command: &str) -> Command {
     }
 }
 
-/// Reads all of `pipe`, keeping at most `limit` bytes (the rest is drained, so
-/// that the child does not block on a full pipe). `None` without a pipe.
 /// The variables of a delivery of one event (`CE_ID`, `CE_SOURCE`, `CE_TYPE`,
 /// `CE_SUBJECT` when it has one) and `WEBHOOK_SENDER` (when the sender has a
 /// label); a value holding a NUL byte (which no environment can hold) is left out.
@@ -259,46 +283,146 @@ fn stdin_line(mode: Mode, events: &[CloudEvent]) -> Bytes {
     Bytes::from(line)
 }
 
-async fn read_bounded(pipe: Option<impl AsyncRead + Unpin>, limit: usize) -> Option<Bytes> {
-    let mut pipe = pipe?;
-    let mut kept = Vec::new();
+/// Hands what comes out of `pipe` to `take` until its end, or, once `exit` turns
+/// true (the command exited), what is in it already: a process the command left
+/// in the background may hold the pipe open for as long as it runs, and the
+/// command's answer does not wait for it. `take` gets everything read, so that
+/// the command never blocks on a full pipe.
+async fn pump(
+    pipe: Option<impl AsyncRead + Unpin>,
+    mut exit: watch::Receiver<bool>,
+    mut take: impl FnMut(&[u8]),
+) {
+    let Some(mut pipe) = pipe else { return };
     let mut buf = vec![0_u8; 8192];
     loop {
-        match pipe.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
-                let room = limit.saturating_sub(kept.len());
-                kept.extend_from_slice(&buf[..n.min(room)]);
-            }
+        tokio::select! {
+            biased;
+            read = pipe.read(&mut buf) => match read {
+                Ok(0) | Err(_) => return,
+                Ok(n) => take(&buf[..n]),
+            },
+            _ = exit.wait_for(|exited| *exited) => break,
         }
     }
-    Some(Bytes::from(kept))
+    // Everything the command wrote before it exited is in the pipe, and the pipe
+    // was seen readable before the exit was: read while a read is ready at once
+    // (bounded, in case something in the background keeps writing), then close.
+    for _ in 0..DRAIN_READS {
+        match read_now(&mut pipe, &mut buf) {
+            Some(Ok(n)) if n > 0 => take(&buf[..n]),
+            _ => return,
+        }
+    }
 }
 
-/// Logs each line of `pipe` (the command's stderr) as a warning.
-async fn log_lines(mut pipe: impl AsyncRead + Unpin) {
-    let mut line = Vec::new();
-    let mut buf = vec![0_u8; 4096];
-    let emit = |line: &mut Vec<u8>| {
-        let text = String::from_utf8_lossy(line);
-        let text = text.trim_end();
-        if !text.is_empty() {
-            tracing::warn!(target: "hookgate::exec", stderr = %text, "command stderr");
+/// The most reads of a pipe after the command exited (8 KiB each).
+const DRAIN_READS: usize = 256;
+
+/// One read of `pipe` if it is ready now, without waiting.
+fn read_now(pipe: &mut (impl AsyncRead + Unpin), buf: &mut [u8]) -> Option<std::io::Result<usize>> {
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut filled = ReadBuf::new(buf);
+    match Pin::new(pipe).poll_read(&mut cx, &mut filled) {
+        Poll::Ready(Ok(())) => Some(Ok(filled.filled().len())),
+        Poll::Ready(Err(e)) => Some(Err(e)),
+        Poll::Pending => None,
+    }
+}
+
+/// The most of a command's stderr logged per run (64 KiB of log text).
+const STDERR_LIMIT: usize = 64 * 1024;
+
+/// A command's stderr on its way to the log: one warning per line (cut at
+/// [`MAX_LINE`] bytes), control and other unprintable characters escaped (a line
+/// cannot move the cursor, change colours or forge another log line), at most
+/// [`STDERR_LIMIT`] of log text per run; when dropped, one line says how many
+/// bytes were left out.
+#[derive(Debug)]
+struct StderrLog {
+    line: Vec<u8>,
+    /// The log text still allowed.
+    room: usize,
+    /// The bytes of stderr left out.
+    dropped: u64,
+}
+
+impl Default for StderrLog {
+    fn default() -> Self {
+        Self {
+            line: Vec::new(),
+            room: STDERR_LIMIT,
+            dropped: 0,
         }
-        line.clear();
-    };
-    loop {
-        let n = match pipe.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        for &byte in &buf[..n] {
-            if byte == b'\n' {
-                emit(&mut line);
-            } else if line.len() < MAX_LINE {
-                line.push(byte);
+    }
+}
+
+impl StderrLog {
+    fn push(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            if self.room == 0 {
+                self.dropped += bytes.len() as u64;
+                return;
+            }
+            let (part, newline) = match bytes.iter().position(|&b| b == b'\n') {
+                Some(at) => (&bytes[..at], 1),
+                None => (bytes, 0),
+            };
+            bytes = &bytes[part.len() + newline..];
+            let take = part.len().min(MAX_LINE.saturating_sub(self.line.len()));
+            self.line.extend_from_slice(&part[..take]);
+            self.dropped += (part.len() - take) as u64;
+            if newline == 1 {
+                self.emit(1);
             }
         }
     }
-    emit(&mut line);
+
+    /// Logs the line so far (`newline`: the line end's bytes), if it is not blank
+    /// and fits.
+    fn emit(&mut self, newline: u64) {
+        let text = String::from_utf8_lossy(&self.line);
+        let text = escape(text.trim_end());
+        if text.len() > self.room {
+            // The log keeps a prefix of stderr: nothing after the first line left out.
+            self.room = 0;
+            self.dropped += self.line.len() as u64 + newline;
+        } else if !text.is_empty() {
+            self.room -= text.len();
+            tracing::warn!(target: "hookgate::exec", stderr = %text, "command stderr");
+        }
+        self.line.clear();
+    }
+}
+
+impl Drop for StderrLog {
+    fn drop(&mut self) {
+        if !self.line.is_empty() {
+            self.emit(0);
+        }
+        if self.dropped > 0 {
+            tracing::warn!(
+                target: "hookgate::exec",
+                dropped_bytes = self.dropped,
+                "{} bytes of the command's stderr were not logged (at most 64 KiB a run, \
+                 lines cut at 4 KiB)",
+                self.dropped
+            );
+        }
+    }
+}
+
+/// `text` with every unprintable character escaped as Rust does (`\u{1b}`, `\t`)
+/// and backslashes doubled, so that an escape in the log is always hookgate's;
+/// quotes are kept as they are.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c == '"' || c == '\'' {
+            out.push(c);
+        } else {
+            out.extend(c.escape_debug());
+        }
+    }
+    out
 }

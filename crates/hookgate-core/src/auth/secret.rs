@@ -113,7 +113,31 @@ impl SharedSecrets {
         L: AsRef<str>,
         S: AsRef<str>,
     {
-        let mut labeled = Vec::new();
+        Self::empty().and_labeled(secrets)?.non_empty()
+    }
+
+    /// These secrets and the `(label, secret)` pairs of further senders, as
+    /// [`labeled`](Self::labeled) takes them: the secrets of [`new`](Self::new)
+    /// stay one sender without a label, each label is a sender of its own.
+    ///
+    /// ```
+    /// use hookgate_core::auth::SharedSecrets;
+    ///
+    /// let secrets = SharedSecrets::new(["legacy"])?.and_labeled([("orders", "o-secret")])?;
+    /// assert_eq!(secrets.label_of("legacy"), Some(None));
+    /// assert_eq!(secrets.label_of("o-secret"), Some(Some("orders")));
+    /// # Ok::<(), hookgate_core::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ConfigError`] when a secret or label is empty, or one secret is given
+    /// under two labels (or with a label and without one).
+    pub fn and_labeled<I, L, S>(mut self, secrets: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = (L, S)>,
+        L: AsRef<str>,
+        S: AsRef<str>,
+    {
         for (label, secret) in secrets {
             let label = label.as_ref();
             if label.is_empty() {
@@ -121,39 +145,52 @@ impl SharedSecrets {
                     "a shared secret's label must not be empty".into(),
                 ));
             }
-            labeled.push((Some(Arc::<str>::from(label)), secret));
+            self.push(Some(Arc::from(label)), secret.as_ref())?;
         }
-        Self::build(labeled)
+        Ok(self)
     }
 
     fn build<S: AsRef<str>>(
         secrets: impl IntoIterator<Item = (Option<Arc<str>>, S)>,
     ) -> Result<Self, ConfigError> {
-        let mut this = Self {
+        let mut this = Self::empty();
+        for (label, secret) in secrets {
+            this.push(label, secret.as_ref())?;
+        }
+        this.non_empty()
+    }
+
+    fn empty() -> Self {
+        Self {
             param: "code".to_owned(),
             digests: Vec::new(),
             labels: Vec::new(),
-        };
-        for (label, secret) in secrets {
-            let secret = secret.as_ref();
-            if secret.is_empty() {
-                return Err(ConfigError("a shared secret must not be empty".into()));
-            }
-            let digest = digest(secret);
-            if let Some(i) = this.digests.iter().position(|d| *d == digest)
-                && this.labels[i] != label
-            {
-                return Err(ConfigError(
-                    "one shared secret is given under two labels".into(),
-                ));
-            }
-            this.digests.push(digest);
-            this.labels.push(label);
         }
-        if this.digests.is_empty() {
+    }
+
+    fn non_empty(self) -> Result<Self, ConfigError> {
+        if self.digests.is_empty() {
             return Err(ConfigError("no shared secret given".into()));
         }
-        Ok(this)
+        Ok(self)
+    }
+
+    /// Adds one secret with its label.
+    fn push(&mut self, label: Option<Arc<str>>, secret: &str) -> Result<(), ConfigError> {
+        if secret.is_empty() {
+            return Err(ConfigError("a shared secret must not be empty".into()));
+        }
+        let digest = digest(secret);
+        if let Some(i) = self.digests.iter().position(|d| *d == digest)
+            && self.labels[i] != label
+        {
+            return Err(ConfigError(
+                "one shared secret is given under two labels".into(),
+            ));
+        }
+        self.digests.push(digest);
+        self.labels.push(label);
+        Ok(())
     }
 
     /// The name of the code query parameter (default `code`).
@@ -259,5 +296,33 @@ mod tests {
         assert!(SharedSecrets::labeled([("a", "one"), ("b", "one")]).is_err());
         assert!(SharedSecrets::labeled([("", "one")]).is_err());
         assert!(SharedSecrets::labeled(Vec::<(&str, &str)>::new()).is_err());
+    }
+
+    #[test]
+    fn unlabeled_secrets_and_labeled_senders_together() {
+        let secrets = SharedSecrets::new(["legacy"])
+            .unwrap()
+            .and_labeled([("a", "one"), ("b", "two")])
+            .unwrap();
+        assert_eq!(secrets.label_of("legacy"), Some(None));
+        assert_eq!(secrets.label_of("one"), Some(Some("a")));
+        assert_eq!(secrets.label_of("two"), Some(Some("b")));
+        // One secret with a label and without one: refused, as under two labels.
+        let again = SharedSecrets::new(["one"])
+            .unwrap()
+            .and_labeled([("a", "one")]);
+        assert!(again.is_err());
+        assert!(
+            SharedSecrets::new(["x"])
+                .unwrap()
+                .and_labeled([("", "y")])
+                .is_err()
+        );
+        assert!(
+            SharedSecrets::new(["x"])
+                .unwrap()
+                .and_labeled([("a", "")])
+                .is_err()
+        );
     }
 }
