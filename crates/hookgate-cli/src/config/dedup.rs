@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::value::{Scalar, parse_duration, redact_url, text};
+use super::value::{Scalar, no_password_in_argv, parse_duration, redact_url, text};
 use super::{ConfigProblem, Describe, Env, secret_file};
 
 /// The environment variable a Redis URL with a password may come from.
@@ -115,18 +115,13 @@ pub(crate) fn resolve(
     env: Env<'_>,
     warnings: &mut Vec<String>,
 ) -> Result<DedupSettings, ConfigProblem> {
-    if let Some(url) = &args.redis
-        && env(REDIS_ENV).as_ref() != Some(url)
-        && reqwest::Url::parse(url).is_ok_and(|u| u.password().is_some())
-    {
-        return Err(ConfigProblem::new(
-            "redis",
-            format!(
-                "a URL with a password is refused on the command line (`ps` shows it): \
-                 set {REDIS_ENV} or use --redis-url-file"
-            ),
-        ));
-    }
+    no_password_in_argv(
+        "redis",
+        args.redis.as_ref(),
+        REDIS_ENV,
+        env,
+        " or use --redis-url-file",
+    )?;
     let from_file = match args.redis_url_file.or(file.redis_url_file) {
         Some(path) => {
             let read =

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::ConfigProblem;
 use super::sink::per;
-use super::value::{Scalar, parse_duration, redact_url, text};
+use super::value::{Scalar, no_password_in_argv, parse_duration, redact_url, text};
 
 /// The forward sink's flags.
 #[derive(clap::Args, Debug, Default, Clone)]
@@ -74,7 +74,15 @@ pub(crate) fn resolve(
     args: Args,
     file: File,
     per_event: bool,
+    env: super::Env<'_>,
 ) -> Result<Option<ForwardSettings>, ConfigProblem> {
+    no_password_in_argv(
+        "forward",
+        args.forward.as_ref(),
+        "HOOKGATE_FORWARD",
+        env,
+        " or the configuration file",
+    )?;
     let timeout = parse_duration(
         "forward_timeout",
         text(args.forward_timeout, file.forward_timeout),

@@ -287,6 +287,7 @@ impl Settings {
                 stdout: (args.stdout, file.stdout),
                 exec: (args.exec, file.exec),
                 forward: (args.forward, file.forward),
+                env,
             })?,
             log: log::resolve(args.log, file.log)?,
             warnings,
@@ -472,6 +473,26 @@ mod tests {
         assert!(
             Settings::resolve(&ListenArgs::default(), &file("lease = \"1s\""), &no_env).is_ok()
         );
+    }
+
+    #[test]
+    fn a_forward_url_with_a_password_is_refused_on_the_command_line() {
+        let url = "http://user:s3cret@127.0.0.1:9000/events";
+        let args = ListenArgs {
+            forward: forward::Args {
+                forward: Some(url.into()),
+                ..forward::Args::default()
+            },
+            ..ListenArgs::default()
+        };
+        let e = Settings::resolve(&args, &FileSettings::default(), &no_env).unwrap_err();
+        assert_eq!(e.key, "forward");
+        assert!(
+            e.to_string().contains("HOOKGATE_FORWARD") && !e.to_string().contains("s3cret"),
+            "{e}"
+        );
+        let env = |name: &str| (name == "HOOKGATE_FORWARD").then(|| url.to_owned());
+        assert!(Settings::resolve(&args, &FileSettings::default(), &env).is_ok());
     }
 
     #[test]

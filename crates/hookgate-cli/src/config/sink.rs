@@ -45,16 +45,17 @@ pub(crate) enum SinkSettings {
 }
 
 /// Each sink's flags and keys, as `resolve` takes them.
-#[derive(Debug)]
-pub(crate) struct Sources {
+pub(crate) struct Sources<'a> {
     pub(crate) shared: (Args, File),
     pub(crate) stdout: (stdout::Args, stdout::File),
     pub(crate) exec: (exec::Args, exec::File),
     pub(crate) forward: (forward::Args, forward::File),
+    /// The environment, to tell a URL given on the command line from its variable's.
+    pub(crate) env: super::Env<'a>,
 }
 
 /// The one sink chosen (stdout when no other is), checked.
-pub(crate) fn resolve(sources: Sources) -> Result<SinkSettings, ConfigProblem> {
+pub(crate) fn resolve(sources: Sources<'_>) -> Result<SinkSettings, ConfigProblem> {
     let (args, file) = sources.shared;
     let per_event = args.per_event.or(file.per_event).unwrap_or(false);
     // Each sink but stdout: its name and, when it is chosen, its settings.
@@ -65,7 +66,7 @@ pub(crate) fn resolve(sources: Sources) -> Result<SinkSettings, ConfigProblem> {
         ),
         (
             "forward",
-            forward::resolve(sources.forward.0, sources.forward.1, per_event)?
+            forward::resolve(sources.forward.0, sources.forward.1, per_event, sources.env)?
                 .map(SinkSettings::Forward),
         ),
     ]

@@ -138,6 +138,33 @@ pub(crate) fn parse_count(
 
 /// `url` for `config check` and the logs: its userinfo (user name and password) and
 /// its query (which may hold a key, `?code=`) replaced by `***`.
+/// The one rule for every URL setting: a URL with a password is refused when it was
+/// given on the command line (`ps` shows argv), not by its environment variable
+/// `var` (which clap reads into the same field). `instead` says where it may go.
+pub(crate) fn no_password_in_argv(
+    key: &'static str,
+    given: Option<&String>,
+    var: &str,
+    env: super::Env<'_>,
+    instead: &str,
+) -> Result<(), ConfigProblem> {
+    match given {
+        Some(url)
+            if env(var).as_ref() != Some(url)
+                && reqwest::Url::parse(url).is_ok_and(|u| u.password().is_some()) =>
+        {
+            Err(ConfigProblem::new(
+                key,
+                format!(
+                    "a URL with a password is refused on the command line (`ps` shows it): \
+                     set {var}{instead}"
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 pub(crate) fn redact_url(url: &reqwest::Url) -> String {
     let mut url = url.clone();
     if !url.username().is_empty() || url.password().is_some() {
