@@ -384,7 +384,6 @@ impl DedupPolicy {
         }
     }
 
-    /// Completes (`success`) or releases `claims` in the store; a failure is logged.
     /// Settles a delivery's claims when it ends: the handled ones completed and the
     /// others completed or released as `success` says; a store call each (two at
     /// most, side by side).
@@ -402,6 +401,7 @@ impl DedupPolicy {
         }
     }
 
+    /// Completes (`success`) or releases `claims` in the store; a failure is logged.
     async fn settle(&self, claims: Claims, success: bool) {
         let p = &self.0;
         let (outcome, result) = match (success, claims.as_slice()) {
