@@ -41,7 +41,7 @@ fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn slow_headers_are_closed_in_time_while_a_delivery_is_answered_at_once() {
-    let hg = Hookgate::start(&["--header-timeout", "1s"], &[]);
+    let hg = Hookgate::start(&["--header-timeout", "3s"], &[]);
     let addr = addr(&hg);
     // 300 connections: half send nothing, half half a head.
     let mut slow: Vec<TcpStream> = (0..300)
@@ -59,14 +59,14 @@ async fn slow_headers_are_closed_in_time_while_a_delivery_is_answered_at_once() 
     let answer = send_binary(&hg.url("/api/events"), &event("fast")).await;
     assert_eq!(answer.status(), 200);
     assert!(
-        started.elapsed() < Duration::from_millis(900),
+        started.elapsed() < Duration::from_secs(2),
         "a delivery waited {:?} behind slow connections",
         started.elapsed()
     );
     let started = Instant::now();
     let mut open = 0;
     for stream in &mut slow {
-        let left = Duration::from_secs(6).saturating_sub(started.elapsed());
+        let left = Duration::from_secs(12).saturating_sub(started.elapsed());
         if !closed_within(stream, left) {
             open += 1;
         }
