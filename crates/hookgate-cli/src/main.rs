@@ -185,6 +185,20 @@ mod tests {
     }
 
     #[test]
+    fn no_listen_flag_shows_its_environment_value() {
+        let cli = Cli::command();
+        let listen = cli.find_subcommand("listen").unwrap();
+        let with_env: Vec<_> = listen
+            .get_arguments()
+            .filter(|a| a.get_env().is_some())
+            .collect();
+        assert!(with_env.len() > 30, "{}", with_env.len());
+        for arg in with_env {
+            assert!(arg.is_hide_env_values_set(), "--{}", arg.get_id());
+        }
+    }
+
+    #[test]
     fn send_validate_is_a_subcommand_and_send_takes_a_url() {
         let cli =
             Cli::try_parse_from(["hookgate", "send", "validate", "http://127.0.0.1:1/x"]).unwrap();

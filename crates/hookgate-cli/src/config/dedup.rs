@@ -20,42 +20,22 @@ pub(crate) struct Args {
     /// Deduplicate on this Redis server (`redis://...`) instead of in memory. A URL
     /// with a password is refused here (`ps` shows it): set HOOKGATE_REDIS or use
     /// --redis-url-file.
-    #[arg(
-        long,
-        env = "HOOKGATE_REDIS",
-        value_name = "URL",
-        hide_env_values = true
-    )]
+    #[arg(long, env = "HOOKGATE_REDIS", value_name = "URL")]
     pub(crate) redis: Option<String>,
 
     /// A file holding the Redis URL (its first line that is not empty or a `#`
     /// comment), read by the secret-file rule; instead of --redis.
-    #[arg(
-        long,
-        hide_env_values = true,
-        env = "HOOKGATE_REDIS_URL_FILE",
-        value_name = "FILE"
-    )]
+    #[arg(long, env = "HOOKGATE_REDIS_URL_FILE", value_name = "FILE")]
     pub(crate) redis_url_file: Option<PathBuf>,
 
     /// How long a delivery being handled holds its events' claims; with --exec or
     /// --forward, longer than its timeout plus --shutdown-grace (or the start is
     /// refused) [default: 5m].
-    #[arg(
-        long,
-        hide_env_values = true,
-        env = "HOOKGATE_LEASE",
-        value_name = "DURATION"
-    )]
+    #[arg(long, env = "HOOKGATE_LEASE", value_name = "DURATION")]
     pub(crate) lease: Option<String>,
 
     /// How long a handled event is remembered as a duplicate [default: 24h].
-    #[arg(
-        long,
-        hide_env_values = true,
-        env = "HOOKGATE_REMEMBER",
-        value_name = "DURATION"
-    )]
+    #[arg(long, env = "HOOKGATE_REMEMBER", value_name = "DURATION")]
     pub(crate) remember: Option<String>,
 }
 

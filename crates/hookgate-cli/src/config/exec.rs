@@ -17,7 +17,6 @@ pub(crate) struct Args {
     /// acknowledges. Without --exec or --forward, events are printed to stdout.
     #[arg(
         long,
-        hide_env_values = true,
         env = "HOOKGATE_EXEC",
         value_name = "CMD",
         conflicts_with = "forward"
@@ -26,12 +25,7 @@ pub(crate) struct Args {
 
     /// How long CMD may run before it is killed and the delivery refused with 503
     /// [default: 20s].
-    #[arg(
-        long,
-        hide_env_values = true,
-        env = "HOOKGATE_EXEC_TIMEOUT",
-        value_name = "DURATION"
-    )]
+    #[arg(long, env = "HOOKGATE_EXEC_TIMEOUT", value_name = "DURATION")]
     pub(crate) exec_timeout: Option<String>,
 
     /// A variable of hookgate's environment CMD gets too (repeatable or a comma
@@ -41,7 +35,6 @@ pub(crate) struct Args {
     /// one) [default: none].
     #[arg(
         long,
-        hide_env_values = true,
         env = "HOOKGATE_EXEC_ENV",
         value_name = "NAME",
         value_delimiter = ','

@@ -13,31 +13,16 @@ use super::value::{Scalar, no_password_in_argv, parse_duration, redact_url, text
 #[group(skip)]
 pub(crate) struct Args {
     /// POST each delivery to URL; its 2xx answer (body and content type) goes back.
-    #[arg(
-        long,
-        hide_env_values = true,
-        env = "HOOKGATE_FORWARD",
-        value_name = "URL"
-    )]
+    #[arg(long, env = "HOOKGATE_FORWARD", value_name = "URL")]
     pub(crate) forward: Option<String>,
 
     /// The content mode of forwarded events: `same`, `structured` or `binary`
     /// [default: same].
-    #[arg(
-        long,
-        hide_env_values = true,
-        env = "HOOKGATE_FORWARD_MODE",
-        value_name = "MODE"
-    )]
+    #[arg(long, env = "HOOKGATE_FORWARD_MODE", value_name = "MODE")]
     pub(crate) forward_mode: Option<String>,
 
     /// How long a forwarded request may take [default: 20s].
-    #[arg(
-        long,
-        hide_env_values = true,
-        env = "HOOKGATE_FORWARD_TIMEOUT",
-        value_name = "DURATION"
-    )]
+    #[arg(long, env = "HOOKGATE_FORWARD_TIMEOUT", value_name = "DURATION")]
     pub(crate) forward_timeout: Option<String>,
 }
 

@@ -17,7 +17,6 @@ pub(crate) struct Args {
     /// `NAME.webpubsub.azure.com`.
     #[arg(
         long,
-        hide_env_values = true,
         env = "HOOKGATE_ALLOW_ORIGIN",
         value_name = "ORIGIN",
         value_delimiter = ','
@@ -25,17 +24,12 @@ pub(crate) struct Args {
     pub(crate) allow_origin: Vec<String>,
 
     /// The rate granted in the handshake: requests per minute, or `*` [default: *].
-    #[arg(
-        long,
-        hide_env_values = true,
-        env = "HOOKGATE_RATE",
-        value_name = "N|*"
-    )]
+    #[arg(long, env = "HOOKGATE_RATE", value_name = "N|*")]
     pub(crate) rate: Option<String>,
 
     /// Grant the handshake by calling the sender's validation URL back (Event Grid's
     /// `validationUrl`, the CloudEvents `WebHook-Request-Callback`).
-    #[arg(long, hide_env_values = true, env = "HOOKGATE_CALLBACK", value_name = "BOOL", num_args = 0..=1,
+    #[arg(long, env = "HOOKGATE_CALLBACK", value_name = "BOOL", num_args = 0..=1,
           default_missing_value = "true", value_parser = BoolishValueParser::new())]
     pub(crate) callback: Option<bool>,
 }

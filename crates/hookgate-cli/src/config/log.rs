@@ -9,21 +9,11 @@ use super::{ConfigProblem, Describe};
 #[group(skip)]
 pub(crate) struct Args {
     /// Log lines as `text` or `json` (on stderr) [default: text].
-    #[arg(
-        long,
-        hide_env_values = true,
-        env = "HOOKGATE_LOG_FORMAT",
-        value_name = "FORMAT"
-    )]
+    #[arg(long, env = "HOOKGATE_LOG_FORMAT", value_name = "FORMAT")]
     pub(crate) log_format: Option<String>,
 
     /// The least level logged: error, warn, info, debug, trace [default: info].
-    #[arg(
-        long,
-        hide_env_values = true,
-        env = "HOOKGATE_LOG_LEVEL",
-        value_name = "LEVEL"
-    )]
+    #[arg(long, env = "HOOKGATE_LOG_LEVEL", value_name = "LEVEL")]
     pub(crate) log_level: Option<String>,
 }
 

@@ -85,18 +85,14 @@ impl std::error::Error for ConfigProblem {}
     after_help = "Secrets: HOOKGATE_CODES and HOOKGATE_WEBPUBSUB_KEYS (comma lists), or --code-file \
                   and --webpubsub-key-file. Exit codes: 0 stopped, 1 runtime failure, 2 bad setting. \
                   More with --help.",
-    after_long_help = LISTEN_AFTER_HELP
+    after_long_help = LISTEN_AFTER_HELP,
+    mut_args = hide_env_value
 )]
 pub(crate) struct ListenArgs {
     /// A TOML file with any of the settings below (keys as the flags, with `_`):
     /// see `hookgate config example`. Flags win over the environment, the
     /// environment over the file.
-    #[arg(
-        long,
-        hide_env_values = true,
-        env = "HOOKGATE_CONFIG",
-        value_name = "FILE"
-    )]
+    #[arg(long, env = "HOOKGATE_CONFIG", value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) server: server::Args,
@@ -116,6 +112,12 @@ pub(crate) struct ListenArgs {
     pub(crate) forward: forward::Args,
     #[command(flatten)]
     pub(crate) log: log::Args,
+}
+
+/// Every flag of `hookgate listen`, its concern's file included: `--help` never shows
+/// an environment value (a forward URL's credentials, a bind address).
+fn hide_env_value(arg: clap::Arg) -> clap::Arg {
+    arg.hide_env_values(true)
 }
 
 const LISTEN_AFTER_HELP: &str = "\

@@ -35,12 +35,7 @@ pub(crate) const WEBPUBSUB_KEYS_ENV: &str = "HOOKGATE_WEBPUBSUB_KEYS";
 pub(crate) struct Args {
     /// A file with the shared secrets accepted in `?code=`, `?access_token=` or
     /// `Authorization: Bearer`, one per line (or set HOOKGATE_CODES, a comma list).
-    #[arg(
-        long,
-        hide_env_values = true,
-        env = "HOOKGATE_CODE_FILE",
-        value_name = "FILE"
-    )]
+    #[arg(long, env = "HOOKGATE_CODE_FILE", value_name = "FILE")]
     pub(crate) code_file: Option<PathBuf>,
 
     /// A directory with one file per sender: the file's name is the sender's label
@@ -48,38 +43,22 @@ pub(crate) struct Args {
     /// starting with `.` are skipped, symlinks followed (a Kubernetes secret
     /// volume). Combines with --code-file / HOOKGATE_CODES (one sender without a
     /// label) [default: none].
-    #[arg(
-        long,
-        hide_env_values = true,
-        env = "HOOKGATE_CODE_DIR",
-        value_name = "DIR"
-    )]
+    #[arg(long, env = "HOOKGATE_CODE_DIR", value_name = "DIR")]
     pub(crate) code_dir: Option<PathBuf>,
 
     /// A file with the Web PubSub access keys, one per line (or set
     /// HOOKGATE_WEBPUBSUB_KEYS, a comma list).
-    #[arg(
-        long,
-        hide_env_values = true,
-        env = "HOOKGATE_WEBPUBSUB_KEY_FILE",
-        value_name = "FILE"
-    )]
+    #[arg(long, env = "HOOKGATE_WEBPUBSUB_KEY_FILE", value_name = "FILE")]
     pub(crate) webpubsub_key_file: Option<PathBuf>,
 
     /// Azure AD bearer tokens from this authority: a tenant id, `organizations`,
     /// `common` or an authority URL.
-    #[arg(
-        long,
-        hide_env_values = true,
-        env = "HOOKGATE_AAD_AUTHORITY",
-        value_name = "AUTHORITY"
-    )]
+    #[arg(long, env = "HOOKGATE_AAD_AUTHORITY", value_name = "AUTHORITY")]
     pub(crate) aad_authority: Option<String>,
 
     /// An audience Azure AD tokens must carry (repeatable or a comma list).
     #[arg(
         long,
-        hide_env_values = true,
         env = "HOOKGATE_AAD_AUDIENCE",
         value_name = "AUDIENCE",
         value_delimiter = ','
@@ -89,7 +68,6 @@ pub(crate) struct Args {
     /// An app role Azure AD tokens must carry (repeatable or a comma list).
     #[arg(
         long,
-        hide_env_values = true,
         env = "HOOKGATE_AAD_ROLE",
         value_name = "ROLE",
         value_delimiter = ','

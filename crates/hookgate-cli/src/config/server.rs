@@ -16,114 +16,59 @@ use super::{ConfigProblem, Describe};
 #[group(skip)]
 pub(crate) struct Args {
     /// The address to listen on [default: 127.0.0.1:8080].
-    #[arg(
-        long,
-        hide_env_values = true,
-        env = "HOOKGATE_BIND",
-        value_name = "ADDR"
-    )]
+    #[arg(long, env = "HOOKGATE_BIND", value_name = "ADDR")]
     pub(crate) bind: Option<String>,
 
     /// The path events are POSTed to; may hold `{name}` segments (an axum route
     /// template, such as `/eventhandler/{event}` for Web PubSub) [default: /api/events].
-    #[arg(
-        long,
-        hide_env_values = true,
-        env = "HOOKGATE_PATH",
-        value_name = "PATH"
-    )]
+    #[arg(long, env = "HOOKGATE_PATH", value_name = "PATH")]
     pub(crate) path: Option<String>,
 
     /// Serve `/livez`, `/readyz` (alias `/healthz`) and `/metrics` on this address
     /// instead of the listen address.
-    #[arg(
-        long,
-        hide_env_values = true,
-        env = "HOOKGATE_ADMIN_BIND",
-        value_name = "ADDR"
-    )]
+    #[arg(long, env = "HOOKGATE_ADMIN_BIND", value_name = "ADDR")]
     pub(crate) admin_bind: Option<String>,
 
     /// The largest request body, in bytes (`k`, `M` suffixes) [default: 1M].
-    #[arg(
-        long,
-        hide_env_values = true,
-        env = "HOOKGATE_BODY_LIMIT",
-        value_name = "BYTES"
-    )]
+    #[arg(long, env = "HOOKGATE_BODY_LIMIT", value_name = "BYTES")]
     pub(crate) body_limit: Option<String>,
 
     /// With `--exec` or `--forward`: how many deliveries are handled at once; more
     /// are answered 503 with `Retry-After` [default: 16]. The `stdout` sink has no
     /// such bound (a write takes microseconds).
-    #[arg(
-        long,
-        hide_env_values = true,
-        env = "HOOKGATE_MAX_CONCURRENCY",
-        value_name = "N"
-    )]
+    #[arg(long, env = "HOOKGATE_MAX_CONCURRENCY", value_name = "N")]
     pub(crate) max_concurrency: Option<String>,
 
     /// The `Retry-After` (seconds) of a 503 answer [default: 10].
-    #[arg(
-        long,
-        hide_env_values = true,
-        env = "HOOKGATE_RETRY_AFTER",
-        value_name = "SECONDS"
-    )]
+    #[arg(long, env = "HOOKGATE_RETRY_AFTER", value_name = "SECONDS")]
     pub(crate) retry_after: Option<String>,
 
     /// After SIGTERM, SIGINT or SIGQUIT, how long deliveries in flight may take to finish
     /// [default: 10s].
-    #[arg(
-        long,
-        hide_env_values = true,
-        env = "HOOKGATE_SHUTDOWN_GRACE",
-        value_name = "DURATION"
-    )]
+    #[arg(long, env = "HOOKGATE_SHUTDOWN_GRACE", value_name = "DURATION")]
     pub(crate) shutdown_grace: Option<String>,
 
     /// How long a connection may take to send a request's head (request line and
     /// headers), counted from when it is ready for one: a new connection that sends
     /// nothing, or a kept-alive one between requests, is closed after it [default: 10s].
-    #[arg(
-        long,
-        hide_env_values = true,
-        env = "HOOKGATE_HEADER_TIMEOUT",
-        value_name = "DURATION"
-    )]
+    #[arg(long, env = "HOOKGATE_HEADER_TIMEOUT", value_name = "DURATION")]
     pub(crate) header_timeout: Option<String>,
 
     /// How long a connection may go without a byte read or written while a request
     /// body or an answer is in transit (a client that stopped sending or reading)
     /// before it is closed [default: 60s].
-    #[arg(
-        long,
-        hide_env_values = true,
-        env = "HOOKGATE_IDLE_TIMEOUT",
-        value_name = "DURATION"
-    )]
+    #[arg(long, env = "HOOKGATE_IDLE_TIMEOUT", value_name = "DURATION")]
     pub(crate) idle_timeout: Option<String>,
 
     /// The most a request may take in all, its body read and its delivery handled,
     /// before it is answered 408 (its claims released); longer than the sink's
     /// timeout [default: 60s].
-    #[arg(
-        long,
-        hide_env_values = true,
-        env = "HOOKGATE_REQUEST_TIMEOUT",
-        value_name = "DURATION"
-    )]
+    #[arg(long, env = "HOOKGATE_REQUEST_TIMEOUT", value_name = "DURATION")]
     pub(crate) request_timeout: Option<String>,
 
     /// The most connections open at once; more wait in the listen backlog. Checked
     /// against the open-files limit (RLIMIT_NOFILE) at start [default: 4096].
-    #[arg(
-        long,
-        hide_env_values = true,
-        env = "HOOKGATE_MAX_CONNECTIONS",
-        value_name = "N"
-    )]
+    #[arg(long, env = "HOOKGATE_MAX_CONNECTIONS", value_name = "N")]
     pub(crate) max_connections: Option<String>,
 }
 

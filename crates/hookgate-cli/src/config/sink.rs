@@ -22,7 +22,7 @@ use super::{ConfigProblem, Describe};
 pub(crate) struct Args {
     /// With --exec or --forward: one process (or request) per event, each event's
     /// claim completed or released on its own; otherwise a batch goes as one.
-    #[arg(long, hide_env_values = true, env = "HOOKGATE_PER_EVENT", value_name = "BOOL", num_args = 0..=1,
+    #[arg(long, env = "HOOKGATE_PER_EVENT", value_name = "BOOL", num_args = 0..=1,
           default_missing_value = "true", value_parser = BoolishValueParser::new())]
     pub(crate) per_event: Option<bool>,
 }

@@ -16,12 +16,7 @@ pub(crate) struct Args {
     /// How long a delivery waits for its lines to be written to stdout and flushed
     /// before it is answered 503 (its claims released): a stdout nobody reads stalls
     /// nothing else [default: 5s].
-    #[arg(
-        long,
-        hide_env_values = true,
-        env = "HOOKGATE_STDOUT_TIMEOUT",
-        value_name = "DURATION"
-    )]
+    #[arg(long, env = "HOOKGATE_STDOUT_TIMEOUT", value_name = "DURATION")]
     pub(crate) stdout_timeout: Option<String>,
 }
 
