@@ -20,6 +20,13 @@
 //! payload is read drains it or closes the connection, as
 //! [`settle_refusal`] says.
 //!
+//! Each request runs in the delivery span the core opens
+//! ([`WebhookPolicy::span`]), the handler in the event's `process` span when the
+//! delivery holds one event ([`Admitted::handler_span`](hookgate_core::webhook::Admitted::handler_span));
+//! the fields, the parenting (an outer span, else the `traceparent` with the `otel`
+//! feature) and the metrics (feature `metrics`) are described in
+//! [`hookgate_core::observe`]. This middleware only enters them.
+//!
 //! ```
 //! use actix_web::{App, test, web};
 //! use hookgate_actix::{CloudEvents, Webhook};
@@ -67,8 +74,10 @@ use actix_web::HttpMessage as _;
 use actix_web::body::EitherBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use hookgate_core::Problem;
+use hookgate_core::observe::Outcome;
 use hookgate_core::request::settle_refusal;
 use hookgate_core::webhook::{Admission, HandlerAnswer, WebhookPolicy};
+use tracing::Instrument as _;
 
 use crate::headers::set_headers;
 use crate::middleware::answer;
@@ -92,7 +101,23 @@ impl Webhook {
 
 middleware!(Webhook => WebhookMiddleware { policy: WebhookPolicy }, call);
 
-async fn call<S, B>(
+fn call<S, B>(
+    policy: WebhookPolicy,
+    service: Rc<S>,
+    mut request: ServiceRequest,
+) -> impl Future<Output = Result<ServiceResponse<EitherBody<B>>, actix_web::Error>>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    // The delivery's span: every step and the handler run in it.
+    let span = {
+        let (head, payload) = request.parts_mut();
+        policy.span(&ActixRequest::new(head, payload))
+    };
+    serve(policy, service, request).instrument(span)
+}
+
+async fn serve<S, B>(
     policy: WebhookPolicy,
     service: Rc<S>,
     mut request: ServiceRequest,
@@ -118,8 +143,9 @@ where
     if let Some(body) = admitted.take_body() {
         request.set_payload(body.into());
     }
+    let handler_span = admitted.handler_span();
     // An error, a panic or a drop here drops `admitted`: its claims are released.
-    let mut response = service.call(request).await?;
+    let mut response = service.call(request).instrument(handler_span).await?;
     // `finish` reads the answer before its future starts: nothing of it is held
     // across the store's await.
     let finish = {
@@ -130,6 +156,7 @@ where
             problem: extensions.get::<Problem>(),
             method: head.method().as_str(),
             path: head.path(),
+            outcome: extensions.get::<Outcome>().copied(),
         })
     };
     let finished = finish.await;

@@ -57,6 +57,7 @@ pub mod eventgrid;
 pub mod fuzzing;
 pub mod handshake;
 pub mod headers;
+pub mod observe;
 pub mod problem;
 pub mod reply;
 pub mod request;

@@ -76,12 +76,14 @@ use std::fmt;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use tracing::Span;
 
 use crate::auth::{AuthPolicy, Identity};
 use crate::binding::{Delivery, ParseConfig, carries_events, read_delivery};
 use crate::dedup::{ClaimOutcome, DedupGuard, DedupPolicy};
 use crate::error::{ConfigError, Error};
 use crate::handshake::HandshakePolicy;
+use crate::observe::{self, Active, EventSpans, Meter, Outcome};
 use crate::problem::Problem;
 use crate::reply::Reply;
 use crate::request::Incoming;
@@ -169,6 +171,8 @@ struct Inner {
     handshake_after_auth: bool,
     on_rejection: Option<RejectionHook>,
     render: Option<RenderRejection>,
+    name: Option<Arc<str>>,
+    meter: Meter,
 }
 
 impl fmt::Debug for Inner {
@@ -183,6 +187,7 @@ impl fmt::Debug for Inner {
             .field("handshake_after_auth", &self.handshake_after_auth)
             .field("on_rejection", &self.on_rejection.is_some())
             .field("render_rejection", &self.render.is_some())
+            .field("name", &self.name)
             .finish()
     }
 }
@@ -205,6 +210,7 @@ pub struct WebhookPolicyBuilder {
     webpubsub: Option<WebPubSubLimits>,
     on_rejection: Option<RejectionHook>,
     render: Option<RenderRejection>,
+    name: Option<String>,
 }
 
 impl fmt::Debug for WebhookPolicyBuilder {
@@ -215,6 +221,7 @@ impl fmt::Debug for WebhookPolicyBuilder {
             .field("parse", &self.parse)
             .field("without_parsing", &self.without_parsing)
             .field("dedup", &self.dedup)
+            .field("name", &self.name)
             .finish_non_exhaustive()
     }
 }
@@ -294,11 +301,21 @@ impl WebhookPolicyBuilder {
         self
     }
 
+    /// Names the receiver (default: unnamed): the `hookgate.route` field of its
+    /// spans and the `route` label of its metrics (see [`observe`](crate::observe)),
+    /// so that the receivers of one process are told apart. 1 to 64 characters of
+    /// `A-Z a-z 0-9 _ - . /`.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
     /// Checks the configuration and builds the policy.
     ///
     /// # Errors
-    /// [`ConfigError`] when no handshake policy is given, or deduplication is asked
-    /// for without parsing.
+    /// [`ConfigError`] when no handshake policy is given, deduplication is asked
+    /// for without parsing, or the [`name`](Self::name) is empty, longer than 64
+    /// characters or has others than `A-Z a-z 0-9 _ - . /`.
     pub fn build(self) -> Result<WebhookPolicy, ConfigError> {
         let Some(handshake) = self.handshake else {
             return Err(ConfigError(
@@ -313,6 +330,17 @@ impl WebhookPolicyBuilder {
                     .into(),
             ));
         }
+        if let Some(name) = &self.name {
+            let fits = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/');
+            if name.is_empty() || name.len() > 64 || !name.chars().all(fits) {
+                return Err(ConfigError(format!(
+                    "the webhook's name {name:?} is not 1 to 64 characters of A-Z a-z 0-9 _ - . / \
+                     (it is a metric label)"
+                )));
+            }
+        }
+        let name: Option<Arc<str>> = self.name.map(Into::into);
+        let meter = Meter::new(name.as_ref());
         let extractor_config = self.parse.unwrap_or_default();
         let parse = (!self.without_parsing).then(|| extractor_config.clone());
         Ok(WebhookPolicy(Arc::new(Inner {
@@ -325,6 +353,8 @@ impl WebhookPolicyBuilder {
             handshake_after_auth: self.handshake_after_auth,
             on_rejection: self.on_rejection,
             render: self.render,
+            name,
+            meter,
         })))
     }
 }
@@ -358,6 +388,14 @@ pub struct Admitted {
     body: Option<Bytes>,
     guard: Option<DedupGuard>,
     private: bool,
+    /// The delivery span (current when admitted), its events' spans.
+    span: Span,
+    event_spans: Option<Arc<EventSpans>>,
+    sender: Option<Arc<str>>,
+    /// The handler is running: counted until this is dropped.
+    _active: Active,
+    #[cfg(feature = "metrics")]
+    started: std::time::Instant,
 }
 
 impl Admitted {
@@ -386,6 +424,19 @@ impl Admitted {
         self.body.take()
     }
 
+    /// The span the handler runs in: the event's processing span when the
+    /// delivery holds one event; else none (`Span::none()`), and the handler runs
+    /// in the delivery span (an [`EventRouter`](crate::route::EventRouter) enters
+    /// each event's span itself). See [`observe`](crate::observe).
+    #[must_use]
+    pub fn handler_span(&self) -> Span {
+        self.event_spans
+            .as_deref()
+            .and_then(EventSpans::single)
+            .cloned()
+            .unwrap_or_else(Span::none)
+    }
+
     /// Finishes with the handler's answer: reports a rejection the handler answered
     /// with (at once), then the future completes the dedup claims on a 2xx and
     /// releases them otherwise, and gives the headers the answer needs. The future
@@ -398,6 +449,12 @@ impl Admitted {
             body: _,
             guard,
             private,
+            span,
+            event_spans,
+            sender,
+            _active,
+            #[cfg(feature = "metrics")]
+            started,
         } = self;
         if let Some(problem) = answer.problem {
             policy.report(&Rejection {
@@ -407,6 +464,20 @@ impl Admitted {
                 path: answer.path,
             });
         }
+        let outcome = answer
+            .outcome
+            .unwrap_or(if (200..300).contains(&answer.status) {
+                Outcome::Accepted
+            } else {
+                Outcome::Refused
+            });
+        let refusal =
+            (outcome == Outcome::Refused).then_some((Stage::Handler.as_str(), answer.problem));
+        observe::record_end(&span, outcome, answer.status, refusal);
+        if let Some(spans) = &event_spans {
+            spans.finish(answer.status, answer.problem);
+        }
+        policy.0.meter.delivery(outcome, sender.as_ref());
         // The answer is read now: the future holds the guard of the claims to settle,
         // nothing of the request or the response.
         let settle = guard.map(|guard| guard.finish(answer.status));
@@ -414,6 +485,10 @@ impl Admitted {
             if let Some(settle) = settle {
                 settle.await;
             }
+            #[cfg(feature = "metrics")]
+            policy.0.meter.handler_duration(started.elapsed(), outcome);
+            // The handler's spans end with the answer, the gauge with them.
+            drop((event_spans, _active));
             Finished { private }
         }
     }
@@ -431,6 +506,11 @@ pub struct HandlerAnswer<'a> {
     pub method: &'a str,
     /// The request's path, without the query string.
     pub path: &'a str,
+    /// The [`Outcome`] in the response extensions, when the handler put one there
+    /// to say what its answer means for the spans and metrics (a handler that
+    /// deduplicates by itself answers a duplicate 200 with `Outcome::Duplicate`);
+    /// `None`: accepted for a 2xx, refused otherwise.
+    pub outcome: Option<Outcome>,
 }
 
 /// What the answer to an admitted request needs.
@@ -538,67 +618,126 @@ impl WebhookPolicy {
         }
     }
 
+    /// The receiver's [`name`](WebhookPolicyBuilder::name), when it has one.
+    #[must_use]
+    pub fn name(&self) -> Option<&str> {
+        self.0.name.as_deref()
+    }
+
+    /// The span of one request through the stack, to run [`admit`](Self::admit),
+    /// the handler and [`Admitted::finish`] in (the adapters instrument the
+    /// request's future with it): a child of the current span when there is one,
+    /// else the span that continues the request's `traceparent` (feature `otel`).
+    /// Its fields are recorded as the steps go; see [`observe`](crate::observe).
+    pub fn span<R: Incoming>(&self, request: &R) -> Span {
+        observe::delivery_span(
+            request.method(),
+            request.path(),
+            &request.headers(),
+            self.0.name.as_deref(),
+        )
+    }
+
     /// Runs the stack on `request` up to the handler; see the [module docs](self).
+    /// Records what it decides on the current span (the one of
+    /// [`span`](Self::span), when the adapter runs it there) and in the metrics.
     pub async fn admit<R: Incoming>(&self, request: &mut R) -> Admission {
         let p = &*self.0;
+        let span = Span::current();
         if !p.handshake_after_auth
             && let Some(reply) = p.handshake.respond(request).await
         {
-            return Admission::Reply(self.replied(Stage::Handshake, reply, request));
+            return Admission::Reply(self.replied(&span, Stage::Handshake, reply, request));
         }
         let mut identity = None;
         if let Some(auth) = &p.auth {
             let check = auth.authenticate(request.query(), &request.headers());
             match check.await {
-                Ok(who) => identity = Some(who),
-                Err(error) => return Admission::Reply(self.reject(Stage::Auth, &error, request)),
+                Ok(who) => {
+                    observe::record_identity(&span, &who);
+                    identity = Some(who);
+                }
+                Err(error) => {
+                    return Admission::Reply(self.reject(&span, Stage::Auth, &error, request));
+                }
             }
         }
+        let sender = identity.as_ref().and_then(observe::sender_label).cloned();
         let private = identity.as_ref().is_some_and(Identity::from_query);
         // Every answer from here on goes to an authenticated request.
         let answer = |reply: Reply| Admission::Reply(with_headers(reply, answer_headers(private)));
         if p.handshake_after_auth
             && let Some(reply) = p.handshake.respond(request).await
         {
-            return answer(self.replied(Stage::Handshake, reply, request));
+            return answer(self.replied(&span, Stage::Handshake, reply, request));
         }
         // What goes on to the handler is put together at the end: the futures of
         // the steps before do not also hold it.
-        let admitted = |identity, delivery, body, guard| Admitted {
-            policy: self.clone(),
-            private,
-            identity,
-            delivery,
-            body,
-            guard,
+        let admitted = |identity, delivery: Option<Delivery>, body, guard, span: Span| {
+            let event_spans = delivery.as_ref().and_then(|d| d.spans.clone());
+            if let Some(delivery) = &delivery {
+                p.meter.events(delivery.len(), sender.as_ref());
+            }
+            Admitted {
+                policy: self.clone(),
+                private,
+                identity,
+                delivery,
+                body,
+                guard,
+                span,
+                event_spans,
+                _active: p.meter.active(),
+                sender: sender.clone(),
+                #[cfg(feature = "metrics")]
+                started: std::time::Instant::now(),
+            }
         };
         let Some(config) = &p.parse else {
-            return Admission::Forward(admitted(identity, None, None, None));
+            return Admission::Forward(admitted(identity, None, None, None, span));
         };
         if !carries_events(request.method()) {
-            return Admission::Forward(admitted(identity, None, None, None));
+            return Admission::Forward(admitted(identity, None, None, None, span));
         }
         let (mut delivery, body) = match read_delivery(request, config).await {
             Ok(read) => read,
-            Err(error) => return answer(self.reject(Stage::Parse, &error, request)),
+            Err(error) => return answer(self.reject(&span, Stage::Parse, &error, request)),
         };
+        observe::record_delivery(&span, delivery.mode(), delivery.len());
         let mut guard = None;
         if let Some(dedup) = &p.dedup {
-            match dedup.claim_for(identity.as_ref(), &mut delivery).await {
+            let before = delivery.len();
+            let claimed = dedup.claim_for(identity.as_ref(), &mut delivery).await;
+            // All duplicates leave the delivery as it was; some, without them.
+            let duplicates = match &claimed {
+                Ok(ClaimOutcome::AllDuplicates) => before,
+                _ => before - delivery.len(),
+            };
+            if duplicates > 0 {
+                span.record("hookgate.duplicates", duplicates as i64);
+                p.meter.duplicates(duplicates, sender.as_ref());
+            }
+            match claimed {
                 Ok(ClaimOutcome::Handle(claimed)) => {
                     // For a router that settles each event as its handler ends.
                     delivery.set_claims(claimed.event_claims());
                     guard = Some(claimed);
                 }
-                Ok(ClaimOutcome::AllDuplicates) => return answer(Reply::new(200)),
-                Err(error) => return answer(self.reject(Stage::Dedup, &error, request)),
+                Ok(ClaimOutcome::AllDuplicates) => {
+                    observe::record_end(&span, Outcome::Duplicate, 200, None);
+                    p.meter.delivery(Outcome::Duplicate, sender.as_ref());
+                    return answer(Reply::new(200));
+                }
+                Err(error) => return answer(self.reject(&span, Stage::Dedup, &error, request)),
             }
         }
-        Admission::Forward(admitted(identity, Some(delivery), Some(body), guard))
+        delivery.spans = EventSpans::new(&span, delivery.events());
+        Admission::Forward(admitted(identity, Some(delivery), Some(body), guard, span))
     }
 
-    fn reject<R: Incoming>(&self, stage: Stage, error: &Error, request: &R) -> Reply {
+    fn reject<R: Incoming>(&self, span: &Span, stage: Stage, error: &Error, request: &R) -> Reply {
         let problem = error.problem();
+        self.refused(span, stage, &problem);
         self.report(&Rejection {
             problem: &problem,
             stage,
@@ -611,11 +750,25 @@ impl WebhookPolicy {
         }
     }
 
+    /// A refusal by a step, on the span and in the metrics.
+    fn refused(&self, span: &Span, stage: Stage, problem: &Problem) {
+        observe::record_end(
+            span,
+            Outcome::Refused,
+            problem.status(),
+            Some((stage.as_str(), Some(problem))),
+        );
+        self.0.meter.delivery(Outcome::Refused, None);
+    }
+
     /// A reply of a step: reported when it is a rejection.
-    fn replied<R: Incoming>(&self, stage: Stage, reply: Reply, request: &R) -> Reply {
+    fn replied<R: Incoming>(&self, span: &Span, stage: Stage, reply: Reply, request: &R) -> Reply {
         let Some(problem) = reply.problem() else {
+            observe::record_end(span, Outcome::Handshake, reply.status(), None);
+            self.0.meter.delivery(Outcome::Handshake, None);
             return reply;
         };
+        self.refused(span, stage, problem);
         self.report(&Rejection {
             problem,
             stage,
@@ -630,6 +783,9 @@ impl WebhookPolicy {
 
     fn report(&self, rejection: &Rejection<'_>) {
         trace_rejection(rejection);
+        self.0
+            .meter
+            .rejection(rejection.stage.as_str(), rejection.problem.type_uri());
         if let Some(hook) = &self.0.on_rejection {
             hook(rejection);
         }

@@ -20,6 +20,13 @@
 //! read drains the body or closes the connection, as
 //! [`settle_refusal`] says.
 //!
+//! Each request runs in the delivery span the core opens
+//! ([`WebhookPolicy::span`]), the handler in the event's `process` span when the
+//! delivery holds one event ([`Admitted::handler_span`](hookgate_core::webhook::Admitted::handler_span));
+//! the fields, the parenting (an outer span, else the `traceparent` with the `otel`
+//! feature) and the metrics (feature `metrics`) are described in
+//! [`hookgate_core::observe`]. This layer only enters them.
+//!
 //! ```
 //! use axum::{Router, body::Body, routing::post};
 //! use hookgate_core::auth::{AuthPolicy, SharedSecrets};
@@ -65,10 +72,12 @@
 
 use bytes::Bytes;
 use hookgate_core::Problem;
+use hookgate_core::observe::Outcome;
 use hookgate_core::request::settle_refusal;
 use hookgate_core::webhook::{Admission, HandlerAnswer, WebhookPolicy};
 use http::{Request, Response};
 use tower_service::Service;
+use tracing::Instrument as _;
 
 use crate::body::{Body, BoxError};
 use crate::headers::set_headers;
@@ -97,6 +106,8 @@ where
     B::Error: Into<BoxError>,
 {
     let mut request = TowerRequest::new(request);
+    // The delivery's span: every step and the handler run in it.
+    let span = policy.span(&request);
     // An `async` block, not an `async fn`: the future keeps the arguments once,
     // where an `async fn` would also keep a moved copy of each.
     async move {
@@ -118,8 +129,12 @@ where
             }
             let (method, uri) = (request.parts.method.clone(), request.parts.uri.clone());
             let body = admitted.take_body();
+            let handler_span = admitted.handler_span();
             // An error, a panic or a drop here drops `admitted`: its claims are released.
-            let mut response = inner.call(request.into_request(body)).await?;
+            let handled = inner
+                .call(request.into_request(body))
+                .instrument(handler_span);
+            let mut response = handled.await?;
             // `finish` reads the answer before its future starts: nothing of it, nor the
             // request's method and URI, is held across the store's await (response
             // bodies need not be `Sync`).
@@ -128,6 +143,7 @@ where
                 problem: response.extensions().get::<Problem>(),
                 method: method.as_str(),
                 path: uri.path(),
+                outcome: response.extensions().get::<Outcome>().copied(),
             });
             drop((method, uri));
             let finished = finish.await;
@@ -136,4 +152,5 @@ where
         };
         Ok(refused(&settle.await))
     }
+    .instrument(span)
 }

@@ -426,6 +426,8 @@ pub struct Delivery {
     events: Vec<CloudEvent>,
     /// The dedup claims of the events, one by one, when deduplicating.
     claims: Option<crate::dedup::EventClaims>,
+    /// The events' processing spans, when the webhook stack opened them.
+    pub(crate) spans: Option<std::sync::Arc<crate::observe::EventSpans>>,
 }
 
 impl PartialEq for Delivery {
@@ -444,13 +446,15 @@ impl Delivery {
             mode,
             events,
             claims: None,
+            spans: None,
         }
     }
 
     /// The dedup claims of the events one by one, when the deduplication step put
     /// them here (see [`EventClaims`](crate::dedup::EventClaims)): event `i` of
     /// [`events`](Self::events) has claim `i`. Changing the events (removing,
-    /// reordering) drops them, so that no claim is settled for another event.
+    /// reordering) drops them, so that no claim is settled for another event (and
+    /// the events' processing spans, for the same reason).
     #[must_use]
     pub fn claims(&self) -> Option<&crate::dedup::EventClaims> {
         self.claims.as_ref()
@@ -483,6 +487,7 @@ impl Delivery {
     /// handled).
     pub fn events_mut(&mut self) -> &mut Vec<CloudEvent> {
         self.claims = None;
+        self.spans = None;
         &mut self.events
     }
 

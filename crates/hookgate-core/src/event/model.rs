@@ -420,6 +420,20 @@ impl<T> CloudEvent<T> {
             .map(|(_, v)| v)
     }
 
+    /// The event's own trace context: its `traceparent` and `tracestate`
+    /// extensions (the CloudEvents distributed-tracing extension), when
+    /// `traceparent` is a valid W3C value; the context the event was created in,
+    /// for a handler that passes it on (hookgate links the event's processing
+    /// span to it, see [`observe`](crate::observe)). Parsed on each call.
+    #[must_use]
+    pub fn trace_context(&self) -> Option<crate::observe::TraceContext> {
+        let traceparent = self.extension("traceparent")?.as_str()?;
+        let tracestate = self
+            .extension("tracestate")
+            .and_then(ExtensionValue::as_str);
+        crate::observe::TraceContext::parse(traceparent, tracestate)
+    }
+
     /// All extensions: in the order of the JSON members for structured and batch
     /// mode, in name order for binary mode (header order is not kept by every HTTP
     /// stack).

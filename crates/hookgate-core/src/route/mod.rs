@@ -98,10 +98,13 @@ pub use handler::{Handler, HandlerError, IntoOutcome};
 use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
+use tracing::Instrument as _;
+
 use crate::binding::{Delivery, Mode};
 use crate::error::{ConfigError, Error, ErrorKind, excerpt};
 use crate::event::{CloudEvent, EventData};
-use crate::problem::Problem;
+use crate::observe;
+use crate::problem::{Problem, TYPE_PREFIX};
 use crate::reply::Reply;
 use handler::{Erased, erase, from_core};
 use table::{Table, TypeMatch};
@@ -381,17 +384,33 @@ impl<C: Clone + Send + 'static> EventRouter<C> {
     /// when every event succeeded, else a problem (see the [module docs](self)).
     pub async fn dispatch(&self, mut delivery: Delivery, context: C) -> Reply {
         let claims = delivery.take_claims();
+        let spans = delivery.spans.take();
         let batch = delivery.mode() == Mode::Batch;
         let total = delivery.len();
         let mut failures = Failures::default();
         for (index, event) in delivery.into_events().into_iter().enumerate() {
-            match self.handle(event, context.clone()).await {
+            // The event's span: the one the webhook stack opened, else one of its
+            // own under the current span.
+            let span = match spans.as_deref().and_then(|spans| spans.routed(index)) {
+                Some(span) => span.clone(),
+                None => observe::event_span(&tracing::Span::current(), &event),
+            };
+            let handled = self
+                .handle(event, context.clone())
+                .instrument(span.clone())
+                .await;
+            match handled {
                 Ok(()) => {
+                    observe::record_event(&span, true, None);
                     if let Some(claims) = &claims {
                         claims.mark_handled(index);
                     }
                 }
-                Err(failure) => failures.add(batch.then_some(index), failure),
+                Err(failure) => {
+                    let error = format!("{TYPE_PREFIX}{}", failure.kind().slug());
+                    observe::record_event(&span, false, Some(&error));
+                    failures.add(batch.then_some(index), failure);
+                }
             }
         }
         failures.reply(total)
