@@ -11,6 +11,12 @@
 //! With `--per-event`, each event is claimed, handed over and settled on its own,
 //! in order; the first failure ends the delivery (the events after it are left for
 //! the retry, the ones before it stay done).
+//!
+//! Each hand-over runs in a span (`event`, or `batch` for several events) with the
+//! event's id, type and source; it is the child of the library's delivery span
+//! when there is one, and otherwise continues the sender's `traceparent` itself.
+//! The sink gets its [`DeliveryContext`]: that span's trace context, the sender's trace
+//! headers and its label.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,24 +26,32 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse as _, Response};
 use bytes::Bytes;
+use http::HeaderMap;
 use hookgate::auth::Identity;
 use hookgate::dedup::{ClaimOutcome, DedupPolicy};
 use hookgate::tower::problem_response;
 use hookgate::{CloudEvent, Delivery, Error, ErrorKind, Mode, Problem};
 use http::StatusCode;
 use http::header::CONTENT_TYPE;
+use metrics_exporter_prometheus::PrometheusHandle;
+use opentelemetry::propagation::TextMapPropagator as _;
+use opentelemetry::trace::TraceContextExt as _;
+use opentelemetry_http::HeaderExtractor;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
 use tokio::sync::Semaphore;
 use tracing::{Instrument as _, Span};
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-use crate::metrics::Metrics;
-use crate::sink::{Outcome, Sink, sender_label};
+use crate::metrics::{self, Active};
+use crate::sink::{DeliveryContext, Outcome, Sink, configured_label, sender_label};
 
 /// What the handler needs, shared by all requests.
 #[derive(Debug)]
 pub(crate) struct App {
     pub(crate) sink: Sink,
     pub(crate) dedup: DedupPolicy,
-    pub(crate) metrics: Arc<Metrics>,
+    /// Renders `/metrics`.
+    pub(crate) prometheus: PrometheusHandle,
     /// The bound of `--max-concurrency` for the `exec` and `forward` sinks (a
     /// process or a connection per delivery); `None` for `stdout`, whose writer
     /// thread takes a delivery in microseconds (and a stalled one fails within the
@@ -55,11 +69,13 @@ pub(crate) struct App {
 pub(crate) async fn receive(State(app): State<Arc<App>>, mut request: Request) -> Response {
     let extensions = request.extensions_mut();
     let identity = extensions.remove::<Identity>();
+    let sender = configured_label(identity.as_ref());
     let Some(delivery) = extensions.remove::<Delivery>() else {
         let error = Error::new(
             ErrorKind::NotCloudEvent,
             "the request carries no CloudEvent",
         );
+        metrics::delivery(metrics::Outcome::Refused, sender);
         return respond(problem_response(&error.problem()));
     };
     let permit = app
@@ -77,99 +93,139 @@ pub(crate) async fn receive(State(app): State<Arc<App>>, mut request: Request) -
             ),
         )
         .with_header("retry-after", app.retry_after.to_string());
+        metrics::delivery(metrics::Outcome::Failed, sender);
         return respond(problem_response(&problem));
     };
-    let _in_flight = app.metrics.in_flight();
+    let _active = Active::enter();
     let started = Instant::now();
-    let response = if app.per_event {
-        app.per_event(identity.as_ref(), delivery).await
-    } else {
-        app.whole(identity.as_ref(), delivery).await
+    let over = Handover {
+        identity: identity.as_ref(),
+        headers: request.headers(),
     };
-    app.metrics.observe(started.elapsed());
+    let (response, counts) = if app.per_event {
+        app.per_event(&over, delivery).await
+    } else {
+        app.whole(&over, delivery).await
+    };
+    metrics::handled(app.sink.name(), started.elapsed());
+    metrics::events(counts.handed_over);
+    metrics::duplicates(counts.duplicates);
+    let status = response.status();
+    let outcome = if status.is_success() {
+        if counts.handed_over == 0 && counts.duplicates > 0 {
+            metrics::Outcome::Duplicate
+        } else {
+            metrics::Outcome::Accepted
+        }
+    } else if status.is_server_error() {
+        metrics::Outcome::Failed
+    } else {
+        metrics::Outcome::Refused
+    };
+    metrics::delivery(outcome, sender);
     response
+}
+
+/// What every hand-over of a delivery shares.
+struct Handover<'a> {
+    identity: Option<&'a Identity>,
+    /// The request's headers (the sender's trace context).
+    headers: &'a HeaderMap,
+}
+
+impl Handover<'_> {
+    /// The span and the sink's context for handing `events` over.
+    fn start(&self, events: &[CloudEvent]) -> (Span, DeliveryContext<'_>) {
+        let span = span_of(events, self.headers);
+        let context = DeliveryContext::new(&span, self.headers, sender_label(self.identity));
+        (span, context)
+    }
+}
+
+/// The events of a delivery handed over and acknowledged, and those dropped as
+/// duplicates.
+#[derive(Debug, Default)]
+struct Counts {
+    handed_over: usize,
+    duplicates: usize,
 }
 
 impl App {
     /// The delivery as one: one claim set, one hand-over.
-    async fn whole(&self, identity: Option<&Identity>, mut delivery: Delivery) -> Response {
+    async fn whole(&self, over: &Handover<'_>, mut delivery: Delivery) -> (Response, Counts) {
         let before = delivery.len();
-        let guard = match self.dedup.claim_for(identity, &mut delivery).await {
+        let mut counts = Counts::default();
+        let guard = match self.dedup.claim_for(over.identity, &mut delivery).await {
             Ok(ClaimOutcome::Handle(guard)) => guard,
             Ok(ClaimOutcome::AllDuplicates) => {
-                self.metrics.duplicates(before);
-                span_of(delivery.events()).in_scope(|| {
+                counts.duplicates = before;
+                span_of(delivery.events(), over.headers).in_scope(|| {
                     tracing::info!(
                         events = before,
                         "duplicates: answered 200 without handing over"
                     )
                 });
-                return StatusCode::OK.into_response();
+                return (StatusCode::OK.into_response(), counts);
             }
-            Err(error) => return respond(problem_response(&error.problem())),
+            Err(error) => return (respond(problem_response(&error.problem())), counts),
         };
-        self.metrics.duplicates(before - delivery.len());
-        let span = span_of(delivery.events());
+        counts.duplicates = before - delivery.len();
+        let (span, context) = over.start(delivery.events());
         let outcome = self
             .sink
-            .deliver(delivery.mode(), delivery.events(), sender_label(identity))
+            .deliver(delivery.mode(), delivery.events(), &context)
             .instrument(span.clone())
             .await;
         let events = delivery.len();
         let response = span.in_scope(|| self.answer(outcome, events));
         if response.status().is_success() {
-            self.metrics.accepted(events);
+            counts.handed_over = events;
         }
         guard.finish(response.status().as_u16()).await;
-        response
+        (response, counts)
     }
 
     /// One event at a time, each with its own claim.
-    async fn per_event(&self, identity: Option<&Identity>, delivery: Delivery) -> Response {
+    async fn per_event(&self, over: &Handover<'_>, delivery: Delivery) -> (Response, Counts) {
         // A batch's events are handed over one by one, each as a single event.
         let mode = match delivery.mode() {
             Mode::Batch => Mode::Structured,
             other => other,
         };
         let total = delivery.len();
-        let mut handled = 0;
+        let mut counts = Counts::default();
         let mut last = None;
         for event in delivery.into_events() {
             let mut one = Delivery::new(mode, vec![event]);
-            let guard = match self.dedup.claim_for(identity, &mut one).await {
+            let guard = match self.dedup.claim_for(over.identity, &mut one).await {
                 Ok(ClaimOutcome::Handle(guard)) => guard,
                 Ok(ClaimOutcome::AllDuplicates) => {
-                    self.metrics.duplicates(1);
+                    counts.duplicates += 1;
                     continue;
                 }
-                Err(error) => {
-                    self.metrics.events(handled);
-                    return respond(problem_response(&error.problem()));
-                }
+                Err(error) => return (respond(problem_response(&error.problem())), counts),
             };
-            let span = span_of(one.events());
+            let (span, context) = over.start(one.events());
             let outcome = self
                 .sink
-                .deliver(mode, one.events(), sender_label(identity))
+                .deliver(mode, one.events(), &context)
                 .instrument(span.clone())
                 .await;
             let response = span.in_scope(|| self.answer(outcome, 1));
             let status = response.status();
             guard.finish(status.as_u16()).await;
             if !status.is_success() {
-                self.metrics.events(handled);
-                return response;
+                return (response, counts);
             }
-            handled += 1;
+            counts.handed_over += 1;
             last = Some(response);
         }
-        self.metrics.events(handled);
-        self.metrics.delivery();
-        match last {
+        let response = match last {
             // One event: its answer (a Web PubSub event handler reads the body).
             Some(response) if total == 1 => response,
             _ => StatusCode::OK.into_response(),
-        }
+        };
+        (response, counts)
     }
 
     /// The answer for a sink's outcome, logged.
@@ -193,7 +249,6 @@ impl App {
             }
             Outcome::Failed(why) => {
                 tracing::warn!(events, reason = %why, "not delivered: answered 503, claims released");
-                self.metrics.failed();
                 let problem = Problem::new(
                     503,
                     "sink-failed",
@@ -224,14 +279,14 @@ pub(crate) async fn method_not_allowed() -> Response {
 }
 
 /// Any other path: 404, as a problem (counted: the webhook layer does not see it).
-pub(crate) async fn not_found(app: Arc<App>) -> Response {
+pub(crate) async fn not_found() -> Response {
     let problem = Problem::new(
         404,
         "not-found",
         "Not found",
         "nothing is served at this path",
     );
-    app.metrics.rejected(problem.type_uri());
+    metrics::rejected(problem.type_uri(), "route");
     respond(problem_response(&problem))
 }
 
@@ -263,7 +318,7 @@ pub(crate) async fn readyz(State(app): State<Arc<App>>) -> Response {
 pub(crate) async fn metrics(State(app): State<Arc<App>>) -> Response {
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        app.metrics.render(),
+        app.prometheus.render(),
     )
         .into_response()
 }
@@ -289,9 +344,11 @@ fn with_body(status: u16, body: Option<(String, Bytes)>, headers: http::HeaderMa
 }
 
 /// The span of a hand-over: the event's id, type and source (the first event's,
-/// with the count, for a batch), on every log line inside.
-fn span_of(events: &[CloudEvent]) -> Span {
-    match events {
+/// with the count, for a batch), on every log line inside. Without a current span
+/// with an OpenTelemetry context (the library's delivery span), it continues the
+/// sender's `traceparent` from `headers` (a new trace when there is none).
+fn span_of(events: &[CloudEvent], headers: &HeaderMap) -> Span {
+    let span = match events {
         [event] => tracing::info_span!(
             "event",
             id = event.id(),
@@ -306,5 +363,11 @@ fn span_of(events: &[CloudEvent]) -> Span {
             source = first.source()
         ),
         [] => tracing::info_span!("batch", events = 0),
+    };
+    if !Span::current().context().has_active_span() {
+        let sender = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
+        // Fails only without the OpenTelemetry layer (tracing off): nothing to do.
+        let _ = span.set_parent(sender);
     }
+    span
 }

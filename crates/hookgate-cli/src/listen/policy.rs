@@ -14,7 +14,6 @@ use hookgate::handshake::{CallbackPolicy, HandshakePolicy};
 use hookgate::{ConfigError, ParseConfig, WebhookPolicy};
 
 use crate::config::{ConfigProblem, Settings};
-use crate::metrics::Metrics;
 
 fn problem(key: &'static str) -> impl Fn(ConfigError) -> ConfigProblem {
     move |e| ConfigProblem::new(key, e.to_string())
@@ -123,13 +122,15 @@ pub(crate) fn check(s: &Settings) -> Result<(), ConfigProblem> {
     Ok(())
 }
 
-/// The whole receiver but deduplication; each rejection counted in `metrics`.
-pub(crate) fn webhook(s: &Settings, metrics: Arc<Metrics>) -> Result<WebhookPolicy, ConfigProblem> {
+/// The whole receiver but deduplication; each rejection counted in the metrics.
+pub(crate) fn webhook(s: &Settings) -> Result<WebhookPolicy, ConfigProblem> {
     WebhookPolicy::builder()
         .handshake(handshake(s)?)
         .auth(auth(s)?)
         .parse(parse(s)?)
-        .on_rejection(move |rejection| metrics.rejected(rejection.problem().type_uri()))
+        .on_rejection(|rejection| {
+            crate::metrics::rejected(rejection.problem().type_uri(), rejection.stage().as_str());
+        })
         .build()
         .map_err(problem("path"))
 }
