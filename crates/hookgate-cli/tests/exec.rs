@@ -8,7 +8,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Hookgate, event, lines, send_batch, send_binary, temp_dir};
+use common::{
+    Hookgate, SENDER_SPAN, SENDER_TRACE, SENDER_TRACEPARENT, SENDER_TRACESTATE, event, lines,
+    send_batch, send_binary, send_binary_with, temp_dir, traceparent,
+};
 
 /// A 503 `sink-failed` answer with `Retry-After`.
 async fn assert_sink_failed(answer: reqwest::Response) {
@@ -42,7 +45,7 @@ async fn exit_zero_acknowledges_once_and_stdout_is_the_answer() {
     assert_eq!(first["id"], "e1");
     let batch: serde_json::Value = serde_json::from_str(&got[1]).unwrap();
     assert_eq!(batch.as_array().unwrap().len(), 2);
-    assert_eq!(hg.metric("hookgate_events_accepted_total").await, 3.0);
+    assert_eq!(hg.metric("hookgate_events_total").await, 3.0);
     assert_eq!(hg.metric("hookgate_duplicates_total").await, 1.0);
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -119,14 +122,79 @@ async fn the_command_gets_a_cleared_environment_and_the_events_names() {
         "{env}"
     );
     drop(hg);
-    // hookgate's own variables cannot be passed on.
-    let refused = common::command()
-        .args(["listen", "--exec", "env", "--exec-env", "HOOKGATE_CODES"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&refused.stderr);
-    assert_eq!(refused.status.code(), Some(2), "{err}");
-    assert!(err.contains("`exec_env`"), "{err}");
+    // hookgate's own variables cannot be passed on, nor the trace context's.
+    for own in [
+        "HOOKGATE_CODES",
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "otel_service_name",
+        "TRACEPARENT",
+    ] {
+        let refused = common::command()
+            .args(["listen", "--exec", "env", "--exec-env", own])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&refused.stderr);
+        assert_eq!(refused.status.code(), Some(2), "{own}: {err}");
+        assert!(err.contains("`exec_env`"), "{err}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_command_gets_the_trace_context_and_no_otel_variable() {
+    let dir = temp_dir("exec-trace");
+    let out = dir.join("env.txt");
+    let exec = format!("env > {}", out.display());
+    let hg = Hookgate::start(
+        &["--exec", &exec],
+        &[
+            ("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer s3cret-otlp"),
+            ("OTEL_SERVICE_NAME", "hooks"),
+        ],
+    );
+    let url = hg.url("/api/events");
+    let sender = [
+        ("traceparent", SENDER_TRACEPARENT),
+        ("tracestate", SENDER_TRACESTATE),
+    ];
+    assert_eq!(
+        send_binary_with(&url, &event("p1"), &sender).await.status(),
+        200
+    );
+    let env = std::fs::read_to_string(&out).unwrap();
+    assert!(!env.contains("OTEL_") && !env.contains("s3cret-otlp"), "{env}");
+    let var = |name: &str| {
+        env.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .map(str::to_owned)
+    };
+    let (trace, span, _) = traceparent(&var("TRACEPARENT").expect("TRACEPARENT"));
+    assert_eq!(trace, SENDER_TRACE);
+    assert_ne!(span, SENDER_SPAN);
+    assert_eq!(var("TRACESTATE").as_deref(), Some(SENDER_TRACESTATE));
+    // Without the sender's: a new trace, and no TRACESTATE.
+    assert_eq!(send_binary(&url, &event("p2")).await.status(), 200);
+    let env = std::fs::read_to_string(&out).unwrap();
+    let parent = env
+        .lines()
+        .find_map(|l| l.strip_prefix("TRACEPARENT="))
+        .expect("TRACEPARENT");
+    assert_ne!(traceparent(parent).0, SENDER_TRACE);
+    assert!(!env.contains("TRACESTATE"), "{env}");
+    drop(hg);
+    // Tracing off: the sender's own context, unchanged.
+    let hg = Hookgate::start(&["--exec", &exec], &[("OTEL_SDK_DISABLED", "true")]);
+    let url = hg.url("/api/events");
+    assert_eq!(
+        send_binary_with(&url, &event("p3"), &sender).await.status(),
+        200
+    );
+    let env = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        env.contains(&format!("TRACEPARENT={SENDER_TRACEPARENT}\n"))
+            && env.contains(&format!("TRACESTATE={SENDER_TRACESTATE}\n")),
+        "{env}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -149,10 +217,10 @@ async fn exit_one_answers_503_and_releases_the_claim_for_the_retry() {
     assert_eq!(send_binary(&url, &event("f1")).await.status(), 200);
     assert_eq!(send_binary(&url, &event("f1")).await.status(), 200);
     assert_eq!(lines(&out).len(), 1);
-    assert_eq!(hg.metric("hookgate_deliveries_failed_total").await, 1.0);
-    assert_eq!(hg.metric("hookgate_deliveries_accepted_total").await, 1.0);
+    assert_eq!(hg.metric("hookgate_deliveries_total{outcome=\"failed\"}").await, 1.0);
+    assert_eq!(hg.metric("hookgate_deliveries_total{outcome=\"accepted\"}").await, 1.0);
     assert_eq!(
-        hg.metric("hookgate_rejections_total{problem=\"urn:hookgate:problem:sink-failed\"}")
+        hg.metric("hookgate_rejections_total{problem_type=\"urn:hookgate:problem:sink-failed\",stage=\"handler\"}")
             .await,
         1.0
     );
@@ -200,8 +268,8 @@ async fn a_killed_child_is_a_failure() {
         "{}",
         hg.stderr()
     );
-    assert_eq!(hg.metric("hookgate_deliveries_failed_total").await, 2.0);
-    assert_eq!(hg.metric("hookgate_events_accepted_total").await, 0.0);
+    assert_eq!(hg.metric("hookgate_deliveries_total{outcome=\"failed\"}").await, 2.0);
+    assert_eq!(hg.metric("hookgate_events_total").await, 0.0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -233,7 +301,7 @@ async fn per_event_settles_each_event_on_its_own() {
         })
         .collect();
     assert_eq!(ids, ["p1", "p2", "p3"]);
-    assert_eq!(hg.metric("hookgate_events_accepted_total").await, 3.0);
+    assert_eq!(hg.metric("hookgate_events_total").await, 3.0);
     assert_eq!(hg.metric("hookgate_duplicates_total").await, 1.0);
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -247,7 +315,7 @@ async fn a_full_house_answers_503_with_retry_after() {
         tokio::spawn(async move { send_binary(&url, &event("c1")).await.status() })
     };
     for _ in 0..1000 {
-        if hg.metric("hookgate_in_flight").await == 1.0 {
+        if hg.metric("hookgate_deliveries_active").await == 1.0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;

@@ -257,14 +257,48 @@ pub fn client() -> reqwest::Client {
 
 /// POSTs `event` in binary mode to `url`.
 pub async fn send_binary(url: &str, event: &CloudEvent) -> reqwest::Response {
+    send_binary_with(url, event, &[]).await
+}
+
+/// POSTs `event` in binary mode to `url`, with the `extra` headers.
+pub async fn send_binary_with(
+    url: &str,
+    event: &CloudEvent,
+    extra: &[(&str, &str)],
+) -> reqwest::Response {
     let (headers, body) = encode::binary(event);
-    headers
+    let request = headers
         .into_iter()
-        .fold(client().post(url), |r, (n, v)| r.header(n, v))
+        .fold(client().post(url), |r, (n, v)| r.header(n, v));
+    extra
+        .iter()
+        .fold(request, |r, (n, v)| r.header(*n, *v))
         .body(body)
         .send()
         .await
         .unwrap()
+}
+
+/// A sender's W3C trace context: its trace id, its span id, and the headers.
+pub const SENDER_TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
+pub const SENDER_SPAN: &str = "b7ad6b7169203331";
+pub const SENDER_TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+pub const SENDER_TRACESTATE: &str = "vendor=opaque";
+
+/// The trace id, parent id and flags of a `traceparent` (version 00), checked.
+pub fn traceparent(value: &str) -> (String, String, String) {
+    let parts: Vec<&str> = value.split('-').collect();
+    assert_eq!(parts.len(), 4, "{value}");
+    assert_eq!(parts[0], "00", "{value}");
+    let hex = |s: &str, len: usize| {
+        assert!(
+            s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+            "{value}"
+        );
+        assert!(s.bytes().any(|b| b != b'0'), "an all-zero id: {value}");
+        s.to_owned()
+    };
+    (hex(parts[1], 32), hex(parts[2], 16), parts[3].to_owned())
 }
 
 /// POSTs `event` in structured mode to `url`.
