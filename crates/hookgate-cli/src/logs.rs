@@ -46,7 +46,10 @@ pub(crate) fn init(format: LogFormat, level: tracing::Level, tracer: Option<SdkT
             .with_tracer(tracer)
             .with_filter(log_level.max(LevelFilter::INFO))
     });
-    tracing_subscriber::registry().with(lines).with(spans).init();
+    tracing_subscriber::registry()
+        .with(lines)
+        .with(spans)
+        .init();
 }
 
 /// A JSON event format with the OpenTelemetry `trace_id` and `span_id` of the

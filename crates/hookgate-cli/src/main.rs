@@ -10,6 +10,11 @@
 //! hookgate config check FILE     # validates a file and prints what it means
 //! ```
 //!
+//! Operating it: traces through OpenTelemetry, on by default and exported over
+//! OTLP/HTTP from the standard `OTEL_*` variables ([`telemetry`]); log lines on
+//! stderr, JSON ones with the trace ids ([`logs`]); `GET /metrics` in the
+//! Prometheus format ([`metrics`]).
+//!
 //! Exit codes: 0 success (a clean stop on SIGTERM, SIGINT or SIGQUIT; every event sent was
 //! accepted); 1 a runtime failure (the address is taken, Redis cannot be reached,
 //! the server failed; an event was not accepted, a handshake refused); 2 a bad

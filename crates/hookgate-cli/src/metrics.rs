@@ -102,8 +102,10 @@ fn describe() {
 /// A delivery answered with `outcome`; `sender` is the sender's configured label.
 pub(crate) fn delivery(outcome: Outcome, sender: Option<&str>) {
     match sender {
-        Some(sender) => counter!(DELIVERIES, "outcome" => outcome.as_str(), "sender" => sender.to_owned())
-            .increment(1),
+        Some(sender) => {
+            counter!(DELIVERIES, "outcome" => outcome.as_str(), "sender" => sender.to_owned())
+                .increment(1)
+        }
         None => counter!(DELIVERIES, "outcome" => outcome.as_str()).increment(1),
     }
 }
@@ -190,7 +192,10 @@ mod tests {
             let active = Active::enter();
             let during = recorder.handle().render();
             drop(active);
-            assert!(during.contains("hookgate_deliveries_active 1\n"), "{during}");
+            assert!(
+                during.contains("hookgate_deliveries_active 1\n"),
+                "{during}"
+            );
             recorder.handle().render()
         });
         for line in [

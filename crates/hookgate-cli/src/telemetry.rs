@@ -296,7 +296,10 @@ mod tests {
         let s = resolve(&[]).unwrap();
         assert!(s.enabled && s.endpoint.is_none());
         let s = resolve(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318/")]).unwrap();
-        assert_eq!(s.endpoint.as_deref(), Some("http://127.0.0.1:4318/v1/traces"));
+        assert_eq!(
+            s.endpoint.as_deref(),
+            Some("http://127.0.0.1:4318/v1/traces")
+        );
         let s = resolve(&[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://a:4318"),
             (

@@ -148,7 +148,10 @@ async fn the_command_gets_the_trace_context_and_no_otel_variable() {
     let hg = Hookgate::start(
         &["--exec", &exec],
         &[
-            ("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer s3cret-otlp"),
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "authorization=Bearer s3cret-otlp",
+            ),
             ("OTEL_SERVICE_NAME", "hooks"),
         ],
     );
@@ -162,7 +165,10 @@ async fn the_command_gets_the_trace_context_and_no_otel_variable() {
         200
     );
     let env = std::fs::read_to_string(&out).unwrap();
-    assert!(!env.contains("OTEL_") && !env.contains("s3cret-otlp"), "{env}");
+    assert!(
+        !env.contains("OTEL_") && !env.contains("s3cret-otlp"),
+        "{env}"
+    );
     let var = |name: &str| {
         env.lines()
             .find_map(|l| l.strip_prefix(&format!("{name}=")))
@@ -217,8 +223,16 @@ async fn exit_one_answers_503_and_releases_the_claim_for_the_retry() {
     assert_eq!(send_binary(&url, &event("f1")).await.status(), 200);
     assert_eq!(send_binary(&url, &event("f1")).await.status(), 200);
     assert_eq!(lines(&out).len(), 1);
-    assert_eq!(hg.metric("hookgate_deliveries_total{outcome=\"failed\"}").await, 1.0);
-    assert_eq!(hg.metric("hookgate_deliveries_total{outcome=\"accepted\"}").await, 1.0);
+    assert_eq!(
+        hg.metric("hookgate_deliveries_total{outcome=\"failed\"}")
+            .await,
+        1.0
+    );
+    assert_eq!(
+        hg.metric("hookgate_deliveries_total{outcome=\"accepted\"}")
+            .await,
+        1.0
+    );
     assert_eq!(
         hg.metric("hookgate_rejections_total{problem_type=\"urn:hookgate:problem:sink-failed\",stage=\"handler\"}")
             .await,
@@ -268,7 +282,11 @@ async fn a_killed_child_is_a_failure() {
         "{}",
         hg.stderr()
     );
-    assert_eq!(hg.metric("hookgate_deliveries_total{outcome=\"failed\"}").await, 2.0);
+    assert_eq!(
+        hg.metric("hookgate_deliveries_total{outcome=\"failed\"}")
+            .await,
+        2.0
+    );
     assert_eq!(hg.metric("hookgate_events_total").await, 0.0);
 }
 

@@ -17,8 +17,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use common::{
-    Hookgate, SENDER_SPAN, SENDER_TRACE, SENDER_TRACEPARENT, SENDER_TRACESTATE, event,
-    send_batch, send_binary, send_binary_with, send_structured, traceparent,
+    Hookgate, SENDER_SPAN, SENDER_TRACE, SENDER_TRACEPARENT, SENDER_TRACESTATE, event, send_batch,
+    send_binary, send_binary_with, send_structured, traceparent,
 };
 
 /// What the downstream received: (path, content type, ce-id, body, headers).
@@ -208,7 +208,11 @@ async fn a_500_or_429_answers_503_and_the_retry_is_forwarded_once() {
     assert_eq!(send_binary(&url, &event("r1")).await.status(), 200);
     assert_eq!(seen.lock().unwrap().len(), 2);
     assert_eq!(hg.metric("hookgate_events_total").await, 1.0);
-    assert_eq!(hg.metric("hookgate_deliveries_total{outcome=\"failed\"}").await, 1.0);
+    assert_eq!(
+        hg.metric("hookgate_deliveries_total{outcome=\"failed\"}")
+            .await,
+        1.0
+    );
 
     let hg = Hookgate::start(&["--forward", &format!("{down}/limit")], &[]);
     assert_sink_failed(send_binary(&hg.url("/api/events"), &event("l1")).await).await;
@@ -277,12 +281,7 @@ async fn a_downstream_that_is_down_answers_503_until_it_is_up() {
 /// The `traceparent` and `tracestate` the downstream got with request `i`.
 fn trace_of(seen: &Seen, i: usize) -> (Option<String>, Option<String>) {
     let seen = seen.lock().unwrap();
-    let header = |name: &str| {
-        seen[i]
-            .4
-            .get(name)
-            .map(|v| v.to_str().unwrap().to_owned())
-    };
+    let header = |name: &str| seen[i].4.get(name).map(|v| v.to_str().unwrap().to_owned());
     (header("traceparent"), header("tracestate"))
 }
 

@@ -48,7 +48,11 @@ async fn stdout_prints_each_new_event_once_and_metrics_count_them() {
     assert_eq!(ids, ["1", "2", "3", "4", "5"]);
     assert_eq!(hg.stdout_events()[0]["data"]["id"], "1");
 
-    assert_eq!(hg.metric("hookgate_deliveries_total{outcome=\"accepted\"}").await, 4.0);
+    assert_eq!(
+        hg.metric("hookgate_deliveries_total{outcome=\"accepted\"}")
+            .await,
+        4.0
+    );
     assert_eq!(hg.metric("hookgate_events_total").await, 5.0);
     assert_eq!(hg.metric("hookgate_duplicates_total").await, 2.0);
     assert_eq!(
@@ -56,7 +60,11 @@ async fn stdout_prints_each_new_event_once_and_metrics_count_them() {
             .await,
         1.0
     );
-    assert_eq!(hg.metric("hookgate_deliveries_total{outcome=\"failed\"}").await, 0.0);
+    assert_eq!(
+        hg.metric("hookgate_deliveries_total{outcome=\"failed\"}")
+            .await,
+        0.0
+    );
     assert_eq!(hg.metric("hookgate_deliveries_active").await, 0.0);
     assert_eq!(
         hg.metric("hookgate_rejections_total{problem_type=\"urn:hookgate:problem:not-a-cloudevent\",stage=\"parse\"}")

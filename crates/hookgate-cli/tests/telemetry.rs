@@ -106,7 +106,10 @@ async fn a_delivery_is_exported_in_the_senders_trace_and_flushed_at_sigterm() {
         &["--log-level", "debug"],
         &[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.as_str()),
-            ("OTEL_EXPORTER_OTLP_HEADERS", "x-collector-token=s3cret-otlp"),
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "x-collector-token=s3cret-otlp",
+            ),
             // Nothing is exported before the shutdown's flush.
             ("OTEL_BSP_SCHEDULE_DELAY", "600000"),
         ],
@@ -119,9 +122,16 @@ async fn a_delivery_is_exported_in_the_senders_trace_and_flushed_at_sigterm() {
     .await;
     assert_eq!(answer.status(), 200);
     assert_eq!(hg.stdout_events_wait(1).len(), 1);
-    assert!(exports.lock().unwrap().is_empty(), "exported before the flush");
+    assert!(
+        exports.lock().unwrap().is_empty(),
+        "exported before the flush"
+    );
     hg.terminate();
-    assert!(hg.wait(Duration::from_secs(20)).success(), "{}", hg.stderr());
+    assert!(
+        hg.wait(Duration::from_secs(20)).success(),
+        "{}",
+        hg.stderr()
+    );
     // Held by the collector once hookgate has exited: flushed at the shutdown.
     let spans = spans(&exports);
     let ours: Vec<&Span> = spans
@@ -130,7 +140,10 @@ async fn a_delivery_is_exported_in_the_senders_trace_and_flushed_at_sigterm() {
         .map(|(_, s)| s)
         .collect();
     assert!(!ours.is_empty(), "no span in the sender's trace: {spans:?}");
-    assert!(spans.iter().all(|(service, _)| service == "hookgate"), "{spans:?}");
+    assert!(
+        spans.iter().all(|(service, _)| service == "hookgate"),
+        "{spans:?}"
+    );
     // The hand-over's span, with the event's attributes; the sender's span is the
     // parent of the delivery's first span.
     let event_span = ours
@@ -187,10 +200,14 @@ async fn the_service_name_and_resource_come_from_the_environment() {
     );
     // No traceparent: a trace of hookgate's own.
     assert_eq!(
-        send_binary(&hg.url("/api/events"), &event("n1")).await.status(),
+        send_binary(&hg.url("/api/events"), &event("n1"))
+            .await
+            .status(),
         200
     );
-    let spans = spans_when(&exports, |spans| spans.iter().any(|(_, s)| s.name == "event"));
+    let spans = spans_when(&exports, |spans| {
+        spans.iter().any(|(_, s)| s.name == "event")
+    });
     let (service, span) = spans
         .iter()
         .find(|(_, s)| s.name == "event")
@@ -231,7 +248,11 @@ async fn a_collector_that_never_answers_slows_no_delivery_and_not_the_stop() {
     assert!(took < Duration::from_secs(5), "40 deliveries took {took:?}");
     hg.terminate();
     let stopping = Instant::now();
-    assert!(hg.wait(Duration::from_secs(20)).success(), "{}", hg.stderr());
+    assert!(
+        hg.wait(Duration::from_secs(20)).success(),
+        "{}",
+        hg.stderr()
+    );
     assert!(
         stopping.elapsed() < Duration::from_secs(10),
         "the stop took {:?}",
@@ -242,7 +263,10 @@ async fn a_collector_that_never_answers_slows_no_delivery_and_not_the_stop() {
 
 #[test]
 fn grpc_stops_the_start_and_the_otlp_headers_are_never_shown() {
-    let secret = ("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer s3cret-otlp");
+    let secret = (
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "authorization=Bearer s3cret-otlp",
+    );
     for (name, value) in [
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
         ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc"),

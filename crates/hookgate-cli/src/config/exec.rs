@@ -94,10 +94,12 @@ pub(crate) fn resolve(
             format!("{own} is hookgate's own (its settings and secrets are not passed on)"),
         ));
     }
-    if let Some(set) = env
-        .iter()
-        .find(|name| matches!(name.to_ascii_uppercase().as_str(), "TRACEPARENT" | "TRACESTATE"))
-    {
+    if let Some(set) = env.iter().find(|name| {
+        matches!(
+            name.to_ascii_uppercase().as_str(),
+            "TRACEPARENT" | "TRACESTATE"
+        )
+    }) {
         return Err(ConfigProblem::new(
             "exec_env",
             format!("{set} is set by hookgate for each delivery (the trace context)"),

@@ -292,7 +292,9 @@ pub fn traceparent(value: &str) -> (String, String, String) {
     assert_eq!(parts[0], "00", "{value}");
     let hex = |s: &str, len: usize| {
         assert!(
-            s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+            s.len() == len
+                && s.bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
             "{value}"
         );
         assert!(s.bytes().any(|b| b != b'0'), "an all-zero id: {value}");
