@@ -17,8 +17,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use common::{
-    Hookgate, SENDER_SPAN, SENDER_TRACE, SENDER_TRACEPARENT, SENDER_TRACESTATE, event, send_batch,
-    send_binary, send_binary_with, send_structured, traceparent,
+    Hookgate, SENDER_HEADERS, SENDER_SPAN, SENDER_TRACE, SENDER_TRACEPARENT, SENDER_TRACESTATE,
+    event, send_batch, send_binary, send_binary_with, send_structured, traceparent,
 };
 
 /// What the downstream received: (path, content type, ce-id, body, headers).
@@ -92,9 +92,7 @@ async fn downstream() -> (String, Seen) {
     let app = Router::new()
         .route("/{path}", post(handle))
         .with_state(Arc::clone(&seen));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let base = common::serve(app).await;
     (base, seen)
 }
 
@@ -290,12 +288,10 @@ async fn the_trace_goes_on_with_hookgates_span_as_the_parent() {
     let (down, seen) = downstream().await;
     let hg = Hookgate::start(&["--forward", &format!("{down}/ok")], &[]);
     let url = hg.url("/api/events");
-    let sender = [
-        ("traceparent", SENDER_TRACEPARENT),
-        ("tracestate", SENDER_TRACESTATE),
-    ];
     assert_eq!(
-        send_binary_with(&url, &event("t1"), &sender).await.status(),
+        send_binary_with(&url, &event("t1"), &SENDER_HEADERS)
+            .await
+            .status(),
         200
     );
     let (parent, state) = trace_of(&seen, 0);
@@ -320,12 +316,10 @@ async fn with_tracing_off_the_senders_trace_headers_go_on_unchanged() {
         &[("OTEL_SDK_DISABLED", "true")],
     );
     let url = hg.url("/api/events");
-    let sender = [
-        ("traceparent", SENDER_TRACEPARENT),
-        ("tracestate", SENDER_TRACESTATE),
-    ];
     assert_eq!(
-        send_binary_with(&url, &event("u1"), &sender).await.status(),
+        send_binary_with(&url, &event("u1"), &SENDER_HEADERS)
+            .await
+            .status(),
         200
     );
     assert_eq!(

@@ -190,22 +190,30 @@ async fn shared_secrets_from_the_environment_are_checked_and_never_logged() {
     );
 }
 
+/// The first JSON line of `log` whose message holds `message`.
+fn json_line(log: &str, message: &str) -> serde_json::Value {
+    log.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| {
+            l["fields"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains(message))
+        })
+        .unwrap_or_else(|| panic!("no {message:?} line: {log}"))
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn json_logs_carry_the_event_id_type_and_source_and_the_trace_ids() {
     let hg = Hookgate::start(&["--log-format", "json"], &[]);
-    let sender = [("traceparent", common::SENDER_TRACEPARENT)];
+    let sender = &common::SENDER_HEADERS[..1];
     assert_eq!(
-        common::send_binary_with(&hg.url("/api/events"), &event("j1"), &sender)
+        common::send_binary_with(&hg.url("/api/events"), &event("j1"), sender)
             .await
             .status(),
         200
     );
     let log = hg.stderr_wait(&["delivered"]);
-    let delivered = log
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find(|l| l["fields"]["message"] == "delivered")
-        .unwrap_or_else(|| panic!("no delivered line: {log}"));
+    let delivered = json_line(&log, "delivered");
     assert_eq!(delivered["span"]["id"], "j1");
     assert_eq!(delivered["span"]["type"], "com.example.test");
     assert_eq!(delivered["span"]["source"], "/tests");
@@ -217,20 +225,12 @@ async fn json_logs_carry_the_event_id_type_and_source_and_the_trace_ids() {
         "{delivered}"
     );
     // A line outside any span has none.
-    let listening = log
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find(|l| {
-            l["fields"]["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("listening"))
-        })
-        .unwrap();
+    let listening = json_line(&log, "listening on");
     assert!(listening.get("trace_id").is_none(), "{listening}");
     // Text lines stay as they were.
     let hg = Hookgate::start(&[], &[]);
     assert_eq!(
-        common::send_binary_with(&hg.url("/api/events"), &event("j2"), &sender)
+        common::send_binary_with(&hg.url("/api/events"), &event("j2"), sender)
             .await
             .status(),
         200

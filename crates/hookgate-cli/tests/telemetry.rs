@@ -42,9 +42,7 @@ async fn collector() -> (String, Exports) {
     let app = Router::new()
         .route("/v1/traces", post(traces))
         .with_state(Arc::clone(&exports));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let base = common::serve(app).await;
     (base, exports)
 }
 

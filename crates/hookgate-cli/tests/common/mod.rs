@@ -223,6 +223,14 @@ impl Drop for Hookgate {
     }
 }
 
+/// Serves `app` on a loopback port (for the test's life); its `http://ADDR`.
+pub async fn serve(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
 /// A fresh temporary directory for a test.
 pub fn temp_dir(name: &str) -> PathBuf {
     static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -284,6 +292,11 @@ pub const SENDER_TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
 pub const SENDER_SPAN: &str = "b7ad6b7169203331";
 pub const SENDER_TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 pub const SENDER_TRACESTATE: &str = "vendor=opaque";
+/// The sender's `traceparent` and `tracestate` headers.
+pub const SENDER_HEADERS: [(&str, &str); 2] = [
+    ("traceparent", SENDER_TRACEPARENT),
+    ("tracestate", SENDER_TRACESTATE),
+];
 
 /// The trace id, parent id and flags of a `traceparent` (version 00), checked.
 pub fn traceparent(value: &str) -> (String, String, String) {
