@@ -157,10 +157,12 @@ fn endpoint_label(name: &str, url: &str) -> Result<String, String> {
 }
 
 /// The tracer provider of `hookgate listen`, shut down (its spans flushed) by
-/// [`Telemetry::shutdown`].
-#[derive(Debug)]
+/// [`Telemetry::shutdown`]. Its `Debug` leaves the provider out: the exporter's
+/// would show the OTLP headers.
 pub(crate) struct Telemetry {
     provider: SdkTracerProvider,
+    /// The export timeout: the last export's bound at shutdown.
+    timeout: Duration,
 }
 
 impl Telemetry {
@@ -191,14 +193,29 @@ impl Telemetry {
         let tracer = provider.tracer("hookgate");
         opentelemetry::global::set_tracer_provider(provider.clone());
         opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-        Ok(Some((Self { provider }, tracer)))
+        Ok(Some((
+            Self {
+                provider,
+                timeout: settings.timeout,
+            },
+            tracer,
+        )))
     }
 
     /// Exports the spans still queued (within the export timeout) and stops.
     pub(crate) fn shutdown(self) {
-        if let Err(e) = self.provider.shutdown() {
+        let within = self.timeout + Duration::from_secs(1);
+        if let Err(e) = self.provider.shutdown_with_timeout(within) {
             tracing::warn!(error = %e, "the last spans could not be exported");
         }
+    }
+}
+
+impl std::fmt::Debug for Telemetry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Telemetry")
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
     }
 }
 
