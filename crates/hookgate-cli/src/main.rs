@@ -10,6 +10,11 @@
 //! hookgate config check FILE     # validates a file and prints what it means
 //! ```
 //!
+//! Operating it: traces through OpenTelemetry, on by default and exported over
+//! OTLP/HTTP from the standard `OTEL_*` variables ([`telemetry`]); log lines on
+//! stderr, JSON ones with the trace ids ([`logs`]); `GET /metrics` in the
+//! Prometheus format ([`metrics`]).
+//!
 //! Exit codes: 0 success (a clean stop on SIGTERM, SIGINT or SIGQUIT; every event sent was
 //! accepted); 1 a runtime failure (the address is taken, Redis cannot be reached,
 //! the server failed; an event was not accepted, a handshake refused); 2 a bad
@@ -17,16 +22,19 @@
 
 mod config;
 mod listen;
+mod logs;
 mod metrics;
 mod send;
 mod sink;
+mod telemetry;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use config::{FileSettings, ListenArgs, LogFormat, Settings};
+use config::{FileSettings, ListenArgs, Settings};
+use telemetry::{Telemetry, TraceSettings};
 
 /// Exit code of a runtime failure.
 pub(crate) const EXIT_RUNTIME: u8 = 1;
@@ -132,7 +140,10 @@ fn listen(args: &ListenArgs) -> ExitCode {
         Ok(settings) => settings,
         Err(e) => return fail(&e.to_string()),
     };
-    init_logs(settings.log.format, settings.log.level);
+    let traces = match TraceSettings::resolve(&config::process_env) {
+        Ok(traces) => traces,
+        Err(e) => return fail(&e),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -143,7 +154,18 @@ fn listen(args: &ListenArgs) -> ExitCode {
             return ExitCode::from(EXIT_RUNTIME);
         }
     };
-    match runtime.block_on(listen::run(settings)) {
+    let (telemetry, tracer) = match Telemetry::start(&traces, runtime.handle().clone()) {
+        Ok(started) => started.unzip(),
+        Err(e) => return fail(&e),
+    };
+    logs::init(settings.log.format, settings.log.level, tracer);
+    tracing::info!("{}", traces.describe());
+    let result = runtime.block_on(listen::run(settings));
+    // The spans still queued go out while the runtime still runs their requests.
+    if let Some(telemetry) = telemetry {
+        telemetry.shutdown();
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{}", e.0);
@@ -156,21 +178,6 @@ fn listen(args: &ListenArgs) -> ExitCode {
 fn fail(message: &str) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::from(EXIT_CONFIG)
-}
-
-/// Logs on stderr, as text or JSON lines.
-fn init_logs(format: LogFormat, level: tracing::Level) {
-    let builder = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_max_level(level);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder
-            .json()
-            .with_current_span(true)
-            .with_span_list(false)
-            .init(),
-    }
 }
 
 #[cfg(test)]

@@ -6,9 +6,13 @@
 
 mod common;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{Hookgate, event, lines, send_batch, send_binary, temp_dir};
+use common::{
+    Hookgate, SENDER_HEADERS, SENDER_SPAN, SENDER_TRACE, SENDER_TRACEPARENT, SENDER_TRACESTATE,
+    event, lines, send_batch, send_binary, send_binary_with, temp_dir, traceparent,
+};
 
 /// A 503 `sink-failed` answer with `Retry-After`.
 async fn assert_sink_failed(answer: reqwest::Response) {
@@ -16,6 +20,22 @@ async fn assert_sink_failed(answer: reqwest::Response) {
     assert_eq!(answer.headers()["retry-after"], "10");
     let problem: serde_json::Value = serde_json::from_str(&answer.text().await.unwrap()).unwrap();
     assert_eq!(problem["type"], "urn:hookgate:problem:sink-failed");
+}
+
+/// A fresh directory, the file `env.txt` in it, and a command writing its
+/// environment there.
+fn env_dump(name: &str) -> (PathBuf, PathBuf, String) {
+    let dir = temp_dir(name);
+    let out = dir.join("env.txt");
+    let exec = format!("env > {}", out.display());
+    (dir, out, exec)
+}
+
+/// The value of `name` in the output of `env`.
+fn var(env: &str, name: &str) -> Option<String> {
+    env.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))
+        .map(str::to_owned)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -42,7 +62,7 @@ async fn exit_zero_acknowledges_once_and_stdout_is_the_answer() {
     assert_eq!(first["id"], "e1");
     let batch: serde_json::Value = serde_json::from_str(&got[1]).unwrap();
     assert_eq!(batch.as_array().unwrap().len(), 2);
-    assert_eq!(hg.metric("hookgate_events_accepted_total").await, 3.0);
+    assert_eq!(hg.metric("hookgate_events_total").await, 3.0);
     assert_eq!(hg.metric("hookgate_duplicates_total").await, 1.0);
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -76,9 +96,7 @@ async fn each_delivery_is_one_json_line_on_the_commands_stdin() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_command_gets_a_cleared_environment_and_the_events_names() {
-    let dir = temp_dir("exec-env");
-    let out = dir.join("env.txt");
-    let exec = format!("env > {}", out.display());
+    let (dir, out, exec) = env_dump("exec-env");
     let hg = Hookgate::start(
         &["--exec", &exec, "--exec-env", "PASSED_ON"],
         &[
@@ -119,14 +137,75 @@ async fn the_command_gets_a_cleared_environment_and_the_events_names() {
         "{env}"
     );
     drop(hg);
-    // hookgate's own variables cannot be passed on.
-    let refused = common::command()
-        .args(["listen", "--exec", "env", "--exec-env", "HOOKGATE_CODES"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&refused.stderr);
-    assert_eq!(refused.status.code(), Some(2), "{err}");
-    assert!(err.contains("`exec_env`"), "{err}");
+    // hookgate's own variables cannot be passed on, nor the trace context's.
+    for own in [
+        "HOOKGATE_CODES",
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "otel_service_name",
+        "TRACEPARENT",
+    ] {
+        let refused = common::command()
+            .args(["listen", "--exec", "env", "--exec-env", own])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&refused.stderr);
+        assert_eq!(refused.status.code(), Some(2), "{own}: {err}");
+        assert!(err.contains("`exec_env`"), "{err}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_command_gets_the_trace_context_and_no_otel_variable() {
+    let (dir, out, exec) = env_dump("exec-trace");
+    let hg = Hookgate::start(
+        &["--exec", &exec],
+        &[
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "authorization=Bearer s3cret-otlp",
+            ),
+            ("OTEL_SERVICE_NAME", "hooks"),
+        ],
+    );
+    let url = hg.url("/api/events");
+    assert_eq!(
+        send_binary_with(&url, &event("p1"), &SENDER_HEADERS)
+            .await
+            .status(),
+        200
+    );
+    let env = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        !env.contains("OTEL_") && !env.contains("s3cret-otlp"),
+        "{env}"
+    );
+    let (trace, span, _) = traceparent(&var(&env, "TRACEPARENT").expect("TRACEPARENT"));
+    assert_eq!(trace, SENDER_TRACE);
+    assert_ne!(span, SENDER_SPAN);
+    assert_eq!(var(&env, "TRACESTATE").as_deref(), Some(SENDER_TRACESTATE));
+    // Without the sender's: a new trace, and no TRACESTATE.
+    assert_eq!(send_binary(&url, &event("p2")).await.status(), 200);
+    let env = std::fs::read_to_string(&out).unwrap();
+    let (trace, _, _) = traceparent(&var(&env, "TRACEPARENT").expect("TRACEPARENT"));
+    assert_ne!(trace, SENDER_TRACE);
+    assert_eq!(var(&env, "TRACESTATE"), None, "{env}");
+    drop(hg);
+    // Tracing off: the sender's own context, unchanged.
+    let hg = Hookgate::start(&["--exec", &exec], &[("OTEL_SDK_DISABLED", "true")]);
+    let url = hg.url("/api/events");
+    assert_eq!(
+        send_binary_with(&url, &event("p3"), &SENDER_HEADERS)
+            .await
+            .status(),
+        200
+    );
+    let env = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(
+        var(&env, "TRACEPARENT").as_deref(),
+        Some(SENDER_TRACEPARENT)
+    );
+    assert_eq!(var(&env, "TRACESTATE").as_deref(), Some(SENDER_TRACESTATE));
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -149,10 +228,18 @@ async fn exit_one_answers_503_and_releases_the_claim_for_the_retry() {
     assert_eq!(send_binary(&url, &event("f1")).await.status(), 200);
     assert_eq!(send_binary(&url, &event("f1")).await.status(), 200);
     assert_eq!(lines(&out).len(), 1);
-    assert_eq!(hg.metric("hookgate_deliveries_failed_total").await, 1.0);
-    assert_eq!(hg.metric("hookgate_deliveries_accepted_total").await, 1.0);
     assert_eq!(
-        hg.metric("hookgate_rejections_total{problem=\"urn:hookgate:problem:sink-failed\"}")
+        hg.metric("hookgate_rejections_total{problem_type=\"urn:hookgate:problem:sink-failed\"}")
+            .await,
+        1.0
+    );
+    assert_eq!(
+        hg.metric("hookgate_deliveries_total{outcome=\"accepted\"}")
+            .await,
+        1.0
+    );
+    assert_eq!(
+        hg.metric("hookgate_rejections_total{problem_type=\"urn:hookgate:problem:sink-failed\",stage=\"handler\"}")
             .await,
         1.0
     );
@@ -200,8 +287,12 @@ async fn a_killed_child_is_a_failure() {
         "{}",
         hg.stderr()
     );
-    assert_eq!(hg.metric("hookgate_deliveries_failed_total").await, 2.0);
-    assert_eq!(hg.metric("hookgate_events_accepted_total").await, 0.0);
+    assert_eq!(
+        hg.metric("hookgate_rejections_total{problem_type=\"urn:hookgate:problem:sink-failed\"}")
+            .await,
+        2.0
+    );
+    assert_eq!(hg.metric("hookgate_events_total").await, 0.0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -233,7 +324,7 @@ async fn per_event_settles_each_event_on_its_own() {
         })
         .collect();
     assert_eq!(ids, ["p1", "p2", "p3"]);
-    assert_eq!(hg.metric("hookgate_events_accepted_total").await, 3.0);
+    assert_eq!(hg.metric("hookgate_events_total").await, 3.0);
     assert_eq!(hg.metric("hookgate_duplicates_total").await, 1.0);
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -247,7 +338,7 @@ async fn a_full_house_answers_503_with_retry_after() {
         tokio::spawn(async move { send_binary(&url, &event("c1")).await.status() })
     };
     for _ in 0..1000 {
-        if hg.metric("hookgate_in_flight").await == 1.0 {
+        if hg.metric("hookgate_deliveries_active").await == 1.0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -320,7 +411,8 @@ async fn stderr_is_logged_escaped_and_at_most_64_kib_a_run() {
     assert_eq!(dropped + raw_logged, 20_000_000 + 4, "{dropped} dropped");
     assert_eq!(log.matches("were not logged").count(), 1);
     // The whole log stays small (it was 57 MB).
-    assert!(log.len() < 1024 * 1024, "{} bytes of log", log.len());
+    // Each of its lines carries the delivery's and the event's span fields.
+    assert!(log.len() < 2 * 1024 * 1024, "{} bytes of log", log.len());
 }
 
 #[tokio::test(flavor = "multi_thread")]

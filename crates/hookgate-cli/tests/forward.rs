@@ -1,7 +1,8 @@
 //! The `--forward` sink with the real binary and a real loopback downstream: a 2xx
 //! acknowledges (its body and content type go back), a 4xx is passed back, a 500,
 //! a timeout and a downstream that is down answer 503 with `Retry-After` and release
-//! the claim, so that the retry is handled and acknowledged once.
+//! the claim, so that the retry is handled and acknowledged once. The trace goes
+//! on: `traceparent` names hookgate's span, in the sender's trace.
 
 #![cfg(unix)]
 
@@ -15,10 +16,13 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
-use common::{Hookgate, event, send_batch, send_binary, send_structured};
+use common::{
+    Hookgate, SENDER_HEADERS, SENDER_SPAN, SENDER_TRACE, SENDER_TRACEPARENT, SENDER_TRACESTATE,
+    event, send_batch, send_binary, send_binary_with, send_structured, traceparent,
+};
 
-/// What the downstream received: (path, content type, ce-id, body).
-type Seen = Arc<Mutex<Vec<(String, String, String, String)>>>;
+/// What the downstream received: (path, content type, ce-id, body, headers).
+type Seen = Arc<Mutex<Vec<(String, String, String, String, HeaderMap)>>>;
 
 /// A downstream on a loopback port: `/ok` answers 200 with a JSON body, `/created`
 /// 201, `/bad` 400, `/fail` 500, `/limit` 429, `/slow` after 30 s; `/flaky` 500 the
@@ -41,7 +45,13 @@ async fn downstream() -> (String, Seen) {
         let earlier = {
             let mut seen = seen.lock().unwrap();
             let earlier = seen.iter().filter(|s| s.0 == path).count();
-            seen.push((path.clone(), header("content-type"), header("ce-id"), body));
+            seen.push((
+                path.clone(),
+                header("content-type"),
+                header("ce-id"),
+                body,
+                headers.clone(),
+            ));
             earlier
         };
         match path.as_str() {
@@ -82,9 +92,7 @@ async fn downstream() -> (String, Seen) {
     let app = Router::new()
         .route("/{path}", post(handle))
         .with_state(Arc::clone(&seen));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let base = common::serve(app).await;
     (base, seen)
 }
 
@@ -197,8 +205,12 @@ async fn a_500_or_429_answers_503_and_the_retry_is_forwarded_once() {
     assert_eq!(send_binary(&url, &event("r1")).await.status(), 200);
     assert_eq!(send_binary(&url, &event("r1")).await.status(), 200);
     assert_eq!(seen.lock().unwrap().len(), 2);
-    assert_eq!(hg.metric("hookgate_events_accepted_total").await, 1.0);
-    assert_eq!(hg.metric("hookgate_deliveries_failed_total").await, 1.0);
+    assert_eq!(hg.metric("hookgate_events_total").await, 1.0);
+    assert_eq!(
+        hg.metric("hookgate_rejections_total{problem_type=\"urn:hookgate:problem:sink-failed\"}")
+            .await,
+        1.0
+    );
 
     let hg = Hookgate::start(&["--forward", &format!("{down}/limit")], &[]);
     assert_sink_failed(send_binary(&hg.url("/api/events"), &event("l1")).await).await;
@@ -262,4 +274,61 @@ async fn a_downstream_that_is_down_answers_503_until_it_is_up() {
     assert_eq!(answer.text().await.unwrap(), "fine");
     assert_eq!(send_binary(&url, &event("d1")).await.status(), 200);
     assert_eq!(*hits.lock().unwrap(), 1);
+}
+
+/// The `traceparent` and `tracestate` the downstream got with request `i`.
+fn trace_of(seen: &Seen, i: usize) -> (Option<String>, Option<String>) {
+    let seen = seen.lock().unwrap();
+    let header = |name: &str| seen[i].4.get(name).map(|v| v.to_str().unwrap().to_owned());
+    (header("traceparent"), header("tracestate"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_trace_goes_on_with_hookgates_span_as_the_parent() {
+    let (down, seen) = downstream().await;
+    let hg = Hookgate::start(&["--forward", &format!("{down}/ok")], &[]);
+    let url = hg.url("/api/events");
+    assert_eq!(
+        send_binary_with(&url, &event("t1"), &SENDER_HEADERS)
+            .await
+            .status(),
+        200
+    );
+    let (parent, state) = trace_of(&seen, 0);
+    let (trace, span, flags) = traceparent(&parent.expect("a traceparent"));
+    assert_eq!(trace, SENDER_TRACE);
+    assert_ne!(span, SENDER_SPAN, "the sender's span, not hookgate's");
+    assert_eq!(flags, "01");
+    assert_eq!(state.as_deref(), Some(SENDER_TRACESTATE));
+    // A sender without a trace: a new one.
+    assert_eq!(send_binary(&url, &event("t2")).await.status(), 200);
+    let (parent, state) = trace_of(&seen, 1);
+    let (trace, _, _) = traceparent(&parent.expect("a traceparent"));
+    assert_ne!(trace, SENDER_TRACE);
+    assert_eq!(state, None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_tracing_off_the_senders_trace_headers_go_on_unchanged() {
+    let (down, seen) = downstream().await;
+    let hg = Hookgate::start(
+        &["--forward", &format!("{down}/ok")],
+        &[("OTEL_SDK_DISABLED", "true")],
+    );
+    let url = hg.url("/api/events");
+    assert_eq!(
+        send_binary_with(&url, &event("u1"), &SENDER_HEADERS)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        trace_of(&seen, 0),
+        (
+            Some(SENDER_TRACEPARENT.to_owned()),
+            Some(SENDER_TRACESTATE.to_owned())
+        )
+    );
+    assert_eq!(send_binary(&url, &event("u2")).await.status(), 200);
+    assert_eq!(trace_of(&seen, 1), (None, None));
 }

@@ -48,20 +48,34 @@ async fn stdout_prints_each_new_event_once_and_metrics_count_them() {
     assert_eq!(ids, ["1", "2", "3", "4", "5"]);
     assert_eq!(hg.stdout_events()[0]["data"]["id"], "1");
 
-    assert_eq!(hg.metric("hookgate_deliveries_accepted_total").await, 4.0);
-    assert_eq!(hg.metric("hookgate_events_accepted_total").await, 5.0);
-    assert_eq!(hg.metric("hookgate_duplicates_total").await, 2.0);
-    assert_eq!(hg.metric("hookgate_deliveries_failed_total").await, 0.0);
-    assert_eq!(hg.metric("hookgate_in_flight").await, 0.0);
     assert_eq!(
-        hg.metric("hookgate_rejections_total{problem=\"urn:hookgate:problem:not-a-cloudevent\"}")
+        hg.metric("hookgate_deliveries_total{outcome=\"accepted\"}")
+            .await,
+        4.0
+    );
+    assert_eq!(hg.metric("hookgate_events_total").await, 5.0);
+    assert_eq!(hg.metric("hookgate_duplicates_total").await, 2.0);
+    assert_eq!(
+        hg.metric("hookgate_deliveries_total{outcome=\"duplicate\"}")
             .await,
         1.0
     );
     assert_eq!(
-        hg.metric("hookgate_handler_duration_seconds_count{sink=\"stdout\"}")
+        hg.metric("hookgate_rejections_total{problem_type=\"urn:hookgate:problem:sink-failed\"}")
             .await,
-        5.0
+        0.0
+    );
+    assert_eq!(hg.metric("hookgate_deliveries_active").await, 0.0);
+    assert_eq!(
+        hg.metric("hookgate_rejections_total{problem_type=\"urn:hookgate:problem:not-a-cloudevent\",stage=\"parse\"}")
+            .await,
+        1.0
+    );
+    assert_eq!(
+        hg.metric("hookgate_handler_duration_seconds_count{route=\"default\"}")
+            .await,
+        // The four deliveries handed over (the duplicate never reached the handler).
+        4.0
     );
     // Another method, another path: problems too.
     let get = reqwest::get(&url).await.unwrap();
@@ -76,7 +90,7 @@ async fn stdout_prints_each_new_event_once_and_metrics_count_them() {
     assert_eq!(lost.status(), 404);
     assert_eq!(lost.headers()["content-type"], "application/problem+json");
     assert_eq!(
-        hg.metric("hookgate_rejections_total{problem=\"urn:hookgate:problem:not-found\"}")
+        hg.metric("hookgate_rejections_total{problem_type=\"urn:hookgate:problem:not-found\",stage=\"route\"}")
             .await,
         1.0
     );
@@ -144,7 +158,7 @@ async fn web_pubsub_event_paths_and_the_admin_address() {
             .status(),
         404
     );
-    assert_eq!(hg.metric("hookgate_events_accepted_total").await, 1.0);
+    assert_eq!(hg.metric("hookgate_events_total").await, 1.0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -166,35 +180,64 @@ async fn shared_secrets_from_the_environment_are_checked_and_never_logged() {
     assert!(!log.contains("no authentication configured"), "{log}");
     assert_eq!(
         hg.metric(
-            "hookgate_rejections_total{problem=\"urn:hookgate:problem:missing-credentials\"}"
+            "hookgate_rejections_total{problem_type=\"urn:hookgate:problem:missing-credentials\",stage=\"auth\"}"
         )
         .await
             + hg.metric(
-                "hookgate_rejections_total{problem=\"urn:hookgate:problem:invalid-credentials\"}"
+                "hookgate_rejections_total{problem_type=\"urn:hookgate:problem:invalid-credentials\",stage=\"auth\"}"
             )
             .await,
         2.0
     );
 }
 
+/// The first JSON line of `log` whose message holds `message`.
+fn json_line(log: &str, message: &str) -> serde_json::Value {
+    log.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| {
+            l["fields"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains(message))
+        })
+        .unwrap_or_else(|| panic!("no {message:?} line: {log}"))
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn json_logs_carry_the_event_id_type_and_source() {
+async fn json_logs_carry_the_event_id_type_and_source_and_the_trace_ids() {
     let hg = Hookgate::start(&["--log-format", "json"], &[]);
+    let sender = &common::SENDER_HEADERS[..1];
     assert_eq!(
-        send_binary(&hg.url("/api/events"), &event("j1"))
+        common::send_binary_with(&hg.url("/api/events"), &event("j1"), sender)
             .await
             .status(),
         200
     );
     let log = hg.stderr_wait(&["delivered"]);
-    let delivered = log
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find(|l| l["fields"]["message"] == "delivered")
-        .unwrap_or_else(|| panic!("no delivered line: {log}"));
+    let delivered = json_line(&log, "delivered");
     assert_eq!(delivered["span"]["id"], "j1");
     assert_eq!(delivered["span"]["type"], "com.example.test");
     assert_eq!(delivered["span"]["source"], "/tests");
+    // The trace ids of the span it was logged in: the sender's trace, hookgate's span.
+    assert_eq!(delivered["trace_id"], common::SENDER_TRACE);
+    let span_id = delivered["span_id"].as_str().unwrap();
+    assert!(
+        span_id.len() == 16 && span_id != common::SENDER_SPAN,
+        "{delivered}"
+    );
+    // A line outside any span has none.
+    let listening = json_line(&log, "listening on");
+    assert!(listening.get("trace_id").is_none(), "{listening}");
+    // Text lines stay as they were.
+    let hg = Hookgate::start(&[], &[]);
+    assert_eq!(
+        common::send_binary_with(&hg.url("/api/events"), &event("j2"), sender)
+            .await
+            .status(),
+        200
+    );
+    let log = hg.stderr_wait(&["delivered"]);
+    assert!(!log.contains(common::SENDER_TRACE), "{log}");
 }
 
 #[test]
@@ -449,12 +492,12 @@ async fn sigterm_lets_a_delivery_in_flight_finish() {
     let pending = tokio::spawn(async move { send_binary(&url, &event("t1")).await.status() });
     // Wait (bounded) until it is in flight, then stop.
     for _ in 0..1000 {
-        if hg.metric("hookgate_in_flight").await == 1.0 {
+        if hg.metric("hookgate_deliveries_active").await == 1.0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert_eq!(hg.metric("hookgate_in_flight").await, 1.0);
+    assert_eq!(hg.metric("hookgate_deliveries_active").await, 1.0);
     hg.terminate();
     assert_eq!(pending.await.unwrap(), 200);
     let status = hg.wait(Duration::from_secs(20));
@@ -483,12 +526,12 @@ async fn sigterm_releases_a_delivery_that_cannot_finish_in_the_grace_period() {
             .map(|r| r.status())
     });
     for _ in 0..1000 {
-        if hg.metric("hookgate_in_flight").await == 1.0 {
+        if hg.metric("hookgate_deliveries_active").await == 1.0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert_eq!(hg.metric("hookgate_in_flight").await, 1.0);
+    assert_eq!(hg.metric("hookgate_deliveries_active").await, 1.0);
     hg.terminate();
     let status = hg.wait(Duration::from_secs(20));
     assert!(status.success(), "{status}: {}", hg.stderr());
@@ -521,12 +564,12 @@ async fn sighup_is_ignored_and_sigquit_stops_gracefully() {
     // SIGQUIT: a delivery in flight finishes, then a clean exit within the grace.
     let pending = tokio::spawn(async move { send_binary(&url, &event("h2")).await.status() });
     for _ in 0..1000 {
-        if hg.metric("hookgate_in_flight").await == 1.0 {
+        if hg.metric("hookgate_deliveries_active").await == 1.0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert_eq!(hg.metric("hookgate_in_flight").await, 1.0);
+    assert_eq!(hg.metric("hookgate_deliveries_active").await, 1.0);
     hg.signal("QUIT");
     assert_eq!(pending.await.unwrap(), 200);
     let status = hg.wait(Duration::from_secs(20));

@@ -392,6 +392,8 @@ pub struct Admitted {
     span: Span,
     event_spans: Option<Arc<EventSpans>>,
     sender: Option<Arc<str>>,
+    /// How many events the handler got (counted when it accepts them).
+    events: usize,
     /// The handler is running: counted until this is dropped.
     _active: Active,
     #[cfg(feature = "metrics")]
@@ -452,6 +454,7 @@ impl Admitted {
             span,
             event_spans,
             sender,
+            events,
             _active,
             #[cfg(feature = "metrics")]
             started,
@@ -480,11 +483,22 @@ impl Admitted {
         policy.0.meter.delivery(outcome, sender.as_ref());
         // The answer is read now: the future holds the guard of the claims to settle,
         // nothing of the request or the response.
-        let settle = guard.map(|guard| guard.finish(answer.status));
+        let status = answer.status;
+        let settle = guard.map(|guard| guard.finish_counted(status));
         async move {
-            if let Some(settle) = settle {
-                settle.await;
-            }
+            // The events the handler took: all of an accepted delivery's; of another,
+            // those it marked handled one by one (a router's, `--per-event`'s).
+            let completed = match settle {
+                Some(settle) => settle.await,
+                None => 0,
+            };
+            let accepted = match outcome {
+                Outcome::Accepted => events,
+                // Duplicates the handler found itself: it took none.
+                Outcome::Duplicate | Outcome::Handshake => 0,
+                Outcome::Refused => completed,
+            };
+            policy.0.meter.events(accepted, sender.as_ref());
             #[cfg(feature = "metrics")]
             policy.0.meter.handler_duration(started.elapsed(), outcome);
             // The handler's spans end with the answer, the gauge with them.
@@ -675,10 +689,8 @@ impl WebhookPolicy {
         // the steps before do not also hold it.
         let admitted = |identity, delivery: Option<Delivery>, body, guard, span: Span| {
             let event_spans = delivery.as_ref().and_then(|d| d.spans.clone());
-            if let Some(delivery) = &delivery {
-                p.meter.events(delivery.len(), sender.as_ref());
-            }
             Admitted {
+                events: delivery.as_ref().map_or(0, Delivery::len),
                 policy: self.clone(),
                 private,
                 identity,

@@ -31,8 +31,8 @@ pub(crate) struct Args {
     /// A variable of hookgate's environment CMD gets too (repeatable or a comma
     /// list). CMD starts from a cleared environment: only PATH, HOME, LANG, TZ and
     /// these are passed on, plus CE_ID, CE_SOURCE, CE_TYPE, CE_SUBJECT for a
-    /// delivery of one event and WEBHOOK_SENDER (the sender's label, when it has
-    /// one) [default: none].
+    /// delivery of one event, WEBHOOK_SENDER (the sender's label, when it has
+    /// one) and TRACEPARENT/TRACESTATE; never HOOKGATE_* or OTEL_* [default: none].
     #[arg(
         long,
         env = "HOOKGATE_EXEC_ENV",
@@ -85,13 +85,24 @@ pub(crate) fn resolve(
             format!("{bad:?} is not a variable name (letters, digits and _)"),
         ));
     }
-    if let Some(own) = env
-        .iter()
-        .find(|name| name.to_ascii_uppercase().starts_with("HOOKGATE_"))
-    {
+    if let Some(own) = env.iter().find(|name| {
+        let name = name.to_ascii_uppercase();
+        name.starts_with("HOOKGATE_") || name.starts_with("OTEL_")
+    }) {
         return Err(ConfigProblem::new(
             "exec_env",
             format!("{own} is hookgate's own (its settings and secrets are not passed on)"),
+        ));
+    }
+    if let Some(set) = env.iter().find(|name| {
+        matches!(
+            name.to_ascii_uppercase().as_str(),
+            "TRACEPARENT" | "TRACESTATE"
+        )
+    }) {
+        return Err(ConfigProblem::new(
+            "exec_env",
+            format!("{set} is set by hookgate for each delivery (the trace context)"),
         ));
     }
     let Some(command) = args.exec.or(file.exec) else {

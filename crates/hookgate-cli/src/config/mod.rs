@@ -128,6 +128,12 @@ Without any authentication setting, every sender is accepted (a warning says so)
 
 Durations: 500ms, 20s, 5m, 24h (a bare number is seconds).
 
+Traces: on by default (the sender's traceparent continued and passed on to the sink);
+exported over OTLP/HTTP with protobuf when OTEL_EXPORTER_OTLP_ENDPOINT (or
+OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set, as OTEL_SERVICE_NAME (default hookgate);
+OTEL_EXPORTER_OTLP_HEADERS, OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER and OTEL_BSP_*
+are honoured; OTEL_SDK_DISABLED=true turns tracing off. Metrics: GET /metrics.
+
 Exit codes: 0 stopped cleanly (SIGTERM, SIGINT, SIGQUIT); 1 a runtime failure (the
 address is taken, Redis cannot be reached); 2 a bad setting or command line.
 

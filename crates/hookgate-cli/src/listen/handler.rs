@@ -1,43 +1,53 @@
-//! The handler behind the webhook layer: claims the events, hands them to the sink,
-//! and answers with what the sink made of them.
+//! The handler behind the webhook layer: hands the events to the sink and answers
+//! with what the sink made of them.
 //!
 //! | the sink | the answer | the claims |
 //! |---|---|---|
 //! | acknowledged | its 2xx, with its body and content type | completed |
 //! | refused (a downstream 4xx) | that 4xx as it is | released |
 //! | failed (exit status, timeout, 5xx, no connection) | 503 `sink-failed` with `Retry-After` | released |
-//! | busy (`--max-concurrency` deliveries already running) | 503 `busy` with `Retry-After` | none taken |
+//! | busy (`--max-concurrency` deliveries already running) | 503 `busy` with `Retry-After` | released |
 //!
-//! With `--per-event`, each event is claimed, handed over and settled on its own,
-//! in order; the first failure ends the delivery (the events after it are left for
-//! the retry, the ones before it stay done).
+//! The webhook layer claims the events before the handler (a delivery of
+//! duplicates is answered 200 there) and settles the claims with the answer. With
+//! `--per-event`, each event is handed over on its own, in order, and marked
+//! handled when acknowledged; the first failure ends the delivery (the events
+//! after it are left for the retry, the ones before it stay done).
+//!
+//! Each hand-over runs in a span (`event`, or `batch` for several events) with the
+//! event's id, type and source, a child of the library's delivery span.
+//! The sink gets its [`DeliveryContext`]: that span's trace context, the sender's trace
+//! headers and its label.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse as _, Response};
 use bytes::Bytes;
 use hookgate::auth::Identity;
-use hookgate::dedup::{ClaimOutcome, DedupPolicy};
+use hookgate::dedup::DedupPolicy;
 use hookgate::tower::problem_response;
 use hookgate::{CloudEvent, Delivery, Error, ErrorKind, Mode, Problem};
+use http::HeaderMap;
 use http::StatusCode;
 use http::header::CONTENT_TYPE;
+use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::sync::Semaphore;
 use tracing::{Instrument as _, Span};
 
-use crate::metrics::Metrics;
-use crate::sink::{Outcome, Sink, sender_label};
+use crate::metrics;
+use crate::sink::{DeliveryContext, Outcome, Sink, sender_label};
 
 /// What the handler needs, shared by all requests.
 #[derive(Debug)]
 pub(crate) struct App {
     pub(crate) sink: Sink,
     pub(crate) dedup: DedupPolicy,
-    pub(crate) metrics: Arc<Metrics>,
+    /// Renders `/metrics`.
+    pub(crate) prometheus: PrometheusHandle,
     /// The bound of `--max-concurrency` for the `exec` and `forward` sinks (a
     /// process or a connection per delivery); `None` for `stdout`, whose writer
     /// thread takes a delivery in microseconds (and a stalled one fails within the
@@ -51,7 +61,8 @@ pub(crate) struct App {
     pub(crate) stopping: AtomicBool,
 }
 
-/// `POST {path}`: one delivery the webhook layer admitted.
+/// `POST {path}`: one delivery the webhook layer admitted (its duplicates already
+/// answered or left out, the claims of the others taken).
 pub(crate) async fn receive(State(app): State<Arc<App>>, mut request: Request) -> Response {
     let extensions = request.extensions_mut();
     let identity = extensions.remove::<Identity>();
@@ -79,92 +90,75 @@ pub(crate) async fn receive(State(app): State<Arc<App>>, mut request: Request) -
         .with_header("retry-after", app.retry_after.to_string());
         return respond(problem_response(&problem));
     };
-    let _in_flight = app.metrics.in_flight();
-    let started = Instant::now();
-    let response = if app.per_event {
-        app.per_event(identity.as_ref(), delivery).await
-    } else {
-        app.whole(identity.as_ref(), delivery).await
+    let over = Handover {
+        identity: identity.as_ref(),
+        headers: request.headers(),
     };
-    app.metrics.observe(started.elapsed());
-    response
+    if app.per_event {
+        app.per_event(&over, delivery).await
+    } else {
+        app.whole(&over, delivery).await
+    }
+}
+
+/// What every hand-over of a delivery shares.
+struct Handover<'a> {
+    identity: Option<&'a Identity>,
+    /// The request's headers (the sender's trace context).
+    headers: &'a HeaderMap,
+}
+
+impl Handover<'_> {
+    /// The span and the sink's context for handing `events` over.
+    fn start(&self, events: &[CloudEvent]) -> (Span, DeliveryContext<'_>) {
+        let span = span_of(events);
+        let context = DeliveryContext::new(&span, self.headers, sender_label(self.identity));
+        (span, context)
+    }
 }
 
 impl App {
-    /// The delivery as one: one claim set, one hand-over.
-    async fn whole(&self, identity: Option<&Identity>, mut delivery: Delivery) -> Response {
-        let before = delivery.len();
-        let guard = match self.dedup.claim_for(identity, &mut delivery).await {
-            Ok(ClaimOutcome::Handle(guard)) => guard,
-            Ok(ClaimOutcome::AllDuplicates) => {
-                self.metrics.duplicates(before);
-                span_of(delivery.events()).in_scope(|| {
-                    tracing::info!(
-                        events = before,
-                        "duplicates: answered 200 without handing over"
-                    )
-                });
-                return StatusCode::OK.into_response();
-            }
-            Err(error) => return respond(problem_response(&error.problem())),
-        };
-        self.metrics.duplicates(before - delivery.len());
-        let span = span_of(delivery.events());
+    /// The delivery as one hand-over; the layer settles its claims with the answer.
+    async fn whole(&self, over: &Handover<'_>, delivery: Delivery) -> Response {
+        let (span, context) = over.start(delivery.events());
         let outcome = self
             .sink
-            .deliver(delivery.mode(), delivery.events(), sender_label(identity))
+            .deliver(delivery.mode(), delivery.events(), &context)
             .instrument(span.clone())
             .await;
-        let events = delivery.len();
-        let response = span.in_scope(|| self.answer(outcome, events));
-        if response.status().is_success() {
-            self.metrics.accepted(events);
-        }
-        guard.finish(response.status().as_u16()).await;
-        response
+        span.in_scope(|| self.answer(outcome, delivery.len()))
     }
 
-    /// One event at a time, each with its own claim.
-    async fn per_event(&self, identity: Option<&Identity>, delivery: Delivery) -> Response {
+    /// One event at a time, in order: each one acknowledged is marked handled (its
+    /// claim completed when the delivery is answered, whatever the answer); the
+    /// first failure ends the delivery, and the claims of it and the events after
+    /// it are released for the retry.
+    async fn per_event(&self, over: &Handover<'_>, mut delivery: Delivery) -> Response {
         // A batch's events are handed over one by one, each as a single event.
         let mode = match delivery.mode() {
             Mode::Batch => Mode::Structured,
             other => other,
         };
+        let claims = delivery.take_claims();
         let total = delivery.len();
-        let mut handled = 0;
         let mut last = None;
-        for event in delivery.into_events() {
-            let mut one = Delivery::new(mode, vec![event]);
-            let guard = match self.dedup.claim_for(identity, &mut one).await {
-                Ok(ClaimOutcome::Handle(guard)) => guard,
-                Ok(ClaimOutcome::AllDuplicates) => {
-                    self.metrics.duplicates(1);
-                    continue;
-                }
-                Err(error) => {
-                    self.metrics.events(handled);
-                    return respond(problem_response(&error.problem()));
-                }
-            };
-            let span = span_of(one.events());
+        for (index, event) in delivery.into_events().into_iter().enumerate() {
+            let one = [event];
+            let (span, context) = over.start(&one);
             let outcome = self
                 .sink
-                .deliver(mode, one.events(), sender_label(identity))
+                .deliver(mode, &one, &context)
                 .instrument(span.clone())
                 .await;
             let response = span.in_scope(|| self.answer(outcome, 1));
-            let status = response.status();
-            guard.finish(status.as_u16()).await;
-            if !status.is_success() {
-                self.metrics.events(handled);
+            if !response.status().is_success() {
                 return response;
             }
-            handled += 1;
+            if let Some(claims) = &claims {
+                claims.mark_handled(index);
+            }
             last = Some(response);
         }
-        self.metrics.events(handled);
-        self.metrics.delivery();
         match last {
             // One event: its answer (a Web PubSub event handler reads the body).
             Some(response) if total == 1 => response,
@@ -193,7 +187,6 @@ impl App {
             }
             Outcome::Failed(why) => {
                 tracing::warn!(events, reason = %why, "not delivered: answered 503, claims released");
-                self.metrics.failed();
                 let problem = Problem::new(
                     503,
                     "sink-failed",
@@ -224,14 +217,14 @@ pub(crate) async fn method_not_allowed() -> Response {
 }
 
 /// Any other path: 404, as a problem (counted: the webhook layer does not see it).
-pub(crate) async fn not_found(app: Arc<App>) -> Response {
+pub(crate) async fn not_found() -> Response {
     let problem = Problem::new(
         404,
         "not-found",
         "Not found",
         "nothing is served at this path",
     );
-    app.metrics.rejected(problem.type_uri());
+    metrics::rejected_elsewhere(problem.type_uri());
     respond(problem_response(&problem))
 }
 
@@ -263,7 +256,7 @@ pub(crate) async fn readyz(State(app): State<Arc<App>>) -> Response {
 pub(crate) async fn metrics(State(app): State<Arc<App>>) -> Response {
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        app.metrics.render(),
+        app.prometheus.render(),
     )
         .into_response()
 }
@@ -289,7 +282,9 @@ fn with_body(status: u16, body: Option<(String, Bytes)>, headers: http::HeaderMa
 }
 
 /// The span of a hand-over: the event's id, type and source (the first event's,
-/// with the count, for a batch), on every log line inside.
+/// with the count, for a batch), on every log line inside; a child of the
+/// library's delivery span (which continues the sender's `traceparent`), whose
+/// trace the sink passes on.
 fn span_of(events: &[CloudEvent]) -> Span {
     match events {
         [event] => tracing::info_span!(

@@ -1,7 +1,8 @@
 //! `hookgate listen`: the receiver.
 //!
 //! One axum router: `POST {path}` behind the library's `WebhookLayer` (handshake,
-//! authentication, parsing), the [`handler`] (deduplication and the sink), and
+//! authentication, parsing, deduplication; its spans and metrics), the
+//! [`handler`] (the sink), and
 //! `GET /livez`, `GET /readyz` (alias `/healthz`) and `GET /metrics` outside the
 //! layer (on `--admin-bind` when given).
 //!
@@ -30,7 +31,6 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
 use crate::config::{RedisUrl, Settings, SinkSettings};
-use crate::metrics::Metrics;
 use crate::sink::{Sink, exec::ExecSink, forward::ForwardSink, stdout::StdoutSink};
 use handler::App;
 
@@ -43,14 +43,21 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
     // Before anything is announced: a signal sent once the start is logged is handled.
     let stopped_by = stop_signal()?;
     let sink = sink(&settings)?;
-    let metrics = Arc::new(Metrics::new(sink.name()));
-    let webhook =
-        policy::webhook(&settings, Arc::clone(&metrics)).map_err(|e| RunError(e.to_string()))?;
+    let prometheus = crate::metrics::install().map_err(RunError)?;
+    // The recorder's housekeeping (its histograms' buffers), bounded in time.
+    let upkeep = prometheus.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            upkeep.run_upkeep();
+        }
+    });
     let store = match &settings.dedup.redis {
         Some(url) => Some(connect(url).await?),
         None => None,
     };
     let dedup = policy::dedup(&settings, store).map_err(|e| RunError(e.to_string()))?;
+    let webhook = policy::webhook(&settings, dedup.clone()).map_err(|e| RunError(e.to_string()))?;
     for warning in &settings.warnings {
         tracing::warn!("{warning}");
     }
@@ -64,7 +71,7 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
     let app = Arc::new(App {
         sink,
         dedup: dedup.clone(),
-        metrics,
+        prometheus,
         permits: match settings.sink {
             SinkSettings::Stdout(_) => None,
             _ => Some(Arc::new(Semaphore::new(settings.server.max_concurrency))),
@@ -125,8 +132,7 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
         }
         None => events.merge(admin),
     };
-    let fallback_app = Arc::clone(&app);
-    let router = router.fallback(move || handler::not_found(Arc::clone(&fallback_app)));
+    let router = router.fallback(handler::not_found);
 
     let signal_app = Arc::clone(&app);
     tokio::spawn(async move {

@@ -1,9 +1,10 @@
 //! The library's policies from the settings: the one place `hookgate listen` builds
 //! a `WebhookPolicy`, so that `config check` and `listen` agree.
 //!
-//! Deduplication is not part of the `WebhookPolicy`: the handler claims the events
-//! itself ([`DedupPolicy::claim_for`]), per delivery or, with `--per-event`, per
-//! event, so that each event's claim is completed or released on its own.
+//! Deduplication is part of the `WebhookPolicy`: the layer claims the events
+//! before the handler, answers a delivery of duplicates itself, and settles the
+//! claims with the handler's answer (with `--per-event`, the events the handler
+//! marked handled are completed and the others released).
 
 use std::sync::Arc;
 
@@ -14,7 +15,6 @@ use hookgate::handshake::{CallbackPolicy, HandshakePolicy};
 use hookgate::{ConfigError, ParseConfig, WebhookPolicy};
 
 use crate::config::{ConfigProblem, Settings};
-use crate::metrics::Metrics;
 
 fn problem(key: &'static str) -> impl Fn(ConfigError) -> ConfigProblem {
     move |e| ConfigProblem::new(key, e.to_string())
@@ -123,13 +123,19 @@ pub(crate) fn check(s: &Settings) -> Result<(), ConfigProblem> {
     Ok(())
 }
 
-/// The whole receiver but deduplication; each rejection counted in `metrics`.
-pub(crate) fn webhook(s: &Settings, metrics: Arc<Metrics>) -> Result<WebhookPolicy, ConfigProblem> {
+/// The whole receiver: handshake, authentication, parsing and deduplication on
+/// `dedup`. Its spans and metrics are the library's (`hookgate::observe`), under
+/// the route name `default`.
+pub(crate) fn webhook(s: &Settings, dedup: DedupPolicy) -> Result<WebhookPolicy, ConfigProblem> {
     WebhookPolicy::builder()
+        .name(ROUTE)
         .handshake(handshake(s)?)
         .auth(auth(s)?)
         .parse(parse(s)?)
-        .on_rejection(move |rejection| metrics.rejected(rejection.problem().type_uri()))
+        .dedup(dedup)
         .build()
         .map_err(problem("path"))
 }
+
+/// The name of the one route, in spans (`hookgate.route`) and metrics (`route`).
+pub(crate) const ROUTE: &str = "default";

@@ -30,7 +30,11 @@
 //!   Web PubSub host its key is bound to, or the Azure AD caller's application id;
 //!   it is unset when there is none (no authentication, or a secret without a
 //!   label: those of `HOOKGATE_CODES` and `--code-file`; a `--code-dir` sender's
-//!   label is its file's name).
+//!   label is its file's name). `TRACEPARENT` (and `TRACESTATE`) carry the trace
+//!   on, OpenTelemetry's environment carrier: hookgate's span as the parent, or,
+//!   with tracing off, the sender's headers unchanged. No other `OTEL_*` variable
+//!   reaches the command (`OTEL_EXPORTER_OTLP_HEADERS` is a secret), and
+//!   `--exec-env` cannot name one.
 
 use std::pin::Pin;
 use std::process::Stdio;
@@ -43,7 +47,7 @@ use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWriteExt as _, ReadBuf};
 use tokio::process::Command;
 use tokio::sync::watch;
 
-use super::Outcome;
+use super::{DeliveryContext, Outcome};
 
 /// The longest stderr line logged as one line.
 const MAX_LINE: usize = 4096;
@@ -82,15 +86,21 @@ impl ExecSink {
         }
     }
 
-    /// Runs the command for `events`; `sender` is the sender's label, if any.
+    /// Runs the command for `events`.
     pub(crate) async fn deliver(
         &self,
         mode: Mode,
         events: &[CloudEvent],
-        sender: Option<&str>,
+        context: &DeliveryContext<'_>,
     ) -> Outcome {
-        self.run(stdin_line(mode, events), &event_env(events, sender))
-            .await
+        let trace = context.trace_headers();
+        let mut vars = event_env(events, context.sender);
+        for (name, var) in [("traceparent", "TRACEPARENT"), ("tracestate", "TRACESTATE")] {
+            if let Some(value) = trace.get(name).and_then(|v| v.to_str().ok()) {
+                vars.push((var, value));
+            }
+        }
+        self.run(stdin_line(mode, events), &vars).await
     }
 
     async fn run(&self, input: Bytes, vars: &[(&'static str, &str)]) -> Outcome {
@@ -253,7 +263,7 @@ fn event_env<'a>(
     events: &'a [CloudEvent],
     sender: Option<&'a str>,
 ) -> Vec<(&'static str, &'a str)> {
-    let mut vars = Vec::with_capacity(5);
+    let mut vars = Vec::with_capacity(7);
     if let [event] = events {
         vars.extend([
             ("CE_ID", event.id()),

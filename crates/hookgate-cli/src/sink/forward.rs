@@ -13,6 +13,9 @@
 //!   it (the claims are released, as for any non-2xx).
 //! - A 5xx, 408, 429, a redirect, a timeout, no connection, or a 4xx whose body is
 //!   over the limit fail the delivery: 503 with `Retry-After`, the claims released.
+//! - The trace goes on: `traceparent` (and `tracestate`) name hookgate's span as
+//!   the parent, in the sender's trace (a new one when it sent none); with tracing
+//!   off (`OTEL_SDK_DISABLED=true`) the sender's own headers are passed on unchanged.
 //! - One pooled client (keep-alive), a connect timeout and a whole-request timeout.
 
 use std::time::Duration;
@@ -21,7 +24,7 @@ use bytes::Bytes;
 use hookgate::{CloudEvent, Mode, encode};
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
 
-use super::Outcome;
+use super::{DeliveryContext, Outcome};
 use crate::config::ForwardMode;
 
 /// Forwards deliveries downstream.
@@ -63,8 +66,16 @@ impl ForwardSink {
         })
     }
 
-    pub(crate) async fn deliver(&self, mode: Mode, events: &[CloudEvent]) -> Outcome {
-        let request = self.client.post(self.url.clone());
+    pub(crate) async fn deliver(
+        &self,
+        mode: Mode,
+        events: &[CloudEvent],
+        context: &DeliveryContext<'_>,
+    ) -> Outcome {
+        let request = self
+            .client
+            .post(self.url.clone())
+            .headers(context.trace_headers());
         let single = match events {
             [event] if mode != Mode::Batch || self.mode != ForwardMode::Same => Some(event),
             _ => None,

@@ -4,6 +4,8 @@
 //! that deduplication left, and answers with an [`Outcome`]: acknowledge (the claims
 //! are completed), refuse as the downstream did (a 4xx passed back), or fail (503
 //! with `Retry-After`, the claims released so that the sender's retry is handled).
+//! With the events it gets the delivery's [`DeliveryContext`]: the trace context to pass
+//! on and the sender's label.
 
 pub(crate) mod exec;
 pub(crate) mod forward;
@@ -13,6 +15,62 @@ use bytes::Bytes;
 use hookgate::auth::Identity;
 use hookgate::{CloudEvent, Mode};
 use http::HeaderMap;
+use opentelemetry::propagation::TextMapPropagator as _;
+use opentelemetry::trace::{SpanContext, TraceContextExt as _};
+use opentelemetry_http::HeaderInjector;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+/// The request headers a sink may pass on: the sender's W3C trace context.
+pub(crate) const PASSED_ON: [&str; 2] = ["traceparent", "tracestate"];
+
+/// What a sink gets with the events of a delivery.
+#[derive(Debug, Default)]
+pub(crate) struct DeliveryContext<'a> {
+    /// The OpenTelemetry context of hookgate's span for the hand-over, when
+    /// tracing is on.
+    pub(crate) span: Option<SpanContext>,
+    /// The request's headers a sink may pass on ([`PASSED_ON`]), as received.
+    pub(crate) headers: HeaderMap,
+    /// The sender's label, if any (see [`sender_label`]).
+    pub(crate) sender: Option<&'a str>,
+}
+
+impl<'a> DeliveryContext<'a> {
+    /// The context of a hand-over that runs in `span`: its OpenTelemetry context
+    /// when it has one; `headers`, the request's, filtered to [`PASSED_ON`].
+    pub(crate) fn new(span: &tracing::Span, headers: &HeaderMap, sender: Option<&'a str>) -> Self {
+        let cx = span.context();
+        let span = Some(cx.span().span_context().clone()).filter(SpanContext::is_valid);
+        let mut passed = HeaderMap::new();
+        for name in PASSED_ON {
+            if let Some(value) = headers.get(name) {
+                passed.insert(name, value.clone());
+            }
+        }
+        Self {
+            span,
+            headers: passed,
+            sender,
+        }
+    }
+
+    /// The W3C trace context to pass on (`traceparent`, and `tracestate` when not
+    /// empty): hookgate's span as the parent when tracing is on, the sender's own
+    /// headers unchanged when it is off (none when it sent none).
+    pub(crate) fn trace_headers(&self) -> HeaderMap {
+        let Some(span) = &self.span else {
+            return self.headers.clone();
+        };
+        let mut headers = HeaderMap::new();
+        let cx = opentelemetry::Context::new().with_remote_span_context(span.clone());
+        TraceContextPropagator::new().inject_context(&cx, &mut HeaderInjector(&mut headers));
+        if headers.get("tracestate").is_some_and(|v| v.is_empty()) {
+            headers.remove("tracestate");
+        }
+        headers
+    }
+}
 
 /// What a sink made of a delivery.
 #[derive(Debug)]
@@ -54,17 +112,17 @@ impl Sink {
         }
     }
 
-    /// Hands the events of one delivery over; `sender` is the sender's label, if any.
+    /// Hands the events of one delivery over.
     pub(crate) async fn deliver(
         &self,
         mode: Mode,
         events: &[CloudEvent],
-        sender: Option<&str>,
+        context: &DeliveryContext<'_>,
     ) -> Outcome {
         match self {
             Self::Stdout(sink) => sink.deliver(events).await,
-            Self::Exec(sink) => sink.deliver(mode, events, sender).await,
-            Self::Forward(sink) => sink.deliver(mode, events).await,
+            Self::Exec(sink) => sink.deliver(mode, events, context).await,
+            Self::Forward(sink) => sink.deliver(mode, events, context).await,
         }
     }
 }
@@ -74,9 +132,18 @@ impl Sink {
 /// `None` when there is none.
 pub(crate) fn sender_label(identity: Option<&Identity>) -> Option<&str> {
     match identity? {
+        Identity::Aad(claims) => claims.app_id.as_deref(),
+        _ => configured_label(identity),
+    }
+}
+
+/// The sender's label when it is one of the configuration's (a shared secret's
+/// label, the host of a Web PubSub key), for the metrics' bounded `sender` label:
+/// not an Azure AD caller's application id, which the caller's token names.
+pub(crate) fn configured_label(identity: Option<&Identity>) -> Option<&str> {
+    match identity? {
         Identity::SharedSecret { label, .. } => label.as_deref(),
         Identity::WebPubSub { host, .. } => host.as_deref(),
-        Identity::Aad(claims) => claims.app_id.as_deref(),
         _ => None,
     }
 }

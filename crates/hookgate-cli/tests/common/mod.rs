@@ -163,17 +163,16 @@ impl Hookgate {
         }
     }
 
-    /// The value of the metric line `name` (with its labels), 0 when absent.
-    pub async fn metric(&self, name: &str) -> f64 {
+    /// The sum of the `/metrics` series `selector` names (see [`sum_of`]), 0 when
+    /// there is none.
+    pub async fn metric(&self, selector: &str) -> f64 {
         let text = reqwest::get(format!("{}/metrics", self.admin))
             .await
             .unwrap()
             .text()
             .await
             .unwrap();
-        text.lines()
-            .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
-            .map_or(0.0, |v| v.parse().unwrap())
+        sum_of(&text, selector)
     }
 
     /// Sends SIGTERM.
@@ -223,6 +222,14 @@ impl Drop for Hookgate {
     }
 }
 
+/// Serves `app` on a loopback port (for the test's life); its `http://ADDR`.
+pub async fn serve(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
 /// A fresh temporary directory for a test.
 pub fn temp_dir(name: &str) -> PathBuf {
     static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -257,14 +264,55 @@ pub fn client() -> reqwest::Client {
 
 /// POSTs `event` in binary mode to `url`.
 pub async fn send_binary(url: &str, event: &CloudEvent) -> reqwest::Response {
+    send_binary_with(url, event, &[]).await
+}
+
+/// POSTs `event` in binary mode to `url`, with the `extra` headers.
+pub async fn send_binary_with(
+    url: &str,
+    event: &CloudEvent,
+    extra: &[(&str, &str)],
+) -> reqwest::Response {
     let (headers, body) = encode::binary(event);
-    headers
+    let request = headers
         .into_iter()
-        .fold(client().post(url), |r, (n, v)| r.header(n, v))
+        .fold(client().post(url), |r, (n, v)| r.header(n, v));
+    extra
+        .iter()
+        .fold(request, |r, (n, v)| r.header(*n, *v))
         .body(body)
         .send()
         .await
         .unwrap()
+}
+
+/// A sender's W3C trace context: its trace id, its span id, and the headers.
+pub const SENDER_TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
+pub const SENDER_SPAN: &str = "b7ad6b7169203331";
+pub const SENDER_TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+pub const SENDER_TRACESTATE: &str = "vendor=opaque";
+/// The sender's `traceparent` and `tracestate` headers.
+pub const SENDER_HEADERS: [(&str, &str); 2] = [
+    ("traceparent", SENDER_TRACEPARENT),
+    ("tracestate", SENDER_TRACESTATE),
+];
+
+/// The trace id, parent id and flags of a `traceparent` (version 00), checked.
+pub fn traceparent(value: &str) -> (String, String, String) {
+    let parts: Vec<&str> = value.split('-').collect();
+    assert_eq!(parts.len(), 4, "{value}");
+    assert_eq!(parts[0], "00", "{value}");
+    let hex = |s: &str, len: usize| {
+        assert!(
+            s.len() == len
+                && s.bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+            "{value}"
+        );
+        assert!(s.bytes().any(|b| b != b'0'), "an all-zero id: {value}");
+        s.to_owned()
+    };
+    (hex(parts[1], 32), hex(parts[2], 16), parts[3].to_owned())
 }
 
 /// POSTs `event` in structured mode to `url`.
@@ -296,4 +344,33 @@ pub fn lines(path: &std::path::Path) -> Vec<String> {
     std::fs::read_to_string(path)
         .map(|t| t.lines().map(str::to_owned).collect())
         .unwrap_or_default()
+}
+
+/// The sum of the series of `/metrics` text that `selector` names: `name`, or
+/// `name{label="value",...}` for those series that have at least these labels.
+pub fn sum_of(text: &str, selector: &str) -> f64 {
+    let (name, wanted) = split_series(selector);
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.rsplit_once(' '))
+        .filter_map(|(series, value)| {
+            let (n, labels) = split_series(series);
+            (n == name && wanted.iter().all(|w| labels.contains(w)))
+                .then(|| value.parse::<f64>().unwrap())
+        })
+        .sum()
+}
+
+/// `name{a="1",b="2"}` as `name` and its `a="1"` pairs.
+fn split_series(series: &str) -> (&str, Vec<&str>) {
+    match series.split_once('{') {
+        Some((name, rest)) => (
+            name,
+            rest.trim_end_matches('}')
+                .split(',')
+                .filter(|l| !l.is_empty())
+                .collect(),
+        ),
+        None => (series, Vec::new()),
+    }
 }

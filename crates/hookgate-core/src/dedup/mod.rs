@@ -602,12 +602,24 @@ impl DedupGuard {
     /// sender's retry is handled). A store failure here is logged: the answer stands
     /// (the events were handled, or will be retried).
     pub fn finish(self, status: u16) -> impl Future<Output = ()> + Send {
+        let settle = self.settle((200..300).contains(&status));
+        async move {
+            settle.await;
+        }
+    }
+
+    /// [`finish`](Self::finish), answering how many claims it completed (all of
+    /// them on a 2xx, the ones marked handled otherwise), for the metrics.
+    pub(crate) fn finish_counted(self, status: u16) -> impl Future<Output = usize> + Send {
         self.settle((200..300).contains(&status))
     }
 
     /// Releases the claims without an answer from the handler.
     pub fn release(self) -> impl Future<Output = ()> + Send {
-        self.settle(false)
+        let settle = self.settle(false);
+        async move {
+            settle.await;
+        }
     }
 
     /// The future holds the guard itself (not a copy of it beside, as an `async fn`
@@ -617,12 +629,15 @@ impl DedupGuard {
         clippy::manual_async_fn,
         reason = "an `async fn` future would hold a second copy of the guard"
     )]
-    fn settle(mut self, success: bool) -> impl Future<Output = ()> + Send {
+    fn settle(mut self, success: bool) -> impl Future<Output = usize> + Send {
         async move {
-            if let Some(ticket) = self.ticket.take() {
-                let parted = self.policy.0.unfinished.take(ticket);
-                self.policy.settle_parted(parted, success).await;
-            }
+            let Some(ticket) = self.ticket.take() else {
+                return 0;
+            };
+            let parted = self.policy.0.unfinished.take(ticket);
+            let completed = parted.handled.len() + if success { parted.rest.len() } else { 0 };
+            self.policy.settle_parted(parted, success).await;
+            completed
         }
     }
 }

@@ -11,7 +11,10 @@ use super::Outcome;
 /// Requests through the stack, a counter; labels `outcome` (`accepted`,
 /// `duplicate`, `refused`, `handshake`), `route` and `sender` when known.
 pub const DELIVERIES: &str = "hookgate.deliveries";
-/// Events handed to the handler, a counter; labels `route`, `sender`.
+/// Events the handler took: those of the deliveries it accepted (answered with a
+/// 2xx), and of another those it marked handled one by one (an
+/// [`EventRouter`](crate::route::EventRouter)'s); a counter, labels `route`,
+/// `sender`.
 pub const EVENTS: &str = "hookgate.events";
 /// Events answered as duplicates without the handler, a counter; labels `route`,
 /// `sender`.
