@@ -9,10 +9,14 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use common::apps::{TestRequest, TestResponse};
 use hookgate::auth::{AuthPolicy, SharedSecrets};
-use hookgate::dedup::{DedupPolicy, MemoryStore};
+use hookgate::client::BoxFuture;
+use hookgate::dedup::{
+    Claim, ClaimToken, DedupKey, DedupPolicy, DedupStore, MemoryStore, StoreError,
+};
 use hookgate::handshake::HandshakePolicy;
 use hookgate::observe::Outcome;
 use hookgate::route::{EventRouter, HandlerError};
@@ -32,6 +36,10 @@ const PARENT: &str = "00f067aa0ba902b7";
 const SECRET: &str = "s3cret";
 
 fn policy() -> WebhookPolicy {
+    policy_on(Arc::new(MemoryStore::with_capacity(10_000).unwrap()))
+}
+
+fn policy_on(store: Arc<dyn DedupStore>) -> WebhookPolicy {
     WebhookPolicy::builder()
         .name("orders")
         .handshake(
@@ -46,14 +54,53 @@ fn policy() -> WebhookPolicy {
                 .build()
                 .unwrap(),
         )
-        .dedup(
-            DedupPolicy::builder()
-                .store(Arc::new(MemoryStore::with_capacity(10_000).unwrap()))
-                .build()
-                .unwrap(),
-        )
+        .dedup(DedupPolicy::builder().store(store).build().unwrap())
         .build()
         .unwrap()
+}
+
+/// A store that is down: the dedup step's refusal (503).
+#[derive(Debug)]
+struct DownStore;
+
+impl DedupStore for DownStore {
+    fn claim(&self, _: DedupKey, _: Duration) -> BoxFuture<Result<Claim, StoreError>> {
+        Box::pin(async { Err(StoreError("connection refused".into())) })
+    }
+    fn complete(
+        &self,
+        _: DedupKey,
+        _: ClaimToken,
+        _: Duration,
+    ) -> BoxFuture<Result<(), StoreError>> {
+        Box::pin(async { Err(StoreError("connection refused".into())) })
+    }
+    fn release(&self, _: DedupKey, _: ClaimToken) -> BoxFuture<Result<(), StoreError>> {
+        Box::pin(async { Err(StoreError("connection refused".into())) })
+    }
+}
+
+/// The dedup step's refusal: a 503, an error on the span (a 5xx is the server's).
+fn check_dedup_refusal(spans: &[SpanData], answer: &TestResponse) {
+    assert_eq!(answer.status, 503, "{answer:?}");
+    let delivery = one(spans, "hookgate.delivery");
+    assert_eq!(
+        text(delivery, "hookgate.outcome").as_deref(),
+        Some("refused")
+    );
+    assert_eq!(text(delivery, "hookgate.stage").as_deref(), Some("dedup"));
+    assert_eq!(
+        text(delivery, "error.type").as_deref(),
+        Some("urn:hookgate:problem:dedup-store-unavailable")
+    );
+    assert!(
+        matches!(delivery.status, Status::Error { .. }),
+        "{delivery:#?}"
+    );
+    assert!(
+        named(spans, "process").is_empty(),
+        "no event reached a handler"
+    );
 }
 
 /// The router of `/routed`: type `ok` is handled, type `fail` fails (500).
@@ -508,6 +555,10 @@ async fn axum_spans() {
         check_outcome(&traces.take(), &answer, &case);
     }
 
+    let down = axum_side::app(policy_on(Arc::new(DownStore)));
+    let answer = axum_side::call(&down, &event("d1", "ok")).await;
+    check_dedup_refusal(&traces.take(), &answer);
+
     let traced = axum_side::traced(policy());
     let answer = axum_side::call(
         &traced,
@@ -545,6 +596,10 @@ async fn actix_spans() {
         let answer = actix_side::call(&app, &case.request).await;
         check_outcome(&traces.take(), &answer, &case);
     }
+
+    let down = actix_side::app(policy_on(Arc::new(DownStore)), false).await;
+    let answer = actix_side::call(&down, &event("d1", "ok")).await;
+    check_dedup_refusal(&traces.take(), &answer);
 
     let traced = actix_side::app(policy(), true).await;
     let answer = actix_side::call(
