@@ -14,10 +14,7 @@ use std::time::Duration;
 use common::apps::{TestRequest, TestResponse, actix_app, axum_app};
 use futures_util::FutureExt as _;
 use futures_util::future::LocalBoxFuture;
-use hookgate::client::BoxFuture;
-use hookgate::dedup::{
-    Claim, ClaimToken, DedupKey, DedupPolicy, DedupStore, MemoryStore, StoreError,
-};
+use hookgate::dedup::{Claim, DedupKey, DedupPolicy, MemoryStore};
 use tokio::sync::Notify;
 
 /// What the handlers saw, shared by the test and the app.
@@ -388,32 +385,11 @@ fn the_memory_store_stays_within_its_bound() {
     assert_eq!(store.claim_now(key, Duration::from_secs(60)), Claim::Done);
 }
 
-/// A store that is down.
-#[derive(Debug)]
-struct DownStore;
-
-impl DedupStore for DownStore {
-    fn claim(&self, _: DedupKey, _: Duration) -> BoxFuture<Result<Claim, StoreError>> {
-        Box::pin(async { Err(StoreError("connection refused".into())) })
-    }
-    fn complete(
-        &self,
-        _: DedupKey,
-        _: ClaimToken,
-        _: Duration,
-    ) -> BoxFuture<Result<(), StoreError>> {
-        Box::pin(async { Err(StoreError("connection refused".into())) })
-    }
-    fn release(&self, _: DedupKey, _: ClaimToken) -> BoxFuture<Result<(), StoreError>> {
-        Box::pin(async { Err(StoreError("connection refused".into())) })
-    }
-}
-
 #[actix_web::test]
 async fn a_store_that_is_down_fails_closed_or_open_as_configured() {
     let closed = || {
         DedupPolicy::builder()
-            .store(Arc::new(DownStore))
+            .store(Arc::new(common::DownStore))
             .build()
             .unwrap()
     };
@@ -430,7 +406,7 @@ async fn a_store_that_is_down_fails_closed_or_open_as_configured() {
     .await;
     let open = || {
         DedupPolicy::builder()
-            .store(Arc::new(DownStore))
+            .store(Arc::new(common::DownStore))
             .fail_open(true)
             .build()
             .unwrap()

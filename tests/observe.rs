@@ -9,14 +9,10 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Duration;
 
 use common::apps::{TestRequest, TestResponse};
 use hookgate::auth::{AuthPolicy, SharedSecrets};
-use hookgate::client::BoxFuture;
-use hookgate::dedup::{
-    Claim, ClaimToken, DedupKey, DedupPolicy, DedupStore, MemoryStore, StoreError,
-};
+use hookgate::dedup::{DedupPolicy, DedupStore, MemoryStore};
 use hookgate::handshake::HandshakePolicy;
 use hookgate::observe::Outcome;
 use hookgate::route::{EventRouter, HandlerError};
@@ -57,27 +53,6 @@ fn policy_on(store: Arc<dyn DedupStore>) -> WebhookPolicy {
         .dedup(DedupPolicy::builder().store(store).build().unwrap())
         .build()
         .unwrap()
-}
-
-/// A store that is down: the dedup step's refusal (503).
-#[derive(Debug)]
-struct DownStore;
-
-impl DedupStore for DownStore {
-    fn claim(&self, _: DedupKey, _: Duration) -> BoxFuture<Result<Claim, StoreError>> {
-        Box::pin(async { Err(StoreError("connection refused".into())) })
-    }
-    fn complete(
-        &self,
-        _: DedupKey,
-        _: ClaimToken,
-        _: Duration,
-    ) -> BoxFuture<Result<(), StoreError>> {
-        Box::pin(async { Err(StoreError("connection refused".into())) })
-    }
-    fn release(&self, _: DedupKey, _: ClaimToken) -> BoxFuture<Result<(), StoreError>> {
-        Box::pin(async { Err(StoreError("connection refused".into())) })
-    }
 }
 
 /// The dedup step's refusal: a 503, an error on the span (a 5xx is the server's).
@@ -153,11 +128,11 @@ mod axum_side {
             .route("/routed", post_service(EventRoutes::new(router())))
     }
 
-    pub(super) fn app(policy: WebhookPolicy) -> Router {
+    pub(super) async fn app(policy: WebhookPolicy) -> Router {
         routes().layer(WebhookLayer::new(policy))
     }
 
-    pub(super) fn traced(policy: WebhookPolicy) -> Router {
+    pub(super) async fn traced(policy: WebhookPolicy) -> Router {
         routes().layer(
             ServiceBuilder::new()
                 .layer(TraceLayer::new_for_http())
@@ -172,7 +147,6 @@ mod axum_side {
 
 mod actix_side {
     use super::*;
-    use actix_web::dev::{Service, ServiceResponse};
     use actix_web::{App, HttpResponse, test, web};
     use hookgate::actix::{CloudEvents, EventRoutes, Webhook, problem_response};
 
@@ -187,24 +161,17 @@ mod actix_side {
         response
     }
 
-    pub(super) trait ActixApp:
-        Service<
-            actix_http::Request,
-            Response = ServiceResponse<Self::Body>,
-            Error = actix_web::Error,
-        >
-    {
-        type Body: actix_web::body::MessageBody;
-    }
-    impl<S, B> ActixApp for S
-    where
-        S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-        B: actix_web::body::MessageBody,
-    {
-        type Body = B;
+    use common::apps::ActixApp;
+
+    pub(super) async fn app(policy: WebhookPolicy) -> impl ActixApp {
+        with_logger(policy, false).await
     }
 
-    pub(super) async fn app(policy: WebhookPolicy, traced: bool) -> impl ActixApp {
+    pub(super) async fn traced(policy: WebhookPolicy) -> impl ActixApp {
+        with_logger(policy, true).await
+    }
+
+    async fn with_logger(policy: WebhookPolicy, traced: bool) -> impl ActixApp {
         let logger = tracing_actix_web::TracingLogger::default();
         test::init_service(
             App::new()
@@ -526,90 +493,47 @@ fn check_outcome(spans: &[SpanData], answer: &TestResponse, case: &Case) {
     );
 }
 
-#[tokio::test]
-async fn axum_spans() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let traces = Traces::start();
-    let app = axum_side::app(policy());
-    let answer = axum_side::call(
-        &app,
-        &event("e1", "ok").header("traceparent", traceparent(TRACE, PARENT)),
-    )
-    .await;
-    assert_eq!(answer.status, 200);
-    // The event reaches the plain handler: its span is the handler's.
-    check_continued(&traces.take());
+/// The span tests of one framework (`$side`: its `app`, `traced` and `call`).
+macro_rules! span_test {
+    ($name:ident, $test:meta, $side:ident) => {
+        #[$test]
+        async fn $name() {
+            let _one = ONE_AT_A_TIME.lock().await;
+            let traces = Traces::start();
+            let app = $side::app(policy()).await;
+            let sent = event("e1", "ok").header("traceparent", traceparent(TRACE, PARENT));
+            assert_eq!($side::call(&app, &sent).await.status, 200);
+            // The event reaches the plain handler: its span is the handler's.
+            check_continued(&traces.take());
 
-    let routed = batch(
-        "/routed",
-        &[
-            ("b1", "ok", "11111111111111111111111111111111"),
-            ("b2", "fail", "22222222222222222222222222222222"),
-        ],
-    );
-    assert_eq!(axum_side::call(&app, &routed).await.status, 500);
-    check_links(&traces.take());
+            let routed = batch(
+                "/routed",
+                &[
+                    ("b1", "ok", "11111111111111111111111111111111"),
+                    ("b2", "fail", "22222222222222222222222222222222"),
+                ],
+            );
+            assert_eq!($side::call(&app, &routed).await.status, 500);
+            check_links(&traces.take());
 
-    for case in outcome_cases() {
-        let answer = axum_side::call(&app, &case.request).await;
-        check_outcome(&traces.take(), &answer, &case);
-    }
+            for case in outcome_cases() {
+                let answer = $side::call(&app, &case.request).await;
+                check_outcome(&traces.take(), &answer, &case);
+            }
 
-    let down = axum_side::app(policy_on(Arc::new(DownStore)));
-    let answer = axum_side::call(&down, &event("d1", "ok")).await;
-    check_dedup_refusal(&traces.take(), &answer);
+            let down = $side::app(policy_on(Arc::new(common::DownStore))).await;
+            let answer = $side::call(&down, &event("d1", "ok")).await;
+            check_dedup_refusal(&traces.take(), &answer);
 
-    let traced = axum_side::traced(policy());
-    let answer = axum_side::call(
-        &traced,
-        &event("e1", "ok").header("traceparent", traceparent(TRACE, PARENT)),
-    )
-    .await;
-    assert_eq!(answer.status, 200);
-    check_nested(&traces.take());
+            let traced = $side::traced(policy()).await;
+            assert_eq!($side::call(&traced, &sent).await.status, 200);
+            check_nested(&traces.take());
+        }
+    };
 }
 
-#[actix_web::test]
-async fn actix_spans() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let traces = Traces::start();
-    let app = actix_side::app(policy(), false).await;
-    let answer = actix_side::call(
-        &app,
-        &event("e1", "ok").header("traceparent", traceparent(TRACE, PARENT)),
-    )
-    .await;
-    assert_eq!(answer.status, 200);
-    check_continued(&traces.take());
-
-    let routed = batch(
-        "/routed",
-        &[
-            ("b1", "ok", "11111111111111111111111111111111"),
-            ("b2", "fail", "22222222222222222222222222222222"),
-        ],
-    );
-    assert_eq!(actix_side::call(&app, &routed).await.status, 500);
-    check_links(&traces.take());
-
-    for case in outcome_cases() {
-        let answer = actix_side::call(&app, &case.request).await;
-        check_outcome(&traces.take(), &answer, &case);
-    }
-
-    let down = actix_side::app(policy_on(Arc::new(DownStore)), false).await;
-    let answer = actix_side::call(&down, &event("d1", "ok")).await;
-    check_dedup_refusal(&traces.take(), &answer);
-
-    let traced = actix_side::app(policy(), true).await;
-    let answer = actix_side::call(
-        &traced,
-        &event("e1", "ok").header("traceparent", traceparent(TRACE, PARENT)),
-    )
-    .await;
-    assert_eq!(answer.status, 200);
-    check_nested(&traces.take());
-}
+span_test!(axum_spans, tokio::test, axum_side);
+span_test!(actix_spans, actix_web::test, actix_side);
 
 /// The counters after the outcome cases, and the problem-type labels after 1,000
 /// made-up problem types: at most 64 by name, the rest `other`.
@@ -722,35 +646,26 @@ fn check_metrics(recorder: &DebuggingRecorder, made_up: usize) {
 
 const MADE_UP: usize = 1000;
 
-#[tokio::test]
-async fn axum_metrics() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let recorder = DebuggingRecorder::new();
-    let _guard = metrics::set_default_local_recorder(&recorder);
-    let app = axum_side::app(policy());
-    for case in outcome_cases() {
-        axum_side::call(&app, &case.request).await;
-    }
-    for i in 0..MADE_UP {
-        let answer = axum_side::call(&app, &event(&format!("m{i}"), &format!("problem-{i}"))).await;
-        assert_eq!(answer.status, 422);
-    }
-    check_metrics(&recorder, MADE_UP);
+/// The metrics test of one framework.
+macro_rules! metrics_test {
+    ($name:ident, $test:meta, $side:ident) => {
+        #[$test]
+        async fn $name() {
+            let _one = ONE_AT_A_TIME.lock().await;
+            let recorder = DebuggingRecorder::new();
+            let _guard = metrics::set_default_local_recorder(&recorder);
+            let app = $side::app(policy()).await;
+            for case in outcome_cases() {
+                $side::call(&app, &case.request).await;
+            }
+            for i in 0..MADE_UP {
+                let made_up = event(&format!("m{i}"), &format!("problem-{i}"));
+                assert_eq!($side::call(&app, &made_up).await.status, 422);
+            }
+            check_metrics(&recorder, MADE_UP);
+        }
+    };
 }
 
-#[actix_web::test]
-async fn actix_metrics() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let recorder = DebuggingRecorder::new();
-    let _guard = metrics::set_default_local_recorder(&recorder);
-    let app = actix_side::app(policy(), false).await;
-    for case in outcome_cases() {
-        actix_side::call(&app, &case.request).await;
-    }
-    for i in 0..MADE_UP {
-        let answer =
-            actix_side::call(&app, &event(&format!("m{i}"), &format!("problem-{i}"))).await;
-        assert_eq!(answer.status, 422);
-    }
-    check_metrics(&recorder, MADE_UP);
-}
+metrics_test!(axum_metrics, tokio::test, axum_side);
+metrics_test!(actix_metrics, actix_web::test, actix_side);

@@ -166,7 +166,6 @@ mod axum_apps {
 
 mod actix_apps {
     use super::*;
-    use actix_web::dev::{Service, ServiceResponse};
     use actix_web::{App, HttpResponse, test, web};
     use hookgate::actix::{
         Auth, CloudEvent, CloudEvents, Dedup, Handshake, ParseCloudEvents, Webhook,
@@ -184,22 +183,7 @@ mod actix_apps {
             .body(event.id().to_owned())
     }
 
-    pub(crate) trait ActixApp:
-        Service<
-            actix_http::Request,
-            Response = ServiceResponse<Self::Body>,
-            Error = actix_web::Error,
-        >
-    {
-        type Body: actix_web::body::MessageBody;
-    }
-    impl<S, B> ActixApp for S
-    where
-        S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-        B: actix_web::body::MessageBody,
-    {
-        type Body = B;
-    }
+    pub(crate) use common::apps::ActixApp;
 
     pub(crate) async fn manual(p: Parts) -> impl ActixApp {
         test::init_service(

@@ -247,6 +247,30 @@ pub mod axum_app {
     }
 }
 
+/// An actix-web test service of any body (what `test::init_service` gives).
+pub trait ActixApp:
+    actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<Self::Body>,
+        Error = actix_web::Error,
+    >
+{
+    /// The response body.
+    type Body: actix_web::body::MessageBody;
+}
+
+impl<S, B> ActixApp for S
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    type Body = B;
+}
+
 pub mod actix_app {
     use super::*;
     use actix_web::dev::{Service, ServiceResponse};

@@ -19,3 +19,37 @@ pub fn event_grid_webhook() -> hookgate::webhook::WebhookPolicyBuilder {
             .unwrap(),
     )
 }
+
+/// A dedup store that is down: every call fails (`connection refused`).
+#[derive(Debug)]
+pub struct DownStore;
+
+impl hookgate::dedup::DedupStore for DownStore {
+    fn claim(
+        &self,
+        _: hookgate::dedup::DedupKey,
+        _: std::time::Duration,
+    ) -> hookgate::client::BoxFuture<Result<hookgate::dedup::Claim, hookgate::dedup::StoreError>>
+    {
+        Box::pin(async { Err(down()) })
+    }
+    fn complete(
+        &self,
+        _: hookgate::dedup::DedupKey,
+        _: hookgate::dedup::ClaimToken,
+        _: std::time::Duration,
+    ) -> hookgate::client::BoxFuture<Result<(), hookgate::dedup::StoreError>> {
+        Box::pin(async { Err(down()) })
+    }
+    fn release(
+        &self,
+        _: hookgate::dedup::DedupKey,
+        _: hookgate::dedup::ClaimToken,
+    ) -> hookgate::client::BoxFuture<Result<(), hookgate::dedup::StoreError>> {
+        Box::pin(async { Err(down()) })
+    }
+}
+
+fn down() -> hookgate::dedup::StoreError {
+    hookgate::dedup::StoreError("connection refused".into())
+}

@@ -661,7 +661,7 @@ impl WebhookPolicy {
         if !p.handshake_after_auth
             && let Some(reply) = p.handshake.respond(request).await
         {
-            return Admission::Reply(self.replied(&span, Stage::Handshake, reply, request));
+            return Admission::Reply(self.replied(&span, None, Stage::Handshake, reply, request));
         }
         let mut identity = None;
         if let Some(auth) = &p.auth {
@@ -672,7 +672,13 @@ impl WebhookPolicy {
                     identity = Some(who);
                 }
                 Err(error) => {
-                    return Admission::Reply(self.reject(&span, Stage::Auth, &error, request));
+                    return Admission::Reply(self.reject(
+                        &span,
+                        None,
+                        Stage::Auth,
+                        &error,
+                        request,
+                    ));
                 }
             }
         }
@@ -683,7 +689,7 @@ impl WebhookPolicy {
         if p.handshake_after_auth
             && let Some(reply) = p.handshake.respond(request).await
         {
-            return answer(self.replied(&span, Stage::Handshake, reply, request));
+            return answer(self.replied(&span, sender.as_ref(), Stage::Handshake, reply, request));
         }
         // What goes on to the handler is put together at the end: the futures of
         // the steps before do not also hold it.
@@ -713,7 +719,9 @@ impl WebhookPolicy {
         }
         let (mut delivery, body) = match read_delivery(request, config).await {
             Ok(read) => read,
-            Err(error) => return answer(self.reject(&span, Stage::Parse, &error, request)),
+            Err(error) => {
+                return answer(self.reject(&span, sender.as_ref(), Stage::Parse, &error, request));
+            }
         };
         observe::record_delivery(&span, delivery.mode(), delivery.len());
         let mut guard = None;
@@ -740,16 +748,31 @@ impl WebhookPolicy {
                     p.meter.delivery(Outcome::Duplicate, sender.as_ref());
                     return answer(Reply::new(200));
                 }
-                Err(error) => return answer(self.reject(&span, Stage::Dedup, &error, request)),
+                Err(error) => {
+                    return answer(self.reject(
+                        &span,
+                        sender.as_ref(),
+                        Stage::Dedup,
+                        &error,
+                        request,
+                    ));
+                }
             }
         }
         delivery.spans = EventSpans::new(&span, delivery.events());
         Admission::Forward(admitted(identity, Some(delivery), Some(body), guard, span))
     }
 
-    fn reject<R: Incoming>(&self, span: &Span, stage: Stage, error: &Error, request: &R) -> Reply {
+    fn reject<R: Incoming>(
+        &self,
+        span: &Span,
+        sender: Option<&Arc<str>>,
+        stage: Stage,
+        error: &Error,
+        request: &R,
+    ) -> Reply {
         let problem = error.problem();
-        self.refused(span, stage, &problem);
+        self.refused(span, sender, stage, &problem);
         self.report(&Rejection {
             problem: &problem,
             stage,
@@ -763,24 +786,31 @@ impl WebhookPolicy {
     }
 
     /// A refusal by a step, on the span and in the metrics.
-    fn refused(&self, span: &Span, stage: Stage, problem: &Problem) {
+    fn refused(&self, span: &Span, sender: Option<&Arc<str>>, stage: Stage, problem: &Problem) {
         observe::record_end(
             span,
             Outcome::Refused,
             problem.status(),
             Some((stage.as_str(), Some(problem))),
         );
-        self.0.meter.delivery(Outcome::Refused, None);
+        self.0.meter.delivery(Outcome::Refused, sender);
     }
 
     /// A reply of a step: reported when it is a rejection.
-    fn replied<R: Incoming>(&self, span: &Span, stage: Stage, reply: Reply, request: &R) -> Reply {
+    fn replied<R: Incoming>(
+        &self,
+        span: &Span,
+        sender: Option<&Arc<str>>,
+        stage: Stage,
+        reply: Reply,
+        request: &R,
+    ) -> Reply {
         let Some(problem) = reply.problem() else {
             observe::record_end(span, Outcome::Handshake, reply.status(), None);
-            self.0.meter.delivery(Outcome::Handshake, None);
+            self.0.meter.delivery(Outcome::Handshake, sender);
             return reply;
         };
-        self.refused(span, stage, problem);
+        self.refused(span, sender, stage, problem);
         self.report(&Rejection {
             problem,
             stage,
