@@ -215,9 +215,14 @@ async fn json_logs_carry_the_event_id_type_and_source_and_the_trace_ids() {
     );
     let log = hg.stderr_wait(&["delivered"]);
     let delivered = json_line(&log, "delivered");
-    assert_eq!(delivered["span"]["id"], "j1");
-    assert_eq!(delivered["span"]["type"], "com.example.test");
-    assert_eq!(delivered["span"]["source"], "/tests");
+    // The library's span of the event: its CloudEvents attributes.
+    assert_eq!(delivered["span"]["name"], "process");
+    assert_eq!(delivered["span"]["cloudevents.event_id"], "j1");
+    assert_eq!(
+        delivered["span"]["cloudevents.event_type"],
+        "com.example.test"
+    );
+    assert_eq!(delivered["span"]["cloudevents.event_source"], "/tests");
     // The trace ids of the span it was logged in: the sender's trace, hookgate's span.
     assert_eq!(delivered["trace_id"], common::SENDER_TRACE);
     let span_id = delivered["span_id"].as_str().unwrap();

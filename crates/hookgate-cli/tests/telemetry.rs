@@ -142,30 +142,40 @@ async fn a_delivery_is_exported_in_the_senders_trace_and_flushed_at_sigterm() {
         spans.iter().all(|(service, _)| service == "hookgate"),
         "{spans:?}"
     );
-    // The hand-over's span, with the event's attributes; the sender's span is the
-    // parent of the delivery's first span.
+    // The library's delivery span continues the sender's; the event's `process`
+    // span under it (the hand-over's), with the event's attributes.
+    let delivery = ours
+        .iter()
+        .find(|s| s.name == "hookgate.delivery")
+        .unwrap_or_else(|| panic!("no delivery span: {ours:?}"));
+    assert_eq!(hex(&delivery.parent_span_id), SENDER_SPAN);
+    assert_eq!(
+        attribute(&delivery.attributes, "hookgate.outcome"),
+        Some("accepted")
+    );
     let event_span = ours
         .iter()
-        .find(|s| s.name == "event")
-        .unwrap_or_else(|| panic!("no event span: {ours:?}"));
-    assert_eq!(attribute(&event_span.attributes, "id"), Some("o1"));
+        .find(|s| s.name == "process")
+        .unwrap_or_else(|| panic!("no process span: {ours:?}"));
+    assert_eq!(event_span.parent_span_id, delivery.span_id);
     assert_eq!(
-        attribute(&event_span.attributes, "type"),
+        attribute(&event_span.attributes, "cloudevents.event_id"),
+        Some("o1")
+    );
+    assert_eq!(
+        attribute(&event_span.attributes, "cloudevents.event_type"),
         Some("com.example.test")
     );
-    assert_eq!(attribute(&event_span.attributes, "source"), Some("/tests"));
-    assert!(
-        ours.iter().any(|s| hex(&s.parent_span_id) == SENDER_SPAN),
-        "no child of the sender's span: {ours:?}"
+    assert_eq!(
+        attribute(&event_span.attributes, "cloudevents.event_source"),
+        Some("/tests")
     );
-    // The library's delivery span, once it has one.
-    if let Some(delivery) = ours.iter().find(|s| s.name == "hookgate.delivery") {
-        assert_eq!(hex(&delivery.parent_span_id), SENDER_SPAN);
-        assert_eq!(
-            attribute(&delivery.attributes, "hookgate.outcome"),
-            Some("accepted")
-        );
-    }
+    // No code locations or thread names on the spans (the program turns them off).
+    assert!(
+        attribute(&event_span.attributes, "code.file.path").is_none()
+            && attribute(&event_span.attributes, "thread.name").is_none(),
+        "{event_span:?}"
+    );
     // The headers went to the collector, and nowhere else.
     let exports = exports.lock().unwrap();
     assert!(
@@ -204,11 +214,11 @@ async fn the_service_name_and_resource_come_from_the_environment() {
         200
     );
     let spans = spans_when(&exports, |spans| {
-        spans.iter().any(|(_, s)| s.name == "event")
+        spans.iter().any(|(_, s)| s.name == "process")
     });
     let (service, span) = spans
         .iter()
-        .find(|(_, s)| s.name == "event")
+        .find(|(_, s)| s.name == "process")
         .unwrap_or_else(|| panic!("not exported without the shutdown: {spans:?}"));
     assert_eq!(service, "billing-hooks");
     assert_ne!(hex(&span.trace_id), SENDER_TRACE);

@@ -388,14 +388,22 @@ pub struct Admitted {
     body: Option<Bytes>,
     guard: Option<DedupGuard>,
     private: bool,
+    /// What the spans and metrics need at the end; `None` (8 bytes moved, nothing
+    /// allocated) when neither is on.
+    observed: Option<Box<Observed>>,
+    /// The handler is running: counted until this is dropped.
+    _active: Active,
+}
+
+/// What [`Admitted::finish`] records.
+#[derive(Debug)]
+struct Observed {
     /// The delivery span (current when admitted), its events' spans.
     span: Span,
     event_spans: Option<Arc<EventSpans>>,
     sender: Option<Arc<str>>,
     /// How many events the handler got (counted when it accepts them).
     events: usize,
-    /// The handler is running: counted until this is dropped.
-    _active: Active,
     #[cfg(feature = "metrics")]
     started: std::time::Instant,
 }
@@ -432,8 +440,9 @@ impl Admitted {
     /// each event's span itself). See [`observe`](crate::observe).
     #[must_use]
     pub fn handler_span(&self) -> Span {
-        self.event_spans
-            .as_deref()
+        self.observed
+            .as_ref()
+            .and_then(|o| o.event_spans.as_deref())
             .and_then(EventSpans::single)
             .cloned()
             .unwrap_or_else(Span::none)
@@ -451,13 +460,8 @@ impl Admitted {
             body: _,
             guard,
             private,
-            span,
-            event_spans,
-            sender,
-            events,
+            observed,
             _active,
-            #[cfg(feature = "metrics")]
-            started,
         } = self;
         if let Some(problem) = answer.problem {
             policy.report(&Rejection {
@@ -476,33 +480,43 @@ impl Admitted {
             });
         let refusal =
             (outcome == Outcome::Refused).then_some((Stage::Handler.as_str(), answer.problem));
-        observe::record_end(&span, outcome, answer.status, refusal);
-        if let Some(spans) = &event_spans {
-            spans.finish(answer.status, answer.problem);
+        if let Some(o) = &observed {
+            observe::record_end(&o.span, outcome, answer.status, refusal);
+            if let Some(spans) = &o.event_spans {
+                spans.finish(answer.status, answer.problem);
+            }
         }
-        policy.0.meter.delivery(outcome, sender.as_ref());
+        let sender = observed.as_ref().and_then(|o| o.sender.as_ref());
+        policy.0.meter.delivery(outcome, sender);
         // The answer is read now: the future holds the guard of the claims to settle,
-        // nothing of the request or the response.
+        // nothing of the request or the response (and the guard, not its settling
+        // future beside the one it awaits).
         let status = answer.status;
-        let settle = guard.map(|guard| guard.finish_counted(status));
         async move {
             // The events the handler took: all of an accepted delivery's; of another,
             // those it marked handled one by one (a router's, `--per-event`'s).
-            let completed = match settle {
-                Some(settle) => settle.await,
+            let completed = match guard {
+                Some(guard) => guard.finish_counted(status).await,
                 None => 0,
             };
-            let accepted = match outcome {
-                Outcome::Accepted => events,
-                // Duplicates the handler found itself: it took none.
-                Outcome::Duplicate | Outcome::Handshake => 0,
-                Outcome::Refused => completed,
-            };
-            policy.0.meter.events(accepted, sender.as_ref());
-            #[cfg(feature = "metrics")]
-            policy.0.meter.handler_duration(started.elapsed(), outcome);
+            if let Some(o) = &observed {
+                let accepted = match outcome {
+                    Outcome::Accepted => o.events,
+                    // Duplicates the handler found itself: it took none.
+                    Outcome::Duplicate | Outcome::Handshake => 0,
+                    Outcome::Refused => completed,
+                };
+                policy.0.meter.events(accepted, o.sender.as_ref());
+                #[cfg(feature = "metrics")]
+                policy
+                    .0
+                    .meter
+                    .handler_duration(o.started.elapsed(), outcome);
+            }
+            #[cfg(not(feature = "metrics"))]
+            let _ = completed;
             // The handler's spans end with the answer, the gauge with them.
-            drop((event_spans, _active));
+            drop((observed, _active));
             Finished { private }
         }
     }
@@ -644,6 +658,9 @@ impl WebhookPolicy {
     /// else the span that continues the request's `traceparent` (feature `otel`).
     /// Its fields are recorded as the steps go; see [`observe`](crate::observe).
     pub fn span<R: Incoming>(&self, request: &R) -> Span {
+        if !observe::enabled() {
+            return Span::none();
+        }
         observe::delivery_span(
             request.method(),
             request.path(),
@@ -657,73 +674,81 @@ impl WebhookPolicy {
     /// [`span`](Self::span), when the adapter runs it there) and in the metrics.
     pub async fn admit<R: Incoming>(&self, request: &mut R) -> Admission {
         let p = &*self.0;
-        let span = Span::current();
+        // The span is looked up where it is recorded on (a level check when spans
+        // are off), so that this future does not keep a copy of it.
         if !p.handshake_after_auth
             && let Some(reply) = p.handshake.respond(request).await
         {
-            return Admission::Reply(self.replied(&span, None, Stage::Handshake, reply, request));
+            return Admission::Reply(self.replied(None, Stage::Handshake, reply, request));
         }
         let mut identity = None;
         if let Some(auth) = &p.auth {
             let check = auth.authenticate(request.query(), &request.headers());
             match check.await {
                 Ok(who) => {
-                    observe::record_identity(&span, &who);
+                    observe::record_identity(&observe::current(), &who);
                     identity = Some(who);
                 }
                 Err(error) => {
-                    return Admission::Reply(self.reject(
-                        &span,
-                        None,
-                        Stage::Auth,
-                        &error,
-                        request,
-                    ));
+                    return Admission::Reply(self.reject(None, Stage::Auth, &error, request));
                 }
             }
         }
-        let sender = identity.as_ref().and_then(observe::sender_label).cloned();
         let private = identity.as_ref().is_some_and(Identity::from_query);
         // Every answer from here on goes to an authenticated request.
         let answer = |reply: Reply| Admission::Reply(with_headers(reply, answer_headers(private)));
         if p.handshake_after_auth
             && let Some(reply) = p.handshake.respond(request).await
         {
-            return answer(self.replied(&span, sender.as_ref(), Stage::Handshake, reply, request));
+            return answer(self.replied(
+                sender_of(identity.as_ref()),
+                Stage::Handshake,
+                reply,
+                request,
+            ));
         }
         // What goes on to the handler is put together at the end: the futures of
         // the steps before do not also hold it.
-        let admitted = |identity, delivery: Option<Delivery>, body, guard, span: Span| {
-            let event_spans = delivery.as_ref().and_then(|d| d.spans.clone());
+        let admitted = |identity: Option<Identity>, delivery: Option<Delivery>, body, guard| {
+            let observed = (observe::enabled() || cfg!(feature = "metrics")).then(|| {
+                Box::new(Observed {
+                    span: observe::current(),
+                    event_spans: delivery.as_ref().and_then(|d| d.spans.clone()),
+                    sender: sender_of(identity.as_ref()).cloned(),
+                    events: delivery.as_ref().map_or(0, Delivery::len),
+                    #[cfg(feature = "metrics")]
+                    started: std::time::Instant::now(),
+                })
+            });
             Admitted {
-                events: delivery.as_ref().map_or(0, Delivery::len),
                 policy: self.clone(),
                 private,
                 identity,
                 delivery,
                 body,
                 guard,
-                span,
-                event_spans,
+                observed,
                 _active: p.meter.active(),
-                sender: sender.clone(),
-                #[cfg(feature = "metrics")]
-                started: std::time::Instant::now(),
             }
         };
         let Some(config) = &p.parse else {
-            return Admission::Forward(admitted(identity, None, None, None, span));
+            return Admission::Forward(admitted(identity, None, None, None));
         };
         if !carries_events(request.method()) {
-            return Admission::Forward(admitted(identity, None, None, None, span));
+            return Admission::Forward(admitted(identity, None, None, None));
         }
         let (mut delivery, body) = match read_delivery(request, config).await {
             Ok(read) => read,
             Err(error) => {
-                return answer(self.reject(&span, sender.as_ref(), Stage::Parse, &error, request));
+                return answer(self.reject(
+                    sender_of(identity.as_ref()),
+                    Stage::Parse,
+                    &error,
+                    request,
+                ));
             }
         };
-        observe::record_delivery(&span, delivery.mode(), delivery.len());
+        observe::record_delivery(&observe::current(), delivery.mode(), delivery.len());
         let mut guard = None;
         if let Some(dedup) = &p.dedup {
             let before = delivery.len();
@@ -734,8 +759,8 @@ impl WebhookPolicy {
                 _ => before - delivery.len(),
             };
             if duplicates > 0 {
-                span.record("hookgate.duplicates", duplicates as i64);
-                p.meter.duplicates(duplicates, sender.as_ref());
+                observe::current().record("hookgate.duplicates", duplicates as i64);
+                p.meter.duplicates(duplicates, sender_of(identity.as_ref()));
             }
             match claimed {
                 Ok(ClaimOutcome::Handle(claimed)) => {
@@ -744,14 +769,14 @@ impl WebhookPolicy {
                     guard = Some(claimed);
                 }
                 Ok(ClaimOutcome::AllDuplicates) => {
-                    observe::record_end(&span, Outcome::Duplicate, 200, None);
-                    p.meter.delivery(Outcome::Duplicate, sender.as_ref());
+                    observe::record_end(&observe::current(), Outcome::Duplicate, 200, None);
+                    p.meter
+                        .delivery(Outcome::Duplicate, sender_of(identity.as_ref()));
                     return answer(Reply::new(200));
                 }
                 Err(error) => {
                     return answer(self.reject(
-                        &span,
-                        sender.as_ref(),
+                        sender_of(identity.as_ref()),
                         Stage::Dedup,
                         &error,
                         request,
@@ -759,20 +784,19 @@ impl WebhookPolicy {
                 }
             }
         }
-        delivery.spans = EventSpans::new(&span, delivery.events());
-        Admission::Forward(admitted(identity, Some(delivery), Some(body), guard, span))
+        delivery.spans = EventSpans::new(&observe::current(), delivery.events());
+        Admission::Forward(admitted(identity, Some(delivery), Some(body), guard))
     }
 
     fn reject<R: Incoming>(
         &self,
-        span: &Span,
         sender: Option<&Arc<str>>,
         stage: Stage,
         error: &Error,
         request: &R,
     ) -> Reply {
         let problem = error.problem();
-        self.refused(span, sender, stage, &problem);
+        self.refused(sender, stage, &problem);
         self.report(&Rejection {
             problem: &problem,
             stage,
@@ -786,9 +810,9 @@ impl WebhookPolicy {
     }
 
     /// A refusal by a step, on the span and in the metrics.
-    fn refused(&self, span: &Span, sender: Option<&Arc<str>>, stage: Stage, problem: &Problem) {
+    fn refused(&self, sender: Option<&Arc<str>>, stage: Stage, problem: &Problem) {
         observe::record_end(
-            span,
+            &observe::current(),
             Outcome::Refused,
             problem.status(),
             Some((stage.as_str(), Some(problem))),
@@ -799,18 +823,22 @@ impl WebhookPolicy {
     /// A reply of a step: reported when it is a rejection.
     fn replied<R: Incoming>(
         &self,
-        span: &Span,
         sender: Option<&Arc<str>>,
         stage: Stage,
         reply: Reply,
         request: &R,
     ) -> Reply {
         let Some(problem) = reply.problem() else {
-            observe::record_end(span, Outcome::Handshake, reply.status(), None);
+            observe::record_end(
+                &observe::current(),
+                Outcome::Handshake,
+                reply.status(),
+                None,
+            );
             self.0.meter.delivery(Outcome::Handshake, sender);
             return reply;
         };
-        self.refused(span, sender, stage, problem);
+        self.refused(sender, stage, problem);
         self.report(&Rejection {
             problem,
             stage,
@@ -832,6 +860,12 @@ impl WebhookPolicy {
             hook(rejection);
         }
     }
+}
+
+/// The sender's configured label, for the metrics (read where it is needed: the
+/// admission's future keeps the identity, not a copy of the label).
+fn sender_of(identity: Option<&Identity>) -> Option<&Arc<str>> {
+    identity.and_then(observe::sender_label)
 }
 
 /// The parse limits of an extractor that reads the body itself: those of the

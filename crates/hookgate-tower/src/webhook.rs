@@ -114,38 +114,46 @@ where
         // A refusal leaves the block with the drain of the body it left unread (or
         // the closing of the connection), awaited after it.
         let settle = 'refused: {
-            let mut admitted = match policy.admit(&mut request).await {
-                Admission::Reply(reply) => break 'refused settle_refusal(&mut request, reply),
-                Admission::Forward(admitted) => admitted,
+            // The handler's answer and the future that finishes with it. A block of
+            // its own, so that `admitted`'s storage ends before that future is
+            // awaited (the state would keep room for both).
+            let (mut response, finish) = {
+                let mut admitted = match policy.admit(&mut request).await {
+                    Admission::Reply(reply) => {
+                        break 'refused settle_refusal(&mut request, reply);
+                    }
+                    Admission::Forward(admitted) => admitted,
+                };
+                let extensions = &mut request.parts.extensions;
+                // The extractors' limits (one `Arc`): no `Extension` of their own needed.
+                extensions.insert(admitted.policy().clone());
+                if let Some(identity) = admitted.take_identity() {
+                    extensions.insert(identity);
+                }
+                if let Some(delivery) = admitted.take_delivery() {
+                    extensions.insert(delivery);
+                }
+                let (method, uri) = (request.parts.method.clone(), request.parts.uri.clone());
+                let body = admitted.take_body();
+                let handler_span = admitted.handler_span();
+                // An error, a panic or a drop here drops `admitted`: its claims are
+                // released.
+                let response = inner
+                    .call(request.into_request(body))
+                    .instrument(handler_span)
+                    .await?;
+                // `finish` reads the answer before its future starts: nothing of it,
+                // nor the request's method and URI, is held across the store's await
+                // (response bodies need not be `Sync`).
+                let finish = admitted.finish(HandlerAnswer {
+                    status: response.status().as_u16(),
+                    problem: response.extensions().get::<Problem>(),
+                    method: method.as_str(),
+                    path: uri.path(),
+                    outcome: response.extensions().get::<Outcome>().copied(),
+                });
+                (response, finish)
             };
-            let extensions = &mut request.parts.extensions;
-            // The extractors' limits (one `Arc`): no `Extension` of their own needed.
-            extensions.insert(admitted.policy().clone());
-            if let Some(identity) = admitted.take_identity() {
-                extensions.insert(identity);
-            }
-            if let Some(delivery) = admitted.take_delivery() {
-                extensions.insert(delivery);
-            }
-            let (method, uri) = (request.parts.method.clone(), request.parts.uri.clone());
-            let body = admitted.take_body();
-            let handler_span = admitted.handler_span();
-            // An error, a panic or a drop here drops `admitted`: its claims are released.
-            let handled = inner
-                .call(request.into_request(body))
-                .instrument(handler_span);
-            let mut response = handled.await?;
-            // `finish` reads the answer before its future starts: nothing of it, nor the
-            // request's method and URI, is held across the store's await (response
-            // bodies need not be `Sync`).
-            let finish = admitted.finish(HandlerAnswer {
-                status: response.status().as_u16(),
-                problem: response.extensions().get::<Problem>(),
-                method: method.as_str(),
-                path: uri.path(),
-                outcome: response.extensions().get::<Outcome>().copied(),
-            });
-            drop((method, uri));
             let finished = finish.await;
             set_headers(response.headers_mut(), finished.headers());
             return Ok(response.map(Body::inner));

@@ -2,9 +2,6 @@
 //! `metrics`; without it every method here is empty and nothing is compiled in).
 
 use std::sync::Arc;
-#[cfg(feature = "metrics")]
-use std::sync::RwLock;
-use std::time::Duration;
 
 use super::Outcome;
 
@@ -32,57 +29,190 @@ pub const HANDLER_DURATION: &str = "hookgate.handler.duration";
 /// counted as `other`, so a handler that makes up types cannot grow the label set.
 pub const MAX_PROBLEM_TYPES: usize = 64;
 
-/// The metrics of one policy: its route label and its problem types seen.
-#[derive(Clone, Debug, Default)]
+/// The metrics of one policy: its keys, built once (so that recording with no
+/// recorder installed allocates nothing), and its problem types seen.
+#[derive(Clone, Debug)]
 pub(crate) struct Meter {
     #[cfg(feature = "metrics")]
-    route: Option<Arc<str>>,
-    #[cfg(feature = "metrics")]
-    problems: Arc<RwLock<Vec<Arc<str>>>>,
+    inner: Arc<record::Keys>,
 }
 
 #[cfg(feature = "metrics")]
 mod record {
-    use std::sync::Arc;
+    use std::sync::{Arc, RwLock};
 
     use metrics::{Key, Label, Level, Metadata, SharedString};
+
+    use super::{
+        ACTIVE, DELIVERIES, DUPLICATES, EVENTS, HANDLER_DURATION, MAX_PROBLEM_TYPES, Outcome,
+        REJECTIONS,
+    };
 
     static METADATA: Metadata<'static> =
         Metadata::new("hookgate", Level::INFO, Some(module_path!()));
 
-    pub(super) fn shared(value: &Arc<str>) -> SharedString {
+    /// The most sender labels whose keys are kept; a policy has a few (they are
+    /// configured), and past this bound keys are built per call.
+    const MAX_SENDERS: usize = 256;
+
+    const OUTCOMES: [Outcome; 4] = [
+        Outcome::Accepted,
+        Outcome::Duplicate,
+        Outcome::Refused,
+        Outcome::Handshake,
+    ];
+
+    fn index(outcome: Outcome) -> usize {
+        match outcome {
+            Outcome::Accepted => 0,
+            Outcome::Duplicate => 1,
+            Outcome::Refused => 2,
+            Outcome::Handshake => 3,
+        }
+    }
+
+    fn shared(value: &Arc<str>) -> SharedString {
         SharedString::from_shared(Arc::clone(value))
     }
 
-    pub(super) fn labels(
-        route: Option<&Arc<str>>,
-        sender: Option<&Arc<str>>,
-        more: &[(&'static str, SharedString)],
-    ) -> Vec<Label> {
-        let mut labels = Vec::with_capacity(2 + more.len());
-        labels.extend(more.iter().cloned().map(|(k, v)| Label::new(k, v)));
-        if let Some(route) = route {
-            labels.push(Label::new("route", shared(route)));
+    /// The keys of one sender (or of none).
+    #[derive(Debug)]
+    pub(super) struct SenderKeys {
+        deliveries: [Key; 4],
+        events: Key,
+        duplicates: Key,
+    }
+
+    impl SenderKeys {
+        fn new(route: Option<&Arc<str>>, sender: Option<&Arc<str>>) -> Self {
+            let labels = |more: Option<Label>| {
+                let mut labels: Vec<Label> = more.into_iter().collect();
+                labels.extend(route.map(|r| Label::new("route", shared(r))));
+                labels.extend(sender.map(|s| Label::new("sender", shared(s))));
+                labels
+            };
+            Self {
+                deliveries: OUTCOMES.map(|o| {
+                    Key::from_parts(DELIVERIES, labels(Some(Label::new("outcome", o.as_str()))))
+                }),
+                events: Key::from_parts(EVENTS, labels(None)),
+                duplicates: Key::from_parts(DUPLICATES, labels(None)),
+            }
         }
-        if let Some(sender) = sender {
-            labels.push(Label::new("sender", shared(sender)));
+    }
+
+    /// Every key of a policy.
+    #[derive(Debug)]
+    pub(super) struct Keys {
+        route: Option<Arc<str>>,
+        /// Without a sender label.
+        anonymous: SenderKeys,
+        senders: RwLock<Vec<(Arc<str>, Arc<SenderKeys>)>>,
+        active: Key,
+        handler_duration: [Key; 4],
+        problems: RwLock<Vec<Arc<str>>>,
+    }
+
+    impl Keys {
+        pub(super) fn new(route: Option<&Arc<str>>) -> Self {
+            let route_only = |name: &'static str, more: Option<Label>| {
+                let mut labels: Vec<Label> = more.into_iter().collect();
+                labels.extend(route.map(|r| Label::new("route", shared(r))));
+                Key::from_parts(name, labels)
+            };
+            Self {
+                route: route.cloned(),
+                anonymous: SenderKeys::new(route, None),
+                senders: RwLock::default(),
+                active: route_only(ACTIVE, None),
+                handler_duration: OUTCOMES
+                    .map(|o| route_only(HANDLER_DURATION, Some(Label::new("outcome", o.as_str())))),
+                problems: RwLock::default(),
+            }
         }
-        labels
+
+        /// Runs `f` with the keys of `sender`.
+        fn with_sender<T>(&self, sender: Option<&Arc<str>>, f: impl FnOnce(&SenderKeys) -> T) -> T {
+            let Some(sender) = sender else {
+                return f(&self.anonymous);
+            };
+            let find = |known: &[(Arc<str>, Arc<SenderKeys>)]| {
+                known
+                    .iter()
+                    .find(|(label, _)| label == sender)
+                    .map(|(_, keys)| Arc::clone(keys))
+            };
+            if let Some(keys) = find(&self.senders.read().unwrap_or_else(|e| e.into_inner())) {
+                return f(&keys);
+            }
+            let mut known = self.senders.write().unwrap_or_else(|e| e.into_inner());
+            if let Some(keys) = find(&known) {
+                return f(&keys);
+            }
+            let keys = SenderKeys::new(self.route.as_ref(), Some(sender));
+            if known.len() >= MAX_SENDERS {
+                drop(known);
+                return f(&keys);
+            }
+            let keys = Arc::new(keys);
+            known.push((Arc::clone(sender), Arc::clone(&keys)));
+            drop(known);
+            f(&keys)
+        }
+
+        pub(super) fn delivery(&self, outcome: Outcome, sender: Option<&Arc<str>>) {
+            self.with_sender(sender, |keys| count(&keys.deliveries[index(outcome)], 1));
+        }
+
+        pub(super) fn events(&self, n: u64, sender: Option<&Arc<str>>) {
+            self.with_sender(sender, |keys| count(&keys.events, n));
+        }
+
+        pub(super) fn duplicates(&self, n: u64, sender: Option<&Arc<str>>) {
+            self.with_sender(sender, |keys| count(&keys.duplicates, n));
+        }
+
+        pub(super) fn rejection(&self, stage: &'static str, problem_type: &str) {
+            let mut labels = vec![
+                Label::new("problem_type", self.problem_label(problem_type)),
+                Label::new("stage", stage),
+            ];
+            labels.extend(self.route.as_ref().map(|r| Label::new("route", shared(r))));
+            count(&Key::from_parts(REJECTIONS, labels), 1);
+        }
+
+        pub(super) fn active(&self, delta: f64) {
+            let key = &self.active;
+            metrics::with_recorder(|r| r.register_gauge(key, &METADATA).increment(delta));
+        }
+
+        pub(super) fn handler_duration(&self, outcome: Outcome, seconds: f64) {
+            let key = &self.handler_duration[index(outcome)];
+            metrics::with_recorder(|r| r.register_histogram(key, &METADATA).record(seconds));
+        }
+
+        /// The label of a problem type: itself while fewer than
+        /// [`MAX_PROBLEM_TYPES`] are known, else `other`.
+        fn problem_label(&self, problem_type: &str) -> SharedString {
+            let known = |seen: &[Arc<str>]| seen.iter().find(|t| &***t == problem_type).map(shared);
+            if let Some(label) = known(&self.problems.read().unwrap_or_else(|e| e.into_inner())) {
+                return label;
+            }
+            let mut seen = self.problems.write().unwrap_or_else(|e| e.into_inner());
+            if let Some(label) = known(&seen) {
+                return label;
+            }
+            if seen.len() >= MAX_PROBLEM_TYPES {
+                return "other".into();
+            }
+            let name: Arc<str> = problem_type.into();
+            seen.push(Arc::clone(&name));
+            shared(&name)
+        }
     }
 
-    pub(super) fn count(name: &'static str, labels: Vec<Label>, n: u64) {
-        let key = Key::from_parts(name, labels);
-        metrics::with_recorder(|r| r.register_counter(&key, &METADATA).increment(n));
-    }
-
-    pub(super) fn gauge(name: &'static str, labels: Vec<Label>, delta: f64) {
-        let key = Key::from_parts(name, labels);
-        metrics::with_recorder(|r| r.register_gauge(&key, &METADATA).increment(delta));
-    }
-
-    pub(super) fn histogram(name: &'static str, labels: Vec<Label>, value: f64) {
-        let key = Key::from_parts(name, labels);
-        metrics::with_recorder(|r| r.register_histogram(&key, &METADATA).record(value));
+    fn count(key: &Key, n: u64) {
+        metrics::with_recorder(|r| r.register_counter(key, &METADATA).increment(n));
     }
 }
 
@@ -92,37 +222,23 @@ impl Meter {
         let _ = route;
         Self {
             #[cfg(feature = "metrics")]
-            route: route.cloned(),
-            #[cfg(feature = "metrics")]
-            problems: Arc::default(),
+            inner: Arc::new(record::Keys::new(route)),
         }
     }
 
     /// A request ended with `outcome`.
     pub(crate) fn delivery(&self, outcome: Outcome, sender: Option<&Arc<str>>) {
         #[cfg(feature = "metrics")]
-        record::count(
-            DELIVERIES,
-            record::labels(
-                self.route.as_ref(),
-                sender,
-                &[("outcome", outcome.as_str().into())],
-            ),
-            1,
-        );
+        self.inner.delivery(outcome, sender);
         #[cfg(not(feature = "metrics"))]
         let _ = (outcome, sender);
     }
 
-    /// `n` events handed to the handler.
+    /// `n` events the handler took.
     pub(crate) fn events(&self, n: usize, sender: Option<&Arc<str>>) {
         #[cfg(feature = "metrics")]
         if n > 0 {
-            record::count(
-                EVENTS,
-                record::labels(self.route.as_ref(), sender, &[]),
-                n as u64,
-            );
+            self.inner.events(n as u64, sender);
         }
         #[cfg(not(feature = "metrics"))]
         let _ = (n, sender);
@@ -132,11 +248,7 @@ impl Meter {
     pub(crate) fn duplicates(&self, n: usize, sender: Option<&Arc<str>>) {
         #[cfg(feature = "metrics")]
         if n > 0 {
-            record::count(
-                DUPLICATES,
-                record::labels(self.route.as_ref(), sender, &[]),
-                n as u64,
-            );
+            self.inner.duplicates(n as u64, sender);
         }
         #[cfg(not(feature = "metrics"))]
         let _ = (n, sender);
@@ -145,18 +257,7 @@ impl Meter {
     /// A rejection of `problem_type` by `stage`.
     pub(crate) fn rejection(&self, stage: &'static str, problem_type: &str) {
         #[cfg(feature = "metrics")]
-        {
-            let problem = self.problem_label(problem_type);
-            record::count(
-                REJECTIONS,
-                record::labels(
-                    self.route.as_ref(),
-                    None,
-                    &[("problem_type", problem), ("stage", stage.into())],
-                ),
-                1,
-            );
-        }
+        self.inner.rejection(stage, problem_type);
         #[cfg(not(feature = "metrics"))]
         let _ = (stage, problem_type);
     }
@@ -164,51 +265,18 @@ impl Meter {
     /// A handler started: the gauge is up until the returned value is dropped.
     pub(crate) fn active(&self) -> Active {
         #[cfg(feature = "metrics")]
-        record::gauge(ACTIVE, record::labels(self.route.as_ref(), None, &[]), 1.0);
+        self.inner.active(1.0);
         Active {
             #[cfg(feature = "metrics")]
-            route: self.route.clone(),
+            keys: Arc::clone(&self.inner),
         }
     }
 
-    /// A handler took `elapsed` and ended with `outcome`.
-    pub(crate) fn handler_duration(&self, elapsed: Duration, outcome: Outcome) {
-        #[cfg(feature = "metrics")]
-        record::histogram(
-            HANDLER_DURATION,
-            record::labels(
-                self.route.as_ref(),
-                None,
-                &[("outcome", outcome.as_str().into())],
-            ),
-            elapsed.as_secs_f64(),
-        );
-        #[cfg(not(feature = "metrics"))]
-        let _ = (elapsed, outcome);
-    }
-
-    /// The label of a problem type: itself while fewer than
-    /// [`MAX_PROBLEM_TYPES`] are known, else `other`.
+    /// A handler took `elapsed` and ended with `outcome` (the caller measures only
+    /// with the feature: no clock read without it).
     #[cfg(feature = "metrics")]
-    fn problem_label(&self, problem_type: &str) -> metrics::SharedString {
-        let known = |seen: &[Arc<str>]| {
-            seen.iter()
-                .find(|t| &***t == problem_type)
-                .map(record::shared)
-        };
-        if let Some(label) = known(&self.problems.read().unwrap_or_else(|e| e.into_inner())) {
-            return label;
-        }
-        let mut seen = self.problems.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(label) = known(&seen) {
-            return label;
-        }
-        if seen.len() >= MAX_PROBLEM_TYPES {
-            return "other".into();
-        }
-        let name: Arc<str> = problem_type.into();
-        seen.push(Arc::clone(&name));
-        record::shared(&name)
+    pub(crate) fn handler_duration(&self, elapsed: std::time::Duration, outcome: Outcome) {
+        self.inner.handler_duration(outcome, elapsed.as_secs_f64());
     }
 }
 
@@ -217,12 +285,12 @@ impl Meter {
 #[derive(Debug)]
 pub(crate) struct Active {
     #[cfg(feature = "metrics")]
-    route: Option<Arc<str>>,
+    keys: Arc<record::Keys>,
 }
 
 impl Drop for Active {
     fn drop(&mut self) {
         #[cfg(feature = "metrics")]
-        record::gauge(ACTIVE, record::labels(self.route.as_ref(), None, &[]), -1.0);
+        self.keys.active(-1.0);
     }
 }

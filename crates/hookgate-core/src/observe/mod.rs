@@ -36,8 +36,9 @@
 //! handlers that pass it on read it with
 //! [`CloudEvent::trace_context`](crate::CloudEvent::trace_context).
 //!
-//! **Cost.** With no subscriber (or one that filters the spans out) a span is a
-//! disabled callsite: no field is formatted, no event span allocated.
+//! **Cost.** With no subscriber (or one that filters `INFO` spans out) no span is
+//! made: a level check per delivery, no field formatted, no event span allocated
+//! (figures in `BENCHMARKS.md`, "Observability").
 //!
 //! **Metrics** (feature `metrics`, through the `metrics` facade: nothing recorded
 //! until a recorder is installed, and nothing compiled in without the feature):
@@ -83,6 +84,6 @@ pub use span::{DELIVERY_SPAN, EVENT_SPAN, Outcome};
 
 pub(crate) use metrics::{Active, Meter};
 pub(crate) use span::{
-    EventSpans, delivery_span, event_span, record_delivery, record_end, record_event,
-    record_identity, sender_label,
+    EventSpans, current, delivery_span, enabled, event_span, record_delivery, record_end,
+    record_event, record_identity, sender_label,
 };

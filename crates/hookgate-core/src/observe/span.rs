@@ -62,7 +62,8 @@ impl Outcome {
     }
 }
 
-/// The span of one request through the whole stack. A child of the current span
+/// The span of one request through the whole stack (the caller checked that
+/// spans are [`enabled`]). A child of the current span
 /// when there is one (tower-http's `TraceLayer`, tracing-actix-web's
 /// `TracingLogger`); else the span that continues the request's W3C
 /// `traceparent` (with the `otel` feature) as the trace's SERVER span.
@@ -101,6 +102,24 @@ pub(crate) fn delivery_span<H: HeaderSource>(
     #[cfg(not(feature = "otel"))]
     let _ = headers;
     span
+}
+
+/// Whether any subscriber takes `INFO` spans: when none does (no subscriber at
+/// all, or one at `WARN`), no span is made, not even a disabled one (which, with
+/// `tracing`'s `log` feature on somewhere in the build, keeps its metadata and
+/// asks the `log` crate at each enter, exit and drop).
+pub(crate) fn enabled() -> bool {
+    tracing::level_enabled!(tracing::Level::INFO)
+}
+
+/// The current span, when spans are [`enabled`]; else none (no dispatcher
+/// lookup).
+pub(crate) fn current() -> Span {
+    if enabled() {
+        Span::current()
+    } else {
+        Span::none()
+    }
 }
 
 /// Records the sender on the delivery span.
@@ -206,6 +225,9 @@ impl EventSpans {
 /// The processing span of one event, a child of `parent`, linked to the event's
 /// own trace context (its `traceparent` extension) with the `otel` feature.
 pub(crate) fn event_span(parent: &Span, event: &CloudEvent) -> Span {
+    if !enabled() {
+        return Span::none();
+    }
     let span = tracing::info_span!(
         target: "hookgate::event",
         parent: parent,

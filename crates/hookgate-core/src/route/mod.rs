@@ -393,7 +393,7 @@ impl<C: Clone + Send + 'static> EventRouter<C> {
             // own under the current span.
             let span = match spans.as_deref().and_then(|spans| spans.routed(index)) {
                 Some(span) => span.clone(),
-                None => observe::event_span(&tracing::Span::current(), &event),
+                None => observe::event_span(&observe::current(), &event),
             };
             let handled = self
                 .handle(event, context.clone())
