@@ -302,7 +302,7 @@ impl WebhookPolicyBuilder {
     }
 
     /// Names the receiver (default: unnamed): the `hookgate.route` field of its
-    /// spans and the `route` label of its metrics (see [`observe`](crate::observe)),
+    /// spans and the `route` label of its metrics (see [`observe`]),
     /// so that the receivers of one process are told apart. 1 to 64 characters of
     /// `A-Z a-z 0-9 _ - . /`.
     pub fn name(mut self, name: impl Into<String>) -> Self {
@@ -437,7 +437,7 @@ impl Admitted {
     /// The span the handler runs in: the event's processing span when the
     /// delivery holds one event; else none (`Span::none()`), and the handler runs
     /// in the delivery span (an [`EventRouter`](crate::route::EventRouter) enters
-    /// each event's span itself). See [`observe`](crate::observe).
+    /// each event's span itself). See [`observe`].
     #[must_use]
     pub fn handler_span(&self) -> Span {
         self.observed
@@ -656,7 +656,7 @@ impl WebhookPolicy {
     /// the handler and [`Admitted::finish`] in (the adapters instrument the
     /// request's future with it): a child of the current span when there is one,
     /// else the span that continues the request's `traceparent` (feature `otel`).
-    /// Its fields are recorded as the steps go; see [`observe`](crate::observe).
+    /// Its fields are recorded as the steps go; see [`observe`].
     pub fn span<R: Incoming>(&self, request: &R) -> Span {
         if !observe::enabled() {
             return Span::none();
