@@ -8,6 +8,8 @@
 mod common;
 #[path = "../../../tests/common/redis.rs"]
 mod redis_server;
+#[path = "../../../tests/common/redis_tls.rs"]
+mod redis_tls;
 
 use common::{Hookgate, event, send_binary};
 use redis_server::{RedisServer, unique_prefix};
@@ -118,4 +120,25 @@ fn a_redis_password_is_never_printed() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("Redis") && !err.contains("pa55word"), "{err}");
+}
+
+/// `--redis rediss://... --redis-ca FILE`: the program deduplicates on a Redis
+/// that serves TLS only, with a certificate of a private CA.
+#[tokio::test(flavor = "multi_thread")]
+async fn rediss_with_a_private_ca() {
+    let redis = redis_tls::TlsRedis::start();
+    let url = redis.url("rediss");
+    let ca = redis.ca_file.to_str().unwrap().to_owned();
+    let hg = Hookgate::start(&["--redis", &url, "--redis-ca", &ca], &[]);
+    let id = unique_prefix("cli-tls");
+    for _ in 0..2 {
+        assert_eq!(
+            send_binary(&hg.url("/api/events"), &event(&id))
+                .await
+                .status(),
+            200
+        );
+    }
+    assert_eq!(hg.stdout_events_wait(1).len(), 1);
+    assert_eq!(hg.metric("hookgate_duplicates_total").await, 1.0);
 }

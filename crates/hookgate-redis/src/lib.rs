@@ -91,6 +91,43 @@
 //! write only makes the call fail (503). A remembered event takes about 180 bytes
 //! of Redis memory with the default prefix (measured on Redis 7.0).
 
+//! # TLS (`rediss://`)
+//!
+//! With the `tls` feature (`redis-tls` on the `hookgate` facade) a `rediss://` URL
+//! connects over TLS with rustls (the `ring` provider), the server's certificate
+//! checked against the system's roots and the Mozilla roots, or against a private
+//! CA given with [`RedisStoreBuilder::ca_pem`]. Without the feature a `rediss://`
+//! URL fails at [`connect`](RedisStoreBuilder::connect) with redis-rs's "can't
+//! connect with TLS, the feature is not enabled". Azure Cache for Redis serves TLS
+//! only, on port 6380, with a public certificate; its access key is the password:
+//!
+//! ```no_run
+//! # #[cfg(feature = "tls")]
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! // The access key from the environment, never in code or on a command line.
+//! let key = std::env::var("REDIS_ACCESS_KEY")?;
+//! let store = hookgate_redis::RedisStore::builder(format!(
+//!     "rediss://:{key}@my-cache.redis.cache.windows.net:6380"
+//! ))
+//! .connect()
+//! .await?;
+//! # let _ = store;
+//! # Ok(()) }
+//! ```
+//!
+//! A Redis with a certificate of your own CA:
+//!
+//! ```no_run
+//! # #[cfg(feature = "tls")]
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = hookgate_redis::RedisStore::builder("rediss://redis.internal:6380")
+//!     .ca_pem(std::fs::read("/etc/hookgate/redis-ca.pem")?)
+//!     .connect()
+//!     .await?;
+//! # let _ = store;
+//! # Ok(()) }
+//! ```
+//!
 //! # Redis Cluster
 //!
 //! With the `cluster` feature (off by default; redis-rs `cluster-async`),

@@ -28,6 +28,11 @@ pub(crate) struct Args {
     #[arg(long, env = "HOOKGATE_REDIS_URL_FILE", value_name = "FILE")]
     pub(crate) redis_url_file: Option<PathBuf>,
 
+    /// A private CA's certificates (PEM) that a `rediss://` server is checked
+    /// against, instead of the system's and the Mozilla roots.
+    #[arg(long, env = "HOOKGATE_REDIS_CA", value_name = "FILE")]
+    pub(crate) redis_ca: Option<PathBuf>,
+
     /// How long a delivery being handled holds its events' claims; with --exec or
     /// --forward, longer than its timeout plus --shutdown-grace (or the start is
     /// refused) [default: 5m].
@@ -44,6 +49,7 @@ pub(crate) struct Args {
 pub(crate) struct File {
     redis: Option<String>,
     redis_url_file: Option<PathBuf>,
+    redis_ca: Option<PathBuf>,
     lease: Option<Scalar>,
     remember: Option<Scalar>,
 }
@@ -51,10 +57,13 @@ pub(crate) struct File {
 impl File {
     /// A file the configuration file names is relative to it (`dir`).
     pub(crate) fn relative_to(&mut self, dir: &Path) {
-        if let Some(named) = &mut self.redis_url_file
-            && named.is_relative()
+        for named in [&mut self.redis_url_file, &mut self.redis_ca]
+            .into_iter()
+            .flatten()
         {
-            *named = dir.join(&*named);
+            if named.is_relative() {
+                *named = dir.join(&*named);
+            }
         }
     }
 }
@@ -79,10 +88,25 @@ impl fmt::Display for RedisUrl {
     }
 }
 
+/// A private CA for `rediss://`: its file and its PEM, read and checked at the
+/// start (`Debug` shows the file).
+#[derive(Clone)]
+pub(crate) struct RedisCa {
+    pub(crate) path: PathBuf,
+    pub(crate) pem: Vec<u8>,
+}
+
+impl fmt::Debug for RedisCa {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RedisCa({})", self.path.display())
+    }
+}
+
 /// The dedup settings, checked.
 #[derive(Clone, Debug)]
 pub(crate) struct DedupSettings {
     pub(crate) redis: Option<RedisUrl>,
+    pub(crate) redis_ca: Option<RedisCa>,
     pub(crate) lease: Duration,
     pub(crate) remember: Duration,
 }
@@ -144,8 +168,33 @@ pub(crate) fn resolve(
         text(args.remember, file.remember),
         Duration::from_secs(24 * 3600),
     )?;
+    let redis_ca = match args.redis_ca.or(file.redis_ca) {
+        None => None,
+        Some(path) => {
+            if !redis
+                .as_ref()
+                .is_some_and(|url| url.0.starts_with("rediss://"))
+            {
+                return Err(ConfigProblem::new(
+                    "redis_ca",
+                    "a CA for Redis needs a rediss:// URL (redis or redis_url_file)",
+                ));
+            }
+            let pem = std::fs::read(&path).map_err(|e| {
+                ConfigProblem::new("redis_ca", format!("cannot read {}: {e}", path.display()))
+            })?;
+            if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+                return Err(ConfigProblem::new(
+                    "redis_ca",
+                    format!("{} holds no PEM certificate", path.display()),
+                ));
+            }
+            Some(RedisCa { path, pem })
+        }
+    };
     Ok(DedupSettings {
         redis,
+        redis_ca,
         lease,
         remember,
     })
@@ -171,6 +220,7 @@ impl DedupSettings {
 pub(crate) const EXAMPLE: &str = r#"# Deduplication by (source, id): in memory unless a Redis URL is given.
 # redis = "redis://127.0.0.1:6379"
 # redis_url_file = "/run/secrets/redis-url"   # the URL (with a password) in a file instead
+# redis_ca = "/etc/hookgate/redis-ca.pem"     # a private CA for a rediss:// server
 # lease = "5m"        # how long a delivery being handled holds its claims (longer
 #                     # than exec_timeout or forward_timeout plus shutdown_grace)
 # remember = "24h"    # how long a handled event is remembered
@@ -185,5 +235,35 @@ mod tests {
         let url = RedisUrl("redis://user:pa55@127.0.0.1:6379/0".into());
         assert!(!url.to_string().contains("pa55") && !url.to_string().contains("user"));
         assert!(!format!("{url:?}").contains("pa55"));
+    }
+
+    #[test]
+    fn a_redis_ca_needs_rediss_and_a_pem_certificate() {
+        let dir = std::env::temp_dir().join(format!("hookgate-redis-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pem = dir.join("ca.pem");
+        std::fs::write(
+            &pem,
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let junk = dir.join("junk.pem");
+        std::fs::write(&junk, "not a certificate").unwrap();
+        let no_env = |_: &str| None;
+        let with = |url: &str, ca: &Path| Args {
+            redis: Some(url.to_owned()),
+            redis_ca: Some(ca.to_owned()),
+            ..Args::default()
+        };
+        let resolve = |args| resolve(args, File::default(), &no_env, &mut Vec::new());
+        let ok = resolve(with("rediss://127.0.0.1:6380", &pem)).unwrap();
+        assert_eq!(ok.redis_ca.unwrap().path, pem);
+        let plain = resolve(with("redis://127.0.0.1:6379", &pem)).unwrap_err();
+        assert!(plain.to_string().contains("rediss://"), "{plain}");
+        let junk = resolve(with("rediss://127.0.0.1:6380", &junk)).unwrap_err();
+        assert!(junk.to_string().contains("no PEM certificate"), "{junk}");
+        let missing = resolve(with("rediss://127.0.0.1:6380", &dir.join("none.pem"))).unwrap_err();
+        assert!(missing.to_string().contains("cannot read"), "{missing}");
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -36,7 +36,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-pub(crate) use dedup::{DedupSettings, RedisUrl};
+pub(crate) use dedup::{DedupSettings, RedisCa, RedisUrl};
 pub(crate) use forward::ForwardMode;
 pub(crate) use handshake::HandshakeSettings;
 pub(crate) use log::{LogFormat, LogSettings};

@@ -30,7 +30,7 @@ use hookgate::tower::WebhookLayer;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
-use crate::config::{RedisUrl, Settings, SinkSettings};
+use crate::config::{RedisCa, RedisUrl, Settings, SinkSettings};
 use crate::sink::{Sink, exec::ExecSink, forward::ForwardSink, stdout::StdoutSink};
 use handler::App;
 
@@ -53,7 +53,7 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
         }
     });
     let store = match &settings.dedup.redis {
-        Some(url) => Some(connect(url).await?),
+        Some(url) => Some(connect(url, settings.dedup.redis_ca.as_ref()).await?),
         None => None,
     };
     let dedup = policy::dedup(&settings, store).map_err(|e| RunError(e.to_string()))?;
@@ -187,8 +187,12 @@ fn sink(s: &Settings) -> Result<Sink, RunError> {
     })
 }
 
-async fn connect(url: &RedisUrl) -> Result<Arc<dyn DedupStore>, RunError> {
-    match RedisStore::connect(&url.0).await {
+async fn connect(url: &RedisUrl, ca: Option<&RedisCa>) -> Result<Arc<dyn DedupStore>, RunError> {
+    let mut store = RedisStore::builder(&url.0);
+    if let Some(ca) = ca {
+        store = store.ca_pem(ca.pem.clone());
+    }
+    match store.connect().await {
         Ok(store) => Ok(Arc::new(store)),
         Err(e) => {
             // The store's message may quote the URL: never its password.
