@@ -153,6 +153,67 @@ async fn shared_secret_in_each_place() {
     assert_accepted(&res, "SharedSecret { place: Bearer, label: None }");
 }
 
+/// A secret in a named header (`SharedSecrets::with_header`): accepted there, its
+/// whole value the secret; a wrong one is 401 naming the header; the other places
+/// keep working; the names hookgate reads for something else are refused.
+#[actix_web::test]
+async fn shared_secret_in_a_named_header() {
+    let policy = AuthPolicy::builder()
+        .shared_secrets(
+            SharedSecrets::new(["current-secret"])
+                .unwrap()
+                .with_header("X-Webhook-Secret")
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let res = both(
+        &policy,
+        &post("/api/events").header("x-webhook-secret", "current-secret"),
+    )
+    .await;
+    assert_accepted(&res, "SharedSecret { place: Header, label: None }");
+    assert_eq!(res.header("cache-control"), None, "not a query secret");
+    let res = both(
+        &policy,
+        &post("/api/events").header("X-Webhook-Secret", "guess"),
+    )
+    .await;
+    assert_401(&res, "invalid-credentials", "guess");
+    assert!(
+        res.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("`x-webhook-secret` header")
+    );
+    let res = both(&policy, &post("/api/events?code=current-secret")).await;
+    assert_accepted(&res, "SharedSecret { place: Code, label: None }");
+    let res = both(&policy, &post("/api/events")).await;
+    assert_eq!(res.status, 401);
+    assert!(
+        res.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("`x-webhook-secret` header"),
+        "{res:?}"
+    );
+    for taken in [
+        "Authorization",
+        "ce-id",
+        "WebHook-Request-Origin",
+        "traceparent",
+        "bad name",
+    ] {
+        assert!(
+            SharedSecrets::new(["s"])
+                .unwrap()
+                .with_header(taken)
+                .is_err(),
+            "{taken}"
+        );
+    }
+}
+
 #[actix_web::test]
 async fn wrong_and_missing_secrets_are_401() {
     let policy = secrets();

@@ -191,6 +191,52 @@ async fn shared_secrets_from_the_environment_are_checked_and_never_logged() {
     );
 }
 
+/// `--secret-header`: the secret in a named header is accepted (no `?code=` in the
+/// URL, so no `Cache-Control: private`), a wrong one is 401, `?code=` still
+/// works, and the secret is never logged; the flag without secrets stops the start.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shared_secret_in_a_named_header() {
+    let hg = Hookgate::start(
+        &[
+            "--log-level",
+            "debug",
+            "--secret-header",
+            "X-Webhook-Secret",
+        ],
+        &[("HOOKGATE_CODES", "s3cret-header")],
+    );
+    let url = hg.url("/api/events");
+    let right =
+        common::send_binary_with(&url, &event("h1"), &[("x-webhook-secret", "s3cret-header")])
+            .await;
+    assert_eq!(right.status(), 200);
+    assert!(right.headers().get("cache-control").is_none());
+    let wrong = common::send_binary_with(&url, &event("h2"), &[("X-Webhook-Secret", "nope")]).await;
+    assert_eq!(wrong.status(), 401);
+    let problem: serde_json::Value = serde_json::from_str(&wrong.text().await.unwrap()).unwrap();
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("x-webhook-secret"),
+        "{problem}"
+    );
+    let code = send_binary(&format!("{url}?code=s3cret-header"), &event("h3")).await;
+    assert_eq!(code.status(), 200);
+    assert_eq!(hg.stdout_events_wait(2).len(), 2);
+    assert!(!hg.stderr().contains("s3cret-header"), "{}", hg.stderr());
+
+    let (code, _, err) = run(&["listen", "--secret-header", "X-Webhook-Secret"], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("secret_header"), "{err}");
+    let (code, _, err) = run(
+        &["listen", "--secret-header", "Authorization"],
+        &[("HOOKGATE_CODES", "s3cret-header")],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("secret_header"), "{err}");
+}
+
 /// The first JSON line of `log` whose message holds `message`.
 fn json_line(log: &str, message: &str) -> serde_json::Value {
     log.lines()

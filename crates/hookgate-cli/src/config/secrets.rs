@@ -46,6 +46,12 @@ pub(crate) struct Args {
     #[arg(long, env = "HOOKGATE_CODE_DIR", value_name = "DIR")]
     pub(crate) code_dir: Option<PathBuf>,
 
+    /// Accept the shared secrets in this request header too, its whole value the
+    /// secret (Event Grid's delivery properties can add one): out of URLs and
+    /// access logs. Never logged, never forwarded [default: none].
+    #[arg(long, env = "HOOKGATE_SECRET_HEADER", value_name = "NAME")]
+    pub(crate) secret_header: Option<String>,
+
     /// A file with the Web PubSub access keys, one per line (or set
     /// HOOKGATE_WEBPUBSUB_KEYS, a comma list).
     #[arg(long, env = "HOOKGATE_WEBPUBSUB_KEY_FILE", value_name = "FILE")]
@@ -80,6 +86,7 @@ pub(crate) struct Args {
 pub(crate) struct File {
     code_file: Option<PathBuf>,
     code_dir: Option<PathBuf>,
+    secret_header: Option<String>,
     webpubsub_key_file: Option<PathBuf>,
     aad_authority: Option<String>,
     aad_audience: Option<Vec<String>>,
@@ -111,6 +118,8 @@ pub(crate) struct AuthSettings {
     pub(crate) codes: Option<Vec<String>>,
     /// The senders of `--code-dir`: each label with its secrets, sorted by label.
     pub(crate) senders: Vec<Sender>,
+    /// The header the shared secrets are accepted in too, when named.
+    pub(crate) secret_header: Option<String>,
     pub(crate) webpubsub_keys: Option<Vec<String>>,
     pub(crate) aad_authority: Option<String>,
     pub(crate) aad_audiences: Vec<String>,
@@ -122,6 +131,7 @@ impl fmt::Debug for AuthSettings {
         f.debug_struct("AuthSettings")
             .field("codes", &self.codes.as_ref().map(Vec::len))
             .field("senders", &self.senders)
+            .field("secret_header", &self.secret_header)
             .field(
                 "webpubsub_keys",
                 &self.webpubsub_keys.as_ref().map(Vec::len),
@@ -230,6 +240,7 @@ pub(crate) fn resolve(
             Some(dir) => senders(&dir, warnings)?,
             None => Vec::new(),
         },
+        secret_header: args.secret_header.or(file.secret_header),
         webpubsub_keys: secrets(
             "webpubsub_key_file",
             WEBPUBSUB_KEYS_ENV,
@@ -241,6 +252,12 @@ pub(crate) fn resolve(
         aad_audiences: list(args.aad_audience, file.aad_audience),
         aad_roles: list(args.aad_role, file.aad_role),
     };
+    if auth.secret_header.is_some() && auth.codes.is_none() && auth.senders.is_empty() {
+        return Err(ConfigProblem::new(
+            "secret_header",
+            "names where shared secrets come: give them too (HOOKGATE_CODES, code_file or code_dir)",
+        ));
+    }
     if auth.aad_authority.is_none() && !(auth.aad_audiences.is_empty() && auth.aad_roles.is_empty())
     {
         return Err(ConfigProblem::new(
@@ -382,6 +399,7 @@ pub(crate) const EXAMPLE: &str = r#"# Authentication. Without any of these, ever
 # (comma lists) in the environment.
 # code_file = "/run/secrets/hookgate-codes"     # one sender, without a label
 # code_dir = "/run/secrets/hookgate-senders"    # one file per sender, named by its label
+# secret_header = "X-Webhook-Secret"            # the secrets in this header too (bare value)
 # webpubsub_key_file = "/run/secrets/webpubsub-keys"
 # aad_authority = "contoso.onmicrosoft.com"   # a tenant id, "organizations", "common" or a URL
 # aad_audience = ["api://hookgate"]

@@ -64,7 +64,12 @@ pub(crate) fn auth(s: &Settings) -> Result<Option<AuthPolicy>, ConfigProblem> {
         }
         None => None,
     };
-    if let Some(secrets) = secrets {
+    if let Some(mut secrets) = secrets {
+        if let Some(name) = &s.auth.secret_header {
+            secrets = secrets
+                .with_header(name)
+                .map_err(problem("secret_header"))?;
+        }
         policy = policy.shared_secrets(secrets);
     }
     if let Some(keys) = &s.auth.webpubsub_keys {

@@ -5,9 +5,10 @@
 //!
 //! - [`SharedSecrets`]: a secret in `?code=` (Azure Web PubSub's simple auth; the
 //!   name is configurable), in `?access_token=` or in `Authorization: Bearer` (the two
-//!   places the CloudEvents webhook spec names); several secrets at once for
-//!   rotation; compared in constant time. A response to a request authenticated by a
-//!   query secret carries `Cache-Control: private`.
+//!   places the CloudEvents webhook spec names), or in a header of your naming
+//!   ([`SharedSecrets::with_header`]: the bare secret, out of URLs and access logs);
+//!   several secrets at once for rotation; compared in constant time. A response to
+//!   a request authenticated by a query secret carries `Cache-Control: private`.
 //! - `aad::AadPolicy` (feature `aad`): Azure AD (Entra ID) access tokens in
 //!   `Authorization: Bearer` (Event Grid secure delivery, Web PubSub with a managed
 //!   identity, the Skype for Business Trusted Application API).

@@ -151,6 +151,7 @@ struct Presented {
     code: Option<String>,
     access_token: Option<String>,
     bearer: Option<String>,
+    header: Option<String>,
     malformed_authorization: bool,
     signatures: Vec<Vec<u8>>,
     connection_id: Option<Vec<u8>>,
@@ -186,6 +187,11 @@ impl AuthPolicy {
                     p.access_token.get_or_insert_with(|| value.into_owned());
                 }
             }
+        }
+        if let Some(name) = self.0.secrets.as_ref().and_then(SharedSecrets::header) {
+            p.header = headers
+                .get(name)
+                .map(|v| String::from_utf8_lossy(v).trim().to_owned());
         }
         if let Some(value) = headers.get("authorization") {
             match std::str::from_utf8(value).ok().and_then(bearer_token) {
@@ -267,10 +273,16 @@ impl AuthPolicy {
             .get("authorization")
             .and_then(|v| std::str::from_utf8(v).ok())
             .and_then(bearer_token);
+        let header = secrets
+            .header()
+            .and_then(|name| headers.get(name))
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .map(str::trim);
         [
             (SecretPlace::Code, code.as_deref()),
             (SecretPlace::AccessToken, access_token.as_deref()),
             (SecretPlace::Bearer, bearer),
+            (SecretPlace::Header, header),
         ]
         .into_iter()
         .find_map(|(place, value)| {
@@ -304,6 +316,7 @@ impl AuthPolicy {
                 (SecretPlace::Code, &p.code),
                 (SecretPlace::AccessToken, &p.access_token),
                 (SecretPlace::Bearer, &p.bearer),
+                (SecretPlace::Header, &p.header),
             ];
             for (place, value) in places {
                 if let Some(value) = value {
@@ -317,7 +330,7 @@ impl AuthPolicy {
                         fail(
                             invalid(format!(
                                 "the shared secret in {} is not accepted",
-                                place_name(place, secrets.param())
+                                place_name(place, secrets)
                             ))
                             .with_challenge(Challenge::Bearer),
                         );
@@ -379,8 +392,12 @@ impl AuthPolicy {
     fn missing(&self) -> Error {
         let mut expected = Vec::new();
         if let Some(secrets) = &self.0.secrets {
+            let header = secrets
+                .header()
+                .map(|name| format!(", the `{name}` header"))
+                .unwrap_or_default();
             expected.push(format!(
-                "a shared secret in `?{}=`, `?access_token=` or `Authorization: Bearer`",
+                "a shared secret in `?{}=`, `?access_token=`{header} or `Authorization: Bearer`",
                 secrets.param()
             ));
         }
@@ -412,10 +429,11 @@ fn invalid(detail: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidCredentials, detail)
 }
 
-fn place_name(place: SecretPlace, param: &str) -> String {
+fn place_name(place: SecretPlace, secrets: &SharedSecrets) -> String {
     match place {
-        SecretPlace::Code => format!("`?{param}=`"),
+        SecretPlace::Code => format!("`?{}=`", secrets.param()),
         SecretPlace::AccessToken => "`?access_token=`".to_owned(),
+        SecretPlace::Header => format!("the `{}` header", secrets.header().unwrap_or_default()),
         _ => "`Authorization: Bearer`".to_owned(),
     }
 }

@@ -17,6 +17,9 @@ pub enum SecretPlace {
     AccessToken,
     /// `Authorization: Bearer <secret>`.
     Bearer,
+    /// The header named by [`SharedSecrets::with_header`], its whole value the
+    /// secret.
+    Header,
 }
 
 impl SecretPlace {
@@ -56,6 +59,8 @@ impl SecretPlace {
 #[derive(Clone)]
 pub struct SharedSecrets {
     param: String,
+    /// A header whose whole value is a secret (lower case), when configured.
+    header: Option<http::HeaderName>,
     digests: Vec<[u8; 32]>,
     /// The label of each secret (in the order of `digests`).
     labels: Vec<Option<Arc<str>>>,
@@ -65,6 +70,7 @@ impl std::fmt::Debug for SharedSecrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SharedSecrets")
             .field("param", &self.param)
+            .field("header", &self.header)
             .field(
                 "secrets",
                 &format_args!("[{} redacted]", self.digests.len()),
@@ -163,6 +169,7 @@ impl SharedSecrets {
     fn empty() -> Self {
         Self {
             param: "code".to_owned(),
+            header: None,
             digests: Vec::new(),
             labels: Vec::new(),
         }
@@ -212,6 +219,40 @@ impl SharedSecrets {
     #[must_use]
     pub fn param(&self) -> &str {
         &self.param
+    }
+
+    /// Accepts the secrets in the header `name` too, its whole value the bare
+    /// secret (`X-Webhook-Secret: s3cret`): Azure Event Grid's delivery properties
+    /// can add such a static header, which keeps the secret out of URLs and access
+    /// logs. `?code=`, `?access_token=` and `Authorization: Bearer` keep working
+    /// beside it. hookgate never logs the header.
+    ///
+    /// # Errors
+    /// [`ConfigError`] for a name that is not a valid header name, or one hookgate
+    /// reads for something else (`Authorization`, `Content-Type`, `ce-*`, the
+    /// handshake's `WebHook-*`, `traceparent`, `tracestate`).
+    pub fn with_header(mut self, name: &str) -> Result<Self, ConfigError> {
+        let header = http::HeaderName::from_bytes(name.trim().as_bytes())
+            .map_err(|_| ConfigError(format!("`{name}` is not a header name")))?;
+        let taken = matches!(
+            header.as_str(),
+            "authorization" | "content-type" | "content-length" | "traceparent" | "tracestate"
+        ) || header.as_str().starts_with("ce-")
+            || header.as_str().starts_with("webhook-")
+            || header.as_str().starts_with("aeg-");
+        if taken {
+            return Err(ConfigError(format!(
+                "`{name}` cannot carry the shared secret: hookgate reads it for something else"
+            )));
+        }
+        self.header = Some(header);
+        Ok(self)
+    }
+
+    /// The header the secrets are accepted in, when one is configured (lower case).
+    #[must_use]
+    pub fn header(&self) -> Option<&str> {
+        self.header.as_ref().map(http::HeaderName::as_str)
     }
 
     /// Whether `candidate` is one of the secrets (constant time): its digest is
