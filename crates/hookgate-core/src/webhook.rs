@@ -865,7 +865,7 @@ impl WebhookPolicy {
 /// The sender's configured label, for the metrics (read where it is needed: the
 /// admission's future keeps the identity, not a copy of the label).
 fn sender_of(identity: Option<&Identity>) -> Option<&Arc<str>> {
-    identity.and_then(observe::sender_label)
+    identity.and_then(Identity::configured_label)
 }
 
 /// The parse limits of an extractor that reads the body itself: those of the

@@ -133,17 +133,6 @@ impl Sink {
 pub(crate) fn sender_label(identity: Option<&Identity>) -> Option<&str> {
     match identity? {
         Identity::Aad(claims) => claims.app_id.as_deref(),
-        _ => configured_label(identity),
-    }
-}
-
-/// The sender's label when it is one of the configuration's (a shared secret's
-/// label, the host of a Web PubSub key), for the metrics' bounded `sender` label:
-/// not an Azure AD caller's application id, which the caller's token names.
-pub(crate) fn configured_label(identity: Option<&Identity>) -> Option<&str> {
-    match identity? {
-        Identity::SharedSecret { label, .. } => label.as_deref(),
-        Identity::WebPubSub { host, .. } => host.as_deref(),
-        _ => None,
+        identity => identity.configured_label().map(|label| &**label),
     }
 }

@@ -48,6 +48,20 @@ impl Identity {
         matches!(self, Self::SharedSecret { place, .. } if place.in_query())
     }
 
+    /// The sender's label when the configuration gave it: a shared secret's label,
+    /// the host a Web PubSub key is bound to. A bounded set, fit for a metric label
+    /// and a span field; never a value a request chose (an Azure AD caller's app id
+    /// is the token's), never a secret.
+    #[must_use]
+    pub fn configured_label(&self) -> Option<&Arc<str>> {
+        match self {
+            Self::SharedSecret { label, .. } => label.as_ref(),
+            Self::WebPubSub { host, .. } => host.as_ref(),
+            #[cfg(feature = "aad")]
+            Self::Aad(_) => None,
+        }
+    }
+
     /// The token's claims, for [`Identity::Aad`] (feature `aad`).
     #[cfg(feature = "aad")]
     #[must_use]

@@ -85,5 +85,5 @@ pub use span::{DELIVERY_SPAN, EVENT_SPAN, Outcome};
 pub(crate) use metrics::{Active, Meter};
 pub(crate) use span::{
     EventSpans, current, delivery_span, enabled, event_span, record_delivery, record_end,
-    record_event, record_identity, sender_label,
+    record_event, record_identity,
 };

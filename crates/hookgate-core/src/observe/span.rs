@@ -128,7 +128,7 @@ pub(crate) fn record_identity(span: &Span, identity: &Identity) {
         return;
     }
     span.record("hookgate.auth", identity_kind(identity));
-    if let Some(label) = sender_label(identity) {
+    if let Some(label) = identity.configured_label() {
         span.record("hookgate.sender", &**label);
     }
 }
@@ -277,18 +277,6 @@ pub(crate) fn identity_kind(identity: &Identity) -> &'static str {
         #[cfg(feature = "aad")]
         Identity::Aad(_) => "aad",
         Identity::WebPubSub { .. } => "webpubsub",
-    }
-}
-
-/// The sender's configured label: a shared secret's label, the Web PubSub host a
-/// key is bound to. Only configured values (a bounded set, fit for a metric
-/// label), never one a request chose; never a secret.
-pub(crate) fn sender_label(identity: &Identity) -> Option<&Arc<str>> {
-    match identity {
-        Identity::SharedSecret { label, .. } => label.as_ref(),
-        Identity::WebPubSub { host, .. } => host.as_ref(),
-        #[cfg(feature = "aad")]
-        Identity::Aad(_) => None,
     }
 }
 
