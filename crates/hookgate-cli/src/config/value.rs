@@ -48,6 +48,15 @@ pub(crate) fn parse_addr(key: &'static str, text: &str) -> Result<SocketAddr, Co
     })
 }
 
+/// The leading decimal number of `text` (trimmed) and what follows it: `500ms` is
+/// `(500, "ms")`; `None` without a number.
+fn number_and_unit(text: &str) -> Option<(u64, &str)> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    Some((number.parse().ok()?, unit))
+}
+
 /// `500ms`, `20s`, `5m`, `24h`, or a number of seconds.
 pub(crate) fn parse_duration(
     key: &'static str,
@@ -57,16 +66,13 @@ pub(crate) fn parse_duration(
     let Some(text) = text else {
         return Ok(default);
     };
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
     let bad = || {
         ConfigProblem::new(
             key,
             format!("{text:?} is not a duration such as 500ms, 20s, 5m or 24h"),
         )
     };
-    let n: u64 = number.parse().map_err(|_| bad())?;
+    let (n, unit) = number_and_unit(&text).ok_or_else(bad)?;
     let duration = match unit {
         "ms" => Duration::from_millis(n),
         "" | "s" => Duration::from_secs(n),
@@ -91,16 +97,14 @@ pub(crate) fn parse_size(
     let Some(text) = text else {
         return Ok(default);
     };
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
     let bad = || {
         ConfigProblem::new(
             key,
             format!("{text:?} is not a size such as 65536, 64k or 1M"),
         )
     };
-    let n: usize = number.parse().map_err(|_| bad())?;
+    let (n, unit) = number_and_unit(&text).ok_or_else(bad)?;
+    let n = usize::try_from(n).map_err(|_| bad())?;
     let factor = match unit {
         "" => 1,
         "k" | "K" | "KiB" => 1 << 10,
