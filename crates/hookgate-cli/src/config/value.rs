@@ -194,4 +194,34 @@ mod tests {
         let plain = reqwest::Url::parse("http://127.0.0.1:9000/events").unwrap();
         assert_eq!(redact_url(&plain), "http://127.0.0.1:9000/events");
     }
+
+    #[test]
+    fn durations_and_sizes_read_a_number_and_a_unit() {
+        let d = |t: &str| parse_duration("t", Some(t.to_owned()), Duration::ZERO);
+        assert_eq!(d(" 500ms ").unwrap(), Duration::from_millis(500));
+        assert_eq!(d("20").unwrap(), Duration::from_secs(20));
+        assert_eq!(d("5m").unwrap(), Duration::from_secs(300));
+        assert_eq!(d("24h").unwrap(), Duration::from_secs(86_400));
+        for bad in ["", "ms", "5 m", "5d", "-1s", "soon"] {
+            assert!(
+                d(bad).unwrap_err().to_string().contains("not a duration"),
+                "{bad}"
+            );
+        }
+        assert!(d("0s").is_err() && d("31d").is_err() && d("800h").is_err());
+        assert_eq!(
+            parse_duration("t", None, Duration::from_secs(7)).unwrap(),
+            Duration::from_secs(7)
+        );
+        let z = |t: &str| parse_size("t", Some(t.to_owned()), 0);
+        assert_eq!(z("65536").unwrap(), 65_536);
+        assert_eq!(z("64k").unwrap(), 64 << 10);
+        assert_eq!(z("1MiB").unwrap(), 1 << 20);
+        for bad in ["", "k", "1G", "1.5M", "99999999999999999999"] {
+            assert!(
+                z(bad).unwrap_err().to_string().contains("not a size"),
+                "{bad}"
+            );
+        }
+    }
 }
