@@ -662,3 +662,106 @@ async fn web_pubsub_signature_checks_are_bounded() {
     let res = both(&policy, &signed(&long, &[&signature])).await;
     assert_401_challenging(&res, "invalid-credentials", PRIMARY, SIGNATURE);
 }
+
+/// `AuthPolicy::credentials`: the secrets and keys of a service already built are
+/// replaced while it runs, on both frameworks (one app of each, built once).
+#[actix_web::test]
+async fn secrets_and_keys_are_replaced_while_the_service_runs() {
+    use actix_web::{App, test, web};
+    use axum::Router;
+    use axum::routing::post as axum_post;
+
+    let policy = AuthPolicy::builder()
+        .shared_secrets(SharedSecrets::labeled([("orders", "old"), ("billing", "b-1")]).unwrap())
+        .web_pubsub_keys(WebPubSubKeys::new([PRIMARY]).unwrap())
+        .build()
+        .unwrap();
+    let credentials = policy.credentials();
+    let axum = Router::new()
+        .route(
+            "/api/events",
+            axum_post(
+                |hookgate::tower::Authenticated(identity): hookgate::tower::Authenticated| async move {
+                    format!("{identity:?}")
+                },
+            ),
+        )
+        .layer(hookgate::tower::AuthLayer::new(policy.clone()));
+    let actix = test::init_service(
+        App::new()
+            .wrap(hookgate::actix::Auth::new(policy.clone()))
+            .route(
+                "/api/events",
+                web::post().to(
+                    |hookgate::actix::Authenticated(identity): hookgate::actix::Authenticated| async move {
+                        actix_web::HttpResponse::Ok()
+                            .content_type("text/plain; charset=utf-8")
+                            .body(format!("{identity:?}"))
+                    },
+                ),
+            ),
+    )
+    .await;
+    let call = async |req: &TestRequest| {
+        let a = axum_app::call(&axum, req).await;
+        let b = actix_app::call(&actix, req).await;
+        assert_eq!(a, b, "axum and actix differ for {req:?}");
+        a
+    };
+    let id = "0f9c97a2f0bf4706afe87a14e0797b11";
+    let by_primary = signed(id, &[&format!("sha256={}", sign(PRIMARY, id))]);
+    let by_secondary = signed(id, &[&format!("sha256={}", sign(SECONDARY, id))]);
+
+    let orders = "SharedSecret { place: Code, label: Some(\"orders\") }";
+    assert_accepted(&call(&post("/api/events?code=old")).await, orders);
+    assert_eq!(call(&post("/api/events?code=b-1")).await.status, 200);
+    assert_eq!(call(&by_primary).await.status, 200);
+
+    // orders rotates, billing is removed, shipping is added.
+    let before = credentials.replace_shared_secrets(Some(
+        SharedSecrets::labeled([("orders", "new"), ("shipping", "s-1")]).unwrap(),
+    ));
+    assert_eq!(before.unwrap().label_of("b-1"), Some(Some("billing")));
+    assert_accepted(&call(&post("/api/events?code=new")).await, orders);
+    assert_401(
+        &call(&post("/api/events?code=old")).await,
+        "invalid-credentials",
+        "old",
+    );
+    assert_401(
+        &call(&post("/api/events?code=b-1")).await,
+        "invalid-credentials",
+        "b-1",
+    );
+    assert_accepted(
+        &call(&post("/api/events?code=s-1")).await,
+        "SharedSecret { place: Code, label: Some(\"shipping\") }",
+    );
+
+    // The Web PubSub keys: the secondary replaces the primary.
+    credentials.replace_web_pubsub_keys(Some(WebPubSubKeys::new([SECONDARY]).unwrap()));
+    assert_eq!(call(&by_secondary).await.status, 200);
+    assert_401_challenging(
+        &call(&by_primary).await,
+        "invalid-credentials",
+        PRIMARY,
+        SIGNATURE,
+    );
+
+    // Every secret and key taken away: every request refused, never accepted.
+    credentials.replace_shared_secrets(None);
+    credentials.replace_web_pubsub_keys(None);
+    assert!(credentials.shared_secrets().is_none() && credentials.web_pubsub_keys().is_none());
+    for req in [post("/api/events?code=new"), by_secondary, post("/api/events")] {
+        let res = call(&req).await;
+        assert_eq!(res.status, 401, "{res:?}");
+    }
+    let res = call(&post("/api/events")).await;
+    assert!(
+        res.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no credentials are accepted at the moment"),
+        "{res:?}"
+    );
+}

@@ -14,6 +14,9 @@
 //!   identity, the Skype for Business Trusted Application API).
 //! - [`WebPubSubKeys`]: Web PubSub's `ce-signature`.
 //!
+//! Secrets and keys rotate without a restart: [`AuthPolicy::credentials`] gives a
+//! [`CredentialsHandle`] that replaces them while requests run.
+//!
 //! The adapters (`AuthLayer` in hookgate-tower, `Auth` in hookgate-actix) run
 //! [`AuthPolicy::authenticate`], answer a failure with its problem+json (401 with
 //! `WWW-Authenticate`, 403, or 503 with `Retry-After`), and put the [`Identity`] into
@@ -44,6 +47,7 @@
 pub mod aad;
 mod policy;
 pub mod redact;
+mod reload;
 mod secret;
 mod signature;
 
@@ -72,5 +76,6 @@ pub fn not_aad() -> crate::Error {
 }
 
 pub use redact::Redactor;
+pub use reload::CredentialsHandle;
 pub use secret::{SecretPlace, SharedSecrets};
 pub use signature::{MAX_CONNECTION_ID, MAX_SIGNATURE_ITEMS, MAX_SIGNATURES, WebPubSubKeys};

@@ -4,10 +4,12 @@ use std::borrow::Cow;
 use std::future::Future;
 use std::sync::Arc;
 
+use arc_swap::ArcSwapOption;
 use futures_util::future::{self, Either};
 
 #[cfg(feature = "aad")]
 use super::aad::{AadClaims, AadPolicy};
+use super::reload::CredentialsHandle;
 use super::secret::{SecretPlace, SharedSecrets};
 use super::signature::WebPubSubKeys;
 use crate::error::{Challenge, ConfigError, Error, ErrorKind};
@@ -74,11 +76,13 @@ impl Identity {
 }
 
 #[derive(Debug)]
-struct Inner {
-    secrets: Option<SharedSecrets>,
+pub(super) struct Inner {
+    /// Replaced whole by a [`CredentialsHandle`].
+    pub(super) secrets: ArcSwapOption<SharedSecrets>,
     #[cfg(feature = "aad")]
     aad: Option<AadPolicy>,
-    webpubsub: Option<WebPubSubKeys>,
+    /// Replaced whole by a [`CredentialsHandle`].
+    pub(super) webpubsub: ArcSwapOption<WebPubSubKeys>,
 }
 
 /// How a receiver authenticates its senders: any of shared secrets, Azure AD bearer
@@ -150,10 +154,10 @@ impl AuthPolicyBuilder {
             )));
         }
         Ok(AuthPolicy(Arc::new(Inner {
-            secrets: self.secrets,
+            secrets: ArcSwapOption::from_pointee(self.secrets),
             #[cfg(feature = "aad")]
             aad: self.aad,
-            webpubsub: self.webpubsub,
+            webpubsub: ArcSwapOption::from_pointee(self.webpubsub),
         })))
     }
 }
@@ -179,6 +183,14 @@ impl AuthPolicy {
         AuthPolicyBuilder::default()
     }
 
+    /// A handle that replaces this policy's shared secrets and Web PubSub keys
+    /// while requests run (every clone of the policy, and every layer or middleware
+    /// built on it, sees the new set at its next request). See [`CredentialsHandle`].
+    #[must_use]
+    pub fn credentials(&self) -> CredentialsHandle {
+        CredentialsHandle(Arc::clone(&self.0))
+    }
+
     /// Whether Azure AD tokens are accepted.
     #[cfg(feature = "aad")]
     fn has_aad(&self) -> bool {
@@ -193,7 +205,8 @@ impl AuthPolicy {
 
     fn presented(&self, query: Option<&str>, headers: &impl HeaderSource) -> Presented {
         let mut p = Presented::default();
-        if let (Some(query), Some(secrets)) = (query, &self.0.secrets) {
+        let secrets = self.0.secrets.load();
+        if let (Some(query), Some(secrets)) = (query, &*secrets) {
             for (name, value) in form_urlencoded::parse(query.as_bytes()) {
                 if name == secrets.param() {
                     p.code.get_or_insert_with(|| value.into_owned());
@@ -202,7 +215,7 @@ impl AuthPolicy {
                 }
             }
         }
-        if let Some(name) = self.0.secrets.as_ref().and_then(SharedSecrets::header) {
+        if let Some(name) = secrets.as_deref().and_then(SharedSecrets::header) {
             p.header = headers
                 .get(name)
                 .map(|v| String::from_utf8_lossy(v).trim().to_owned());
@@ -213,7 +226,7 @@ impl AuthPolicy {
                 None => p.malformed_authorization = true,
             }
         }
-        if self.0.webpubsub.is_some() {
+        if self.0.webpubsub.load().is_some() {
             for (name, value) in headers.iter() {
                 if name.eq_ignore_ascii_case("ce-signature") {
                     p.signatures.push(value.to_vec());
@@ -260,7 +273,8 @@ impl AuthPolicy {
     /// check tries the places (`?code=`, `?access_token=`, `Authorization: Bearer`;
     /// the first value of each), read without copying.
     fn secret_match(&self, query: Option<&str>, headers: &impl HeaderSource) -> Option<Identity> {
-        let secrets = self.0.secrets.as_ref()?;
+        let secrets = self.0.secrets.load();
+        let secrets = secrets.as_deref()?;
         let (mut code, mut access_token) = (None, None);
         for pair in query.unwrap_or_default().split('&') {
             // A pair with an escape (`%`, `+`) is decoded as the full check decodes it;
@@ -309,6 +323,9 @@ impl AuthPolicy {
     }
 
     async fn check(&self, p: Presented) -> Result<Identity, Error> {
+        // The sets of this moment: a replacement while the check waits for Azure AD
+        // keys applies to the next request.
+        let (secrets, webpubsub) = (self.0.secrets.load_full(), self.0.webpubsub.load_full());
         let mut failure: Option<Error> = None;
         // The schemes of every method that refused the request: its 401 challenges
         // them all.
@@ -325,7 +342,7 @@ impl AuthPolicy {
                 failure = Some(error);
             }
         };
-        if let Some(secrets) = &self.0.secrets {
+        if let Some(secrets) = &secrets {
             let places = [
                 (SecretPlace::Code, &p.code),
                 (SecretPlace::AccessToken, &p.access_token),
@@ -359,7 +376,7 @@ impl AuthPolicy {
                 Err(error) => fail(error),
             }
         }
-        if let Some(keys) = &self.0.webpubsub
+        if let Some(keys) = &webpubsub
             && !p.signatures.is_empty()
         {
             let signatures = p.signatures.iter().map(Vec::as_slice);
@@ -399,13 +416,13 @@ impl AuthPolicy {
                 .into_iter()
                 .fold(error, |error, scheme| error.with_challenge(scheme)),
             Some(error) => error,
-            None => self.missing(),
+            None => self.missing(secrets.as_deref(), webpubsub.is_some()),
         })
     }
 
-    fn missing(&self) -> Error {
+    fn missing(&self, secrets: Option<&SharedSecrets>, webpubsub: bool) -> Error {
         let mut expected = Vec::new();
-        if let Some(secrets) = &self.0.secrets {
+        if let Some(secrets) = secrets {
             let header = secrets
                 .header()
                 .map(|name| format!(", the `{name}` header"))
@@ -418,20 +435,28 @@ impl AuthPolicy {
         if self.has_aad() {
             expected.push("an Azure AD access token in `Authorization: Bearer`".to_owned());
         }
-        if self.0.webpubsub.is_some() {
+        if webpubsub {
             expected.push("a Web PubSub `ce-signature`".to_owned());
+        }
+        if expected.is_empty() {
+            // Every method's credentials were taken away by a `CredentialsHandle`.
+            return Error::new(
+                ErrorKind::MissingCredentials,
+                "no credentials are accepted at the moment: the receiver has no secret or key configured",
+            )
+            .with_challenge(Challenge::Bearer);
         }
         let error = Error::new(
             ErrorKind::MissingCredentials,
             format!("no credentials; expected {}", expected.join(", or ")),
         );
         // One challenge per configured method's scheme.
-        let error = if self.0.secrets.is_some() || self.has_aad() {
+        let error = if secrets.is_some() || self.has_aad() {
             error.with_challenge(Challenge::Bearer)
         } else {
             error
         };
-        if self.0.webpubsub.is_some() {
+        if webpubsub {
             error.with_challenge(Challenge::WebPubSubSignature)
         } else {
             error
