@@ -752,7 +752,11 @@ async fn secrets_and_keys_are_replaced_while_the_service_runs() {
     credentials.replace_shared_secrets(None);
     credentials.replace_web_pubsub_keys(None);
     assert!(credentials.shared_secrets().is_none() && credentials.web_pubsub_keys().is_none());
-    for req in [post("/api/events?code=new"), by_secondary, post("/api/events")] {
+    for req in [
+        post("/api/events?code=new"),
+        by_secondary,
+        post("/api/events"),
+    ] {
         let res = call(&req).await;
         assert_eq!(res.status, 401, "{res:?}");
     }

@@ -1,8 +1,9 @@
 //! A real `redis-server` serving TLS only, for tests of `rediss://`: a test CA and a
 //! server certificate for 127.0.0.1 made with rcgen, the server on a free loopback
 //! port, stopped (and its directory removed) when dropped. Needs `rcgen` as a
-//! dev-dependency; include it with
-//! `#[path = ".../tests/common/redis_tls.rs"] mod redis_tls;`.
+//! dev-dependency; include it, and the test CA it uses, at the test crate's root
+//! with `#[path = ".../tests/common/redis_tls.rs"] mod redis_tls;` and
+//! `#[path = ".../tests/common/test_ca.rs"] mod test_ca;`.
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -11,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use crate::test_ca::TestCa;
 
 /// A `redis-server` serving TLS only, stopped when dropped.
 pub struct TlsRedis {
@@ -43,16 +44,8 @@ impl TlsRedis {
     /// Starts the server; returns once its port accepts connections (bounded).
     pub fn start() -> Self {
         // The test CA, and a certificate for 127.0.0.1 that it signs.
-        let ca_key = KeyPair::generate().unwrap();
-        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        let ca_cert = ca.self_signed(&ca_key).unwrap();
-        let server_key = KeyPair::generate().unwrap();
-        let server = CertificateParams::new(vec!["127.0.0.1".to_owned()])
-            .unwrap()
-            .signed_by(&server_key, &Issuer::from_params(&ca, &ca_key))
-            .unwrap();
+        let ca = TestCa::new();
+        let server = ca.issue(&["127.0.0.1"]);
 
         let dir = std::env::temp_dir().join(format!(
             "hookgate-redis-tls-{}-{:?}",
@@ -60,10 +53,10 @@ impl TlsRedis {
             Instant::now()
         ));
         std::fs::create_dir_all(&dir).unwrap();
-        let ca_pem = ca_cert.pem();
+        let ca_pem = ca.pem.clone();
         let ca_file = write(&dir, "ca.crt", &ca_pem);
-        let cert_file = write(&dir, "server.crt", &server.pem());
-        let key_file = write(&dir, "server.key", &server_key.serialize_pem());
+        let cert_file = write(&dir, "server.crt", &server.cert_pem);
+        let key_file = write(&dir, "server.key", &server.key_pem);
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()

@@ -13,13 +13,18 @@
 //! | `hookgate_deliveries_active` | gauge | `route` | deliveries being handled |
 //! | `hookgate_handler_duration_seconds` | histogram | `outcome`, `route` | how long the handler took per admitted delivery (the sink, and settling the claims) |
 //!
+//! | `hookgate_reloads_total` | counter | `what` (`tls`, `secrets`), `result` (`ok`, `failed`) | loads of the TLS pair and of the secret files: at the start, on SIGHUP, and (TLS) when the poll saw a file change |
+//! | `hookgate_loaded_timestamp_seconds` | gauge | `what` | when each was last loaded (Unix time) |
+//! | `hookgate_secrets` | gauge | `sender` | the shared secrets in force per sender (`sender` absent for those of `--code-file` and `HOOKGATE_CODES`); 0 for a sender a reload removed |
+//! | `hookgate_webpubsub_keys` | gauge | | the Web PubSub access keys in force |
+//!
 //! `sender` is the configured label of the sender's secret or Web PubSub key, and
 //! absent otherwise (never a value from the request). `problem_type` takes the
 //! first [`MAX_PROBLEM_TYPES`](hookgate::observe::MAX_PROBLEM_TYPES) distinct
 //! types, then `other`.
 
 use hookgate::observe::{ACTIVE, DELIVERIES, DUPLICATES, EVENTS, HANDLER_DURATION, REJECTIONS};
-use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram};
+use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
 /// The upper bounds of the latency histograms, in seconds.
@@ -62,6 +67,57 @@ fn describe() {
         Unit::Seconds,
         "How long the handler took per admitted delivery (the sink and the claims)."
     );
+    describe_counter!(
+        RELOADS,
+        "Loads of the TLS pair and the secret files, by result."
+    );
+    describe_gauge!(
+        LOADED,
+        "When the TLS pair or the secrets were last loaded (Unix time)."
+    );
+    describe_gauge!(SECRETS, "Shared secrets in force per sender.");
+    describe_gauge!(WEBPUBSUB_KEYS, "Web PubSub access keys in force.");
+}
+
+/// Loads of the TLS pair or the secrets (`what`), by result.
+const RELOADS: &str = "hookgate.reloads";
+/// When `what` was last loaded.
+const LOADED: &str = "hookgate.loaded.timestamp_seconds";
+/// The shared secrets in force per sender.
+const SECRETS: &str = "hookgate.secrets";
+/// The Web PubSub keys in force.
+const WEBPUBSUB_KEYS: &str = "hookgate.webpubsub_keys";
+
+/// A load of `what` (`tls`, `secrets`) that succeeded or failed.
+pub(crate) fn reloaded(what: &'static str, ok: bool) {
+    counter!(RELOADS, "what" => what, "result" => if ok { "ok" } else { "failed" }).increment(1);
+    if ok {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        gauge!(LOADED, "what" => what).set(now);
+    }
+}
+
+/// The secrets in force: each sender's count (`None`: the unlabeled ones), and
+/// the Web PubSub keys'; `gone` are senders a reload removed (set to 0).
+pub(crate) fn secrets_in_force<'a>(
+    senders: impl IntoIterator<Item = (Option<&'a str>, usize)>,
+    gone: impl IntoIterator<Item = &'a str>,
+    webpubsub_keys: Option<usize>,
+) {
+    for (sender, n) in senders {
+        match sender {
+            Some(label) => gauge!(SECRETS, "sender" => label.to_owned()).set(n as f64),
+            None => gauge!(SECRETS).set(n as f64),
+        }
+    }
+    for label in gone {
+        gauge!(SECRETS, "sender" => label.to_owned()).set(0.0);
+    }
+    if let Some(n) = webpubsub_keys {
+        gauge!(WEBPUBSUB_KEYS).set(n as f64);
+    }
 }
 
 /// A request to another path refused with `problem_type` (the layer does not
@@ -85,6 +141,9 @@ mod tests {
             metrics::histogram!(HANDLER_DURATION, "outcome" => "accepted", "route" => "default")
                 .record(0.003);
             rejected_elsewhere("urn:hookgate:problem:not-found");
+            reloaded("tls", true);
+            reloaded("secrets", false);
+            secrets_in_force([(Some("orders"), 2), (None, 1)], ["billing"], Some(2));
             recorder.handle().render()
         });
         for line in [
@@ -95,6 +154,13 @@ mod tests {
             "hookgate_handler_duration_seconds_bucket{outcome=\"accepted\",route=\"default\",le=\"0.0025\"} 0\n",
             "hookgate_handler_duration_seconds_bucket{outcome=\"accepted\",route=\"default\",le=\"0.005\"} 1\n",
             "# TYPE hookgate_handler_duration_seconds histogram\n",
+            "hookgate_reloads_total{what=\"tls\",result=\"ok\"} 1\n",
+            "hookgate_reloads_total{what=\"secrets\",result=\"failed\"} 1\n",
+            "hookgate_loaded_timestamp_seconds{what=\"tls\"} ",
+            "hookgate_secrets{sender=\"orders\"} 2\n",
+            "hookgate_secrets 1\n",
+            "hookgate_secrets{sender=\"billing\"} 0\n",
+            "hookgate_webpubsub_keys 2\n",
         ] {
             assert!(text.contains(line), "no {line:?} in\n{text}");
         }

@@ -10,6 +10,8 @@ mod common;
 mod redis_server;
 #[path = "../../../tests/common/redis_tls.rs"]
 mod redis_tls;
+#[path = "../../../tests/common/test_ca.rs"]
+mod test_ca;
 
 use common::{Hookgate, event, send_binary};
 use redis_server::{RedisServer, unique_prefix};

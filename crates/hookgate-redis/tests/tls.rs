@@ -6,6 +6,8 @@
 
 #[path = "../../../tests/common/redis_tls.rs"]
 mod redis_tls;
+#[path = "../../../tests/common/test_ca.rs"]
+mod test_ca;
 
 use std::time::{Duration, Instant};
 

@@ -13,7 +13,7 @@
 //!
 //! Each concern has a file of its own with its flags (`Args`), its file keys
 //! (`File`), its checks (`resolve`), its lines of `config check` (`describe`) and
-//! its part of `config example`: [`server`] (and its limits), [`handshake`],
+//! its part of `config example`: [`server`] (and its limits), [`tls`] (and HTTP/2's), [`handshake`],
 //! [`secrets`], [`dedup`], the sinks ([`sink`] chooses among [`stdout`], [`exec`]
 //! and [`forward`]) and [`log`]. This file merges them: [`ListenArgs`] and
 //! [`FileSettings`] list the concerns, [`Settings::resolve`] resolves each, then
@@ -24,11 +24,12 @@ mod exec;
 mod forward;
 mod handshake;
 mod log;
-mod secret_file;
+pub(crate) mod secret_file;
 mod secrets;
 mod server;
 mod sink;
 mod stdout;
+mod tls;
 mod value;
 
 use std::fmt;
@@ -43,6 +44,7 @@ pub(crate) use log::{LogFormat, LogSettings};
 pub(crate) use secrets::AuthSettings;
 pub(crate) use server::ServerSettings;
 pub(crate) use sink::SinkSettings;
+pub(crate) use tls::{H2Limits, TlsFiles, TlsSettings};
 pub(crate) use value::parse_duration;
 
 /// A bad setting: the one message `hookgate` prints before it exits with
@@ -97,6 +99,8 @@ pub(crate) struct ListenArgs {
     #[command(flatten)]
     pub(crate) server: server::Args,
     #[command(flatten)]
+    pub(crate) tls: tls::Args,
+    #[command(flatten)]
     pub(crate) handshake: handshake::Args,
     #[command(flatten)]
     pub(crate) secrets: secrets::Args,
@@ -138,8 +142,10 @@ Exit codes: 0 stopped cleanly (SIGTERM, SIGINT, SIGQUIT); 1 a runtime failure (t
 address is taken, Redis cannot be reached); 2 a bad setting or command line.
 
 Signals: SIGTERM, SIGINT and SIGQUIT stop gracefully (--shutdown-grace, then the
-claims of what is left are released); SIGHUP is logged and ignored; SIGKILL leaves
-the claims of the deliveries in flight until their lease ends.";
+claims of what is left are released); SIGHUP loads --code-file, --code-dir,
+--webpubsub-key-file and the TLS pair again (a file that fails keeps what was loaded,
+and the log says why); SIGKILL leaves the claims of the deliveries in flight until
+their lease ends.";
 
 /// The TOML file: the same settings as the flags, keys with `_`, each concern's
 /// keys flattened in. Unknown keys are refused, so a misspelt key is not silently
@@ -148,6 +154,8 @@ the claims of the deliveries in flight until their lease ends.";
 pub(crate) struct FileSettings {
     #[serde(flatten)]
     server: server::File,
+    #[serde(flatten)]
+    tls: tls::File,
     #[serde(flatten)]
     handshake: handshake::File,
     #[serde(flatten)]
@@ -180,6 +188,7 @@ impl FileSettings {
             // key belongs to, parsed alone, says where it is.
             let spanned = [
                 first_error::<server::File>,
+                first_error::<tls::File>,
                 first_error::<handshake::File>,
                 first_error::<secrets::File>,
                 first_error::<dedup::File>,
@@ -199,6 +208,7 @@ impl FileSettings {
         // Files the file names are relative to it, not to the working directory.
         if let Some(dir) = path.parent() {
             file.secrets.relative_to(dir);
+            file.tls.relative_to(dir);
             file.dedup.relative_to(dir);
         }
         Ok(file)
@@ -253,6 +263,7 @@ fn describe_unknown_key(path: &Path, text: &str, key: &str) -> String {
 #[derive(Clone, Debug)]
 pub(crate) struct Settings {
     pub(crate) server: ServerSettings,
+    pub(crate) tls: TlsSettings,
     pub(crate) handshake: HandshakeSettings,
     pub(crate) auth: AuthSettings,
     pub(crate) dedup: DedupSettings,
@@ -287,6 +298,7 @@ impl Settings {
         let mut warnings = Vec::new();
         let settings = Self {
             server: server::resolve(args.server, file.server, &mut warnings)?,
+            tls: tls::resolve(args.tls, file.tls, &mut warnings)?,
             handshake: handshake::resolve(args.handshake, file.handshake)?,
             auth: secrets::resolve(args.secrets, file.secrets, env, &mut warnings)?,
             dedup: dedup::resolve(args.dedup, file.dedup, env, &mut warnings)?,
@@ -315,6 +327,7 @@ impl Settings {
             out.push_str(&format!("{key:<16} {value}\n"));
         };
         self.server.describe(&mut line);
+        self.tls.describe(&mut line);
         self.handshake.describe(&mut line);
         self.auth.describe(&mut line);
         self.dedup.describe(&mut line);
@@ -374,6 +387,7 @@ pub(crate) fn example() -> String {
     [
         EXAMPLE_HEAD,
         server::EXAMPLE,
+        tls::EXAMPLE,
         handshake::EXAMPLE,
         secrets::EXAMPLE,
         dedup::EXAMPLE,

@@ -116,6 +116,10 @@ impl File {
 #[derive(Clone, Default)]
 pub(crate) struct AuthSettings {
     pub(crate) codes: Option<Vec<String>>,
+    /// Where the secrets came from, read again by [`reread`](Self::reread) (SIGHUP).
+    pub(crate) code_file: Option<PathBuf>,
+    pub(crate) code_dir: Option<PathBuf>,
+    pub(crate) webpubsub_key_file: Option<PathBuf>,
     /// The senders of `--code-dir`: each label with its secrets, sorted by label.
     pub(crate) senders: Vec<Sender>,
     /// The header the shared secrets are accepted in too, when named.
@@ -130,6 +134,9 @@ impl fmt::Debug for AuthSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthSettings")
             .field("codes", &self.codes.as_ref().map(Vec::len))
+            .field("code_file", &self.code_file)
+            .field("code_dir", &self.code_dir)
+            .field("webpubsub_key_file", &self.webpubsub_key_file)
             .field("senders", &self.senders)
             .field("secret_header", &self.secret_header)
             .field(
@@ -185,6 +192,50 @@ impl AuthSettings {
     }
 }
 
+impl AuthSettings {
+    /// These settings with their files read again (`--code-file`, `--code-dir`,
+    /// `--webpubsub-key-file`), by the same rules as at the start; what came from
+    /// the environment stays as it was. `warnings` gets the secret-file rule's.
+    pub(crate) fn reread(&self, warnings: &mut Vec<String>) -> Result<Self, ConfigProblem> {
+        let no_env = &|_: &str| None;
+        let mut next = self.clone();
+        if let Some(path) = &self.code_file {
+            next.codes = secrets("code_file", CODES_ENV, Some(path.clone()), no_env, warnings)?;
+        }
+        if let Some(dir) = &self.code_dir {
+            next.senders = senders(dir, warnings)?;
+        }
+        if let Some(path) = &self.webpubsub_key_file {
+            next.webpubsub_keys = secrets(
+                "webpubsub_key_file",
+                WEBPUBSUB_KEYS_ENV,
+                Some(path.clone()),
+                no_env,
+                warnings,
+            )?;
+        }
+        Ok(next)
+    }
+
+    /// Whether a file gave secrets (something for SIGHUP to read again).
+    pub(crate) fn from_files(&self) -> bool {
+        self.code_file.is_some() || self.code_dir.is_some() || self.webpubsub_key_file.is_some()
+    }
+
+    /// The environment variables secrets came from: a running process cannot read
+    /// them again.
+    pub(crate) fn from_env(&self) -> Vec<&'static str> {
+        let mut vars = Vec::new();
+        if self.codes.is_some() && self.code_file.is_none() {
+            vars.push(CODES_ENV);
+        }
+        if self.webpubsub_keys.is_some() && self.webpubsub_key_file.is_none() {
+            vars.push(WEBPUBSUB_KEYS_ENV);
+        }
+        vars
+    }
+}
+
 /// A sender of `--code-dir`: its label (the file's name) and its secrets.
 #[derive(Clone)]
 pub(crate) struct Sender {
@@ -228,26 +279,26 @@ pub(crate) fn resolve(
     env: Env<'_>,
     warnings: &mut Vec<String>,
 ) -> Result<AuthSettings, ConfigProblem> {
+    let code_file = args.code_file.or(file.code_file);
+    let code_dir = args.code_dir.or(file.code_dir);
+    let webpubsub_key_file = args.webpubsub_key_file.or(file.webpubsub_key_file);
     let auth = AuthSettings {
-        codes: secrets(
-            "code_file",
-            CODES_ENV,
-            args.code_file.or(file.code_file),
-            env,
-            warnings,
-        )?,
-        senders: match args.code_dir.or(file.code_dir) {
-            Some(dir) => senders(&dir, warnings)?,
+        codes: secrets("code_file", CODES_ENV, code_file.clone(), env, warnings)?,
+        senders: match &code_dir {
+            Some(dir) => senders(dir, warnings)?,
             None => Vec::new(),
         },
         secret_header: args.secret_header.or(file.secret_header),
         webpubsub_keys: secrets(
             "webpubsub_key_file",
             WEBPUBSUB_KEYS_ENV,
-            args.webpubsub_key_file.or(file.webpubsub_key_file),
+            webpubsub_key_file.clone(),
             env,
             warnings,
         )?,
+        code_file,
+        code_dir,
+        webpubsub_key_file,
         aad_authority: args.aad_authority.or(file.aad_authority),
         aad_audiences: list(args.aad_audience, file.aad_audience),
         aad_roles: list(args.aad_role, file.aad_role),

@@ -9,14 +9,17 @@
 //! On SIGTERM, SIGINT or SIGQUIT it stops accepting connections, gives the
 //! deliveries in flight `--shutdown-grace` to finish, then drops the rest (their
 //! commands are killed, their requests cancelled) and releases their dedup claims,
-//! so that the senders' retries are handled at once. SIGHUP is logged and ignored
-//! (nothing to reload yet). SIGKILL cannot be handled: the claims of the deliveries
+//! so that the senders' retries are handled at once. SIGHUP loads the secret
+//! files and the TLS pair again ([`reload`]). SIGKILL cannot be handled: the claims of the deliveries
 //! in flight then stay until their lease ends (`--lease`), and the senders' retries
 //! are answered 429 until then.
 
 pub(crate) mod handler;
 pub(crate) mod policy;
+pub(crate) mod reload;
 pub(crate) mod serve;
+pub(crate) mod tls;
+mod watched;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,11 +31,13 @@ use hookgate::dedup::DedupStore;
 use hookgate::redis::RedisStore;
 use hookgate::tower::WebhookLayer;
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Notify, Semaphore, watch};
 
 use crate::config::{RedisCa, RedisUrl, Settings, SinkSettings};
 use crate::sink::{Sink, exec::ExecSink, forward::ForwardSink, stdout::StdoutSink};
 use handler::App;
+use serve::Tls;
+use tls::Certificates;
 
 /// A failure after the configuration was accepted (exit code 1).
 #[derive(Debug)]
@@ -41,7 +46,8 @@ pub(crate) struct RunError(pub(crate) String);
 /// Runs the receiver until a stop signal.
 pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
     // Before anything is announced: a signal sent once the start is logged is handled.
-    let stopped_by = stop_signal()?;
+    let hangup = Arc::new(Notify::new());
+    let stopped_by = stop_signal(Arc::clone(&hangup))?;
     let sink = sink(&settings)?;
     let prometheus = crate::metrics::install().map_err(RunError)?;
     // The recorder's housekeeping (its histograms' buffers), bounded in time.
@@ -58,6 +64,31 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
     };
     let dedup = policy::dedup(&settings, store).map_err(|e| RunError(e.to_string()))?;
     let webhook = policy::webhook(&settings, dedup.clone()).map_err(|e| RunError(e.to_string()))?;
+    let tls = match &settings.tls.files {
+        Some(files) => {
+            let certificates = Arc::new(Certificates::new(files).map_err(RunError)?);
+            if let Some(every) = files.poll {
+                tokio::spawn(Arc::clone(&certificates).poll(every));
+            }
+            Some(Arc::new(Tls {
+                certificates,
+                h2: settings.tls.h2,
+            }))
+        }
+        None => None,
+    };
+    let reloader = Arc::new(reload::Reloader::new(
+        &settings.auth,
+        webhook.auth().map(hookgate::auth::AuthPolicy::credentials),
+        tls.as_ref().map(|tls| Arc::clone(&tls.certificates)),
+    ));
+    tokio::spawn(async move {
+        loop {
+            hangup.notified().await;
+            let reloader = Arc::clone(&reloader);
+            let _ = tokio::task::spawn_blocking(move || reloader.reload("SIGHUP")).await;
+        }
+    });
     for warning in &settings.warnings {
         tracing::warn!("{warning}");
     }
@@ -105,7 +136,8 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
         } else {
             "memory"
         },
-        "hookgate listening on http://{local}{}",
+        "hookgate listening on {}://{local}{}",
+        if tls.is_some() { "https" } else { "http" },
         settings.server.path
     );
 
@@ -126,6 +158,7 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
                 admin_listener,
                 admin,
                 settings.server.connections,
+                None,
                 stopped.clone(),
             ));
             events
@@ -149,6 +182,7 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
         listener,
         router,
         settings.server.connections,
+        tls,
         stopped.clone(),
     );
     tokio::select! {
@@ -215,11 +249,12 @@ async fn bind(addr: SocketAddr, key: &str) -> Result<TcpListener, RunError> {
 }
 
 /// The stop signals, registered now (so that none arriving later kills the process):
-/// the future resolves at the first SIGTERM, SIGINT or SIGQUIT with its name. SIGHUP
-/// is logged and ignored (it will reload the secrets one day); without a handler it
-/// would kill the process with no grace. Elsewhere than on Unix, Ctrl-C.
+/// the future resolves at the first SIGTERM, SIGINT or SIGQUIT with its name. Each
+/// SIGHUP notifies `hangup` (the reload; one that comes before the reloader is
+/// ready waits for it); without a handler it would kill the process with no grace.
+/// Elsewhere than on Unix, Ctrl-C.
 #[cfg(unix)]
-fn stop_signal() -> Result<impl Future<Output = &'static str>, RunError> {
+fn stop_signal(hangup: Arc<Notify>) -> Result<impl Future<Output = &'static str>, RunError> {
     use tokio::signal::unix::{SignalKind, signal};
     let register = |kind: SignalKind, name: &str| {
         signal(kind).map_err(|e| RunError(format!("cannot handle {name}: {e}")))
@@ -227,17 +262,17 @@ fn stop_signal() -> Result<impl Future<Output = &'static str>, RunError> {
     let mut terminate = register(SignalKind::terminate(), "SIGTERM")?;
     let mut interrupt = register(SignalKind::interrupt(), "SIGINT")?;
     let mut quit = register(SignalKind::quit(), "SIGQUIT")?;
-    let mut hangup = register(SignalKind::hangup(), "SIGHUP")?;
+    let mut hangup_signal = register(SignalKind::hangup(), "SIGHUP")?;
     Ok(async move {
         loop {
             tokio::select! {
                 _ = terminate.recv() => return "SIGTERM",
                 _ = interrupt.recv() => return "SIGINT",
                 _ = quit.recv() => return "SIGQUIT",
-                _ = hangup.recv() => tracing::info!(
-                    signal = "SIGHUP",
-                    "ignored: there is nothing to reload yet (SIGTERM, SIGINT or SIGQUIT stop)"
-                ),
+                _ = hangup_signal.recv() => {
+                    tracing::info!(signal = "SIGHUP", "loading the secret files and the TLS pair again");
+                    hangup.notify_one();
+                }
             }
         }
     })
@@ -245,7 +280,7 @@ fn stop_signal() -> Result<impl Future<Output = &'static str>, RunError> {
 
 /// Ctrl-C, elsewhere than on Unix.
 #[cfg(not(unix))]
-fn stop_signal() -> Result<impl Future<Output = &'static str>, RunError> {
+fn stop_signal(_hangup: Arc<Notify>) -> Result<impl Future<Output = &'static str>, RunError> {
     Ok(async {
         let _ = tokio::signal::ctrl_c().await;
         "Ctrl-C"

@@ -14,7 +14,7 @@ use hookgate::dedup::{DedupPolicy, DedupStore};
 use hookgate::handshake::{CallbackPolicy, HandshakePolicy};
 use hookgate::{ConfigError, ParseConfig, WebhookPolicy};
 
-use crate::config::{ConfigProblem, Settings};
+use crate::config::{AuthSettings, ConfigProblem, Settings};
 
 fn problem(key: &'static str) -> impl Fn(ConfigError) -> ConfigProblem {
     move |e| ConfigProblem::new(key, e.to_string())
@@ -47,35 +47,11 @@ pub(crate) fn auth(s: &Settings) -> Result<Option<AuthPolicy>, ConfigProblem> {
         return Ok(None);
     }
     let mut policy = AuthPolicy::builder();
-    let labeled = s
-        .auth
-        .senders
-        .iter()
-        .flat_map(|sender| sender.secrets.iter().map(|secret| (&sender.label, secret)));
-    let secrets = match &s.auth.codes {
-        Some(codes) => Some(
-            SharedSecrets::new(codes)
-                .map_err(problem("code_file"))?
-                .and_labeled(labeled)
-                .map_err(problem("code_dir"))?,
-        ),
-        None if !s.auth.senders.is_empty() => {
-            Some(SharedSecrets::labeled(labeled).map_err(problem("code_dir"))?)
-        }
-        None => None,
-    };
-    if let Some(mut secrets) = secrets {
-        if let Some(name) = &s.auth.secret_header {
-            secrets = secrets
-                .with_header(name)
-                .map_err(problem("secret_header"))?;
-        }
+    if let Some(secrets) = shared_secrets(&s.auth)? {
         policy = policy.shared_secrets(secrets);
     }
-    if let Some(keys) = &s.auth.webpubsub_keys {
-        policy = policy.web_pubsub_keys(
-            WebPubSubKeys::new(keys.iter().cloned()).map_err(problem("webpubsub_key_file"))?,
-        );
+    if let Some(keys) = webpubsub_keys(&s.auth)? {
+        policy = policy.web_pubsub_keys(keys);
     }
     if let Some(authority) = &s.auth.aad_authority {
         let aad = AadPolicy::builder()
@@ -87,6 +63,40 @@ pub(crate) fn auth(s: &Settings) -> Result<Option<AuthPolicy>, ConfigProblem> {
         policy = policy.aad(aad);
     }
     policy.build().map(Some).map_err(problem("code_file"))
+}
+
+/// The shared secrets (those without a label and the senders of `--code-dir`),
+/// when any are configured; also what a reload puts in place.
+pub(crate) fn shared_secrets(auth: &AuthSettings) -> Result<Option<SharedSecrets>, ConfigProblem> {
+    let labeled = auth
+        .senders
+        .iter()
+        .flat_map(|sender| sender.secrets.iter().map(|secret| (&sender.label, secret)));
+    let secrets = match &auth.codes {
+        Some(codes) => SharedSecrets::new(codes)
+            .map_err(problem("code_file"))?
+            .and_labeled(labeled)
+            .map_err(problem("code_dir"))?,
+        None if !auth.senders.is_empty() => {
+            SharedSecrets::labeled(labeled).map_err(problem("code_dir"))?
+        }
+        None => return Ok(None),
+    };
+    match &auth.secret_header {
+        Some(name) => secrets
+            .with_header(name)
+            .map(Some)
+            .map_err(problem("secret_header")),
+        None => Ok(Some(secrets)),
+    }
+}
+
+/// The Web PubSub access keys, when configured; also what a reload puts in place.
+pub(crate) fn webpubsub_keys(auth: &AuthSettings) -> Result<Option<WebPubSubKeys>, ConfigProblem> {
+    auth.webpubsub_keys
+        .as_ref()
+        .map(|keys| WebPubSubKeys::new(keys.iter().cloned()).map_err(problem("webpubsub_key_file")))
+        .transpose()
 }
 
 /// The parse limits.

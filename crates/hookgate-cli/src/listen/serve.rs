@@ -1,39 +1,45 @@
-//! Serving HTTP/1 with hyper directly, so that no stranger can hold a connection:
+//! Serving with hyper directly, so that no stranger can hold a connection:
 //! `axum::serve` installs no hyper timer, so a connection that sends half a request,
 //! or nothing, was held for as long as it liked (a file descriptor and ~21 kB each,
-//! with no cap on their number).
+//! with no cap on their number). Plain HTTP/1.1, or with `--tls-cert` HTTPS with
+//! HTTP/2 and HTTP/1.1 (ALPN; `config/tls.rs` has HTTP/2's limits).
 //!
 //! | limit | what it bounds | default |
 //! |---|---|---|
-//! | `--header-timeout` | the time to send a request's head (request line and headers) from when the connection is ready for one: a new connection that sends nothing, one that sends half a head, and the idle wait of a kept-alive connection between requests (hyper's header timer covers that wait too) | 10 s |
+//! | `--header-timeout` | the time to send a request's head (request line and headers) from when the connection is ready for one: a new connection that sends nothing, one that sends half a head, and the idle wait of a kept-alive connection between requests (hyper's header timer covers that wait too). HTTPS: the TLS handshake counts against it (what the handshake took is taken off the connection's header timeout); an HTTP/2 connection with no request open for this long is closed with GOAWAY | 10 s |
 //! | `--idle-timeout` | the time without a byte read or written on a connection while no request is being handled: an answer whose client does not read it | 60 s |
 //! | `--request-timeout` | a request in all, from its head to its answer (its body read and its delivery handled): past it, 408 problem+json, the claims released | 60 s |
 //! | `--max-connections` | connections open at once; more wait in the listen backlog (the kernel's) until one closes | 4096 |
 //!
 //! A closed connection gets no answer (hyper closes it; a 408 is optional in HTTP).
-//! At the stop signal the listener stops accepting, every connection finishes the
-//! request it is in and closes (hyper's graceful shutdown), and [`serve`] returns
-//! when all are closed.
+//! Plain HTTP sent to an HTTPS port is answered 400 problem+json (`plain-http`) and
+//! closed, so the mistake is plain to whoever made it. At the stop signal the
+//! listener stops accepting, every connection finishes the request it is in and
+//! closes (hyper's graceful shutdown; GOAWAY on HTTP/2), and [`serve`] returns when
+//! all are closed.
 
+use std::convert::Infallible;
 use std::future::Future;
-use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
+use axum::response::Response;
 use hookgate::Problem;
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use hyper::server::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
-use tokio::time::{Instant, Sleep};
+use tokio::time::Instant;
+use tokio_rustls::server::TlsStream;
 use tower::ServiceExt as _;
+
+use super::tls::Certificates;
+use super::watched::{Activity, Watched};
+use crate::config::H2Limits;
 
 /// What a connection may hold; see the [module docs](self) (the defaults are the
 /// settings', in `config/server.rs`).
@@ -45,12 +51,21 @@ pub(crate) struct Limits {
     pub(crate) max_connections: usize,
 }
 
-/// Serves `router` on `listener` within `limits` until `stopped` changes (or its
-/// sender is dropped), then until every connection has closed.
+/// HTTPS on a listener: the certificate in place and HTTP/2's limits.
+#[derive(Debug)]
+pub(crate) struct Tls {
+    pub(crate) certificates: Arc<Certificates>,
+    pub(crate) h2: H2Limits,
+}
+
+/// Serves `router` on `listener` within `limits` (with `tls`, HTTPS) until
+/// `stopped` changes (or its sender is dropped), then until every connection has
+/// closed.
 pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
     limits: Limits,
+    tls: Option<Arc<Tls>>,
     mut stopped: watch::Receiver<()>,
 ) {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
@@ -79,8 +94,12 @@ pub(crate) async fn serve(
         let _ = stream.set_nodelay(true);
         let router = router.clone();
         let stopped = stopped.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            connection(stream, router, limits, stopped).await;
+            match tls {
+                None => http1(stream, router, limits, limits.header_timeout, stopped).await,
+                Some(tls) => https(stream, router, limits, &tls, stopped).await,
+            }
             drop(permit);
         });
     }
@@ -90,37 +109,75 @@ pub(crate) async fn serve(
     let _ = permits.acquire_many(all).await;
 }
 
-/// One connection, until it closes.
-async fn connection(
+/// What came in on an HTTPS port.
+enum Accepted {
+    Tls(Box<TlsStream<TcpStream>>),
+    /// A request in plain HTTP (its first byte a letter, not a TLS record).
+    Plain(TcpStream),
+}
+
+/// An HTTPS connection: the handshake within the header timeout, then HTTP/2 or
+/// HTTP/1.1 as ALPN chose, with what is left of the header timeout for the first
+/// request's head.
+async fn https(
     stream: TcpStream,
     router: Router,
     limits: Limits,
-    mut stopped: watch::Receiver<()>,
+    tls: &Tls,
+    stopped: watch::Receiver<()>,
 ) {
-    let busy = Arc::new(AtomicUsize::new(0));
-    let io = Watched::new(stream, limits.idle_timeout, Arc::clone(&busy));
-    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
-        let router = router.clone();
-        let guard = Busy::enter(&busy);
-        async move {
-            let answer = tokio::time::timeout(
-                limits.request_timeout,
-                router.oneshot(request.map(Body::new)),
-            )
-            .await;
-            drop(guard);
-            Ok::<_, std::convert::Infallible>(match answer {
-                Ok(Ok(response)) => response,
-                Ok(Err(never)) => match never {},
-                Err(_) => too_slow(limits.request_timeout),
-            })
+    let started = Instant::now();
+    let acceptor = tls.certificates.acceptor();
+    let accepted = tokio::time::timeout(limits.header_timeout, async move {
+        let mut first = [0u8; 1];
+        if !matches!(stream.peek(&mut first).await, Ok(1)) {
+            return None;
         }
-    });
+        if first[0].is_ascii_alphabetic() {
+            return Some(Accepted::Plain(stream));
+        }
+        match acceptor.accept(stream).await {
+            Ok(tls) => Some(Accepted::Tls(Box::new(tls))),
+            Err(e) => {
+                tracing::debug!(error = %e, "TLS handshake failed");
+                None
+            }
+        }
+    })
+    .await;
+    let left = limits.header_timeout.saturating_sub(started.elapsed());
+    match accepted {
+        Ok(Some(Accepted::Tls(stream))) if !left.is_zero() => {
+            if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+                http2(*stream, router, limits, left, tls.h2, stopped).await;
+            } else {
+                http1(*stream, router, limits, left, stopped).await;
+            }
+        }
+        Ok(Some(Accepted::Plain(stream))) => plain_http_refused(stream, limits).await,
+        // Timed out, failed, or closed before a byte.
+        _ => {}
+    }
+}
+
+/// One HTTP/1.1 connection, until it closes; `first_head` is the header timeout
+/// of this connection (less what a TLS handshake took).
+async fn http1<T>(
+    io: T,
+    router: Router,
+    limits: Limits,
+    first_head: Duration,
+    mut stopped: watch::Receiver<()>,
+) where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let activity = Activity::new();
+    let io = Watched::new(io, limits.idle_timeout, activity.clone());
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout)
+        .header_read_timeout(first_head)
         .keep_alive(true)
-        .serve_connection(TokioIo::new(io), service);
+        .serve_connection(TokioIo::new(io), service(router, limits, activity));
     tokio::pin!(conn);
     let result = tokio::select! {
         result = conn.as_mut() => result,
@@ -129,11 +186,112 @@ async fn connection(
             conn.await
         }
     };
+    closed(result);
+}
+
+/// One HTTP/2 connection, until it closes or has had no request open for the
+/// header timeout (`first_head` for the first).
+async fn http2<T>(
+    io: T,
+    router: Router,
+    limits: Limits,
+    first_head: Duration,
+    h2: H2Limits,
+    mut stopped: watch::Receiver<()>,
+) where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let activity = Activity::new();
+    let io = Watched::new(io, limits.idle_timeout, activity.clone());
+    let mut builder = http2::Builder::new(TokioExecutor::new());
+    builder
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(h2.max_streams)
+        .max_header_list_size(h2.max_header_list)
+        .max_pending_accept_reset_streams(h2.max_pending_resets)
+        .keep_alive_interval(h2.ping_interval)
+        .keep_alive_timeout(h2.ping_timeout);
+    let conn =
+        builder.serve_connection(TokioIo::new(io), service(router, limits, activity.clone()));
+    tokio::pin!(conn);
+    let result = tokio::select! {
+        result = conn.as_mut() => result,
+        _ = stopped.changed() => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+        () = activity.idle(first_head, limits.header_timeout) => {
+            // GOAWAY; a stream that began meanwhile finishes within its timeout.
+            conn.as_mut().graceful_shutdown();
+            tokio::time::timeout(limits.request_timeout, conn)
+                .await
+                .unwrap_or(Ok(()))
+        }
+    };
+    closed(result);
+}
+
+/// The end of a connection, in the log.
+fn closed(result: Result<(), hyper::Error>) {
     if let Err(e) = result {
         // A timeout, a reset or a malformed request: the connection is gone; nothing
         // a stranger sends is worth more than a debug line.
         tracing::debug!(error = %e, "connection closed");
     }
+}
+
+/// Each request of a connection: through `router` within the request timeout,
+/// counted in `activity` while it runs.
+fn service(
+    router: Router,
+    limits: Limits,
+    activity: Activity,
+) -> impl hyper::service::Service<
+    hyper::Request<Incoming>,
+    Response = Response,
+    Error = Infallible,
+    Future = impl Future<Output = Result<Response, Infallible>> + Send + 'static,
+> + Clone
++ Send
++ 'static {
+    hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+        let router = router.clone();
+        let guard = activity.enter();
+        async move {
+            let answer = tokio::time::timeout(
+                limits.request_timeout,
+                router.oneshot(request.map(Body::new)),
+            )
+            .await;
+            drop(guard);
+            Ok::<_, Infallible>(match answer {
+                Ok(Ok(response)) => response,
+                Ok(Err(never)) => match never {},
+                Err(_) => too_slow(limits.request_timeout),
+            })
+        }
+    })
+}
+
+/// Plain HTTP on an HTTPS port: its request answered 400 problem+json, then the
+/// connection closed.
+async fn plain_http_refused(stream: TcpStream, limits: Limits) {
+    let refuse = hyper::service::service_fn(|_: hyper::Request<Incoming>| async {
+        let problem = Problem::new(
+            400,
+            "plain-http",
+            "Plain HTTP sent to an HTTPS port",
+            "this port speaks HTTPS only: send the request with https://",
+        );
+        Ok::<_, Infallible>(hookgate::tower::problem_response(&problem).map(Body::from))
+    });
+    let io = Watched::new(stream, limits.idle_timeout, Activity::new());
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .keep_alive(false)
+        .serve_connection(TokioIo::new(io), refuse);
+    closed(conn.await);
 }
 
 /// 408 problem+json for a request past `--request-timeout`.
@@ -148,137 +306,4 @@ fn too_slow(deadline: Duration) -> axum::response::Response {
         ),
     );
     hookgate::tower::problem_response(&problem).map(Body::from)
-}
-
-/// Counts the requests a connection is handling while one is alive.
-struct Busy(Arc<AtomicUsize>);
-
-impl Busy {
-    fn enter(count: &Arc<AtomicUsize>) -> Self {
-        count.fetch_add(1, Ordering::AcqRel);
-        Self(Arc::clone(count))
-    }
-}
-
-impl Drop for Busy {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// The connection's socket, closed (`TimedOut`) after `idle` without a byte read or
-/// written while no request is being handled (`busy` is 0).
-struct Watched {
-    io: TcpStream,
-    idle: Duration,
-    deadline: Pin<Box<Sleep>>,
-    busy: Arc<AtomicUsize>,
-}
-
-impl Watched {
-    fn new(io: TcpStream, idle: Duration, busy: Arc<AtomicUsize>) -> Self {
-        Self {
-            io,
-            idle,
-            deadline: Box::pin(tokio::time::sleep(idle)),
-            busy,
-        }
-    }
-
-    fn touch(&mut self) {
-        let next = Instant::now() + self.idle;
-        self.deadline.as_mut().reset(next);
-    }
-
-    /// For an operation that is waiting: an error once the deadline passed with no
-    /// request being handled.
-    fn waiting<T>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
-        if self.busy.load(Ordering::Acquire) > 0 {
-            self.touch();
-            return Poll::Pending;
-        }
-        match self.deadline.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "no byte read or written within the idle timeout",
-            ))),
-            Poll::Pending => Poll::Pending,
-        }
-    }
-
-    /// What a write gave: bytes written keep the connection alive; a write that
-    /// waits is [`waiting`](Self::waiting).
-    fn wrote(
-        &mut self,
-        cx: &mut Context<'_>,
-        written: Poll<io::Result<usize>>,
-    ) -> Poll<io::Result<usize>> {
-        match written {
-            Poll::Ready(result) => {
-                if matches!(result, Ok(n) if n > 0) {
-                    self.touch();
-                }
-                Poll::Ready(result)
-            }
-            Poll::Pending => self.waiting(cx),
-        }
-    }
-}
-
-impl AsyncRead for Watched {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        let before = buf.filled().len();
-        match Pin::new(&mut this.io).poll_read(cx, buf) {
-            Poll::Ready(result) => {
-                if buf.filled().len() > before {
-                    this.touch();
-                }
-                Poll::Ready(result)
-            }
-            Poll::Pending => this.waiting(cx),
-        }
-    }
-}
-
-impl AsyncWrite for Watched {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        let written = Pin::new(&mut this.io).poll_write(cx, buf);
-        this.wrote(cx, written)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        match Pin::new(&mut this.io).poll_flush(cx) {
-            Poll::Pending => this.waiting(cx),
-            ready => ready,
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        let written = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
-        this.wrote(cx, written)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
 }

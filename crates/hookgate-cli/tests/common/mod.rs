@@ -55,12 +55,13 @@ fn collect(
     })
 }
 
-/// The `http://ADDR` after `marker` in `text`, if it is there.
+/// The `http://ADDR` or `https://ADDR` after `marker` (`listening on `) in `text`,
+/// if it is there.
 fn address_after(text: &str, marker: &str) -> Option<String> {
     let at = text.find(marker)? + marker.len();
-    let rest = &text[at..];
+    let (scheme, rest) = text[at..].split_once("://")?;
     let end = rest.find(|c: char| c == '/' || c.is_whitespace())?;
-    Some(format!("http://{}", &rest[..end]))
+    Some(format!("{scheme}://{}", &rest[..end]))
 }
 
 impl Hookgate {
@@ -85,9 +86,9 @@ impl Hookgate {
         let admin_separate = args.contains(&"--admin-bind");
         loop {
             let log = stderr.lock().unwrap().clone();
-            if let Some(base) = address_after(&log, "listening on http://") {
+            if let Some(base) = address_after(&log, "listening on ") {
                 let admin = if admin_separate {
-                    address_after(&log, "admin on http://")
+                    address_after(&log, "admin on ")
                 } else {
                     Some(base.clone())
                 };
