@@ -147,3 +147,133 @@ fn a_code_dir_that_breaks_the_secret_file_rule_is_refused() {
     assert!(err.contains("two labels") && !err.contains("same"), "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Writes `text` to `path`, readable by its owner only.
+fn secret(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+/// SIGHUP reads `--code-file`, `--code-dir` and `--webpubsub-key-file` again: a
+/// sender added, one removed, a secret rotated, the keys replaced; a file that no
+/// longer reads keeps the sets in force; the log and `/metrics` show each load.
+#[tokio::test(flavor = "multi_thread")]
+async fn sighup_reloads_the_secret_files() {
+    let dir = temp_dir("reload");
+    let senders = dir.join("senders");
+    std::fs::create_dir(&senders).unwrap();
+    secret(&senders.join("orders"), "o-1\n");
+    secret(&senders.join("billing"), "b-1\n");
+    let codes = dir.join("codes");
+    secret(&codes, "legacy-1\n");
+    let keys = dir.join("keys");
+    secret(&keys, "key-1\n");
+    let hg = Hookgate::start(
+        &[
+            "--code-dir",
+            senders.to_str().unwrap(),
+            "--code-file",
+            codes.to_str().unwrap(),
+            "--webpubsub-key-file",
+            keys.to_str().unwrap(),
+            "--admin-bind",
+            "127.0.0.1:0",
+        ],
+        &[],
+    );
+    let status = async |code: &str, id: &str| {
+        let url = format!("{}?code={code}", hg.url("/api/events"));
+        send_binary(&url, &event(id)).await.status().as_u16()
+    };
+    let signed = async |key: &str, id: &str| {
+        use hmac::{Hmac, Mac as _};
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).unwrap();
+        mac.update(b"conn-1");
+        let signature = format!("sha256={}", hex(&mac.finalize().into_bytes()));
+        let headers = [
+            ("ce-connectionId", "conn-1"),
+            ("ce-signature", signature.as_str()),
+        ];
+        common::send_binary_with(&hg.url("/api/events"), &event(id), &headers)
+            .await
+            .status()
+            .as_u16()
+    };
+    assert_eq!(status("o-1", "a").await, 200);
+    assert_eq!(status("b-1", "b").await, 200);
+    assert_eq!(signed("key-1", "w1").await, 200);
+    assert_eq!(status("legacy-1", "c").await, 200);
+    assert_eq!(hg.metric("hookgate_secrets{sender=\"billing\"}").await, 1.0);
+
+    // billing removed, shipping added, orders and the unlabeled secret rotated.
+    std::fs::remove_file(senders.join("billing")).unwrap();
+    secret(&senders.join("shipping"), "s-1\n");
+    secret(&senders.join("orders"), "o-2\no-1\n");
+    secret(&codes, "legacy-2\n");
+    secret(&keys, "key-2\n");
+    hg.signal("HUP");
+    let log = hg.stderr_wait(&["secrets loaded"]);
+    assert!(
+        log.contains("orders (2 secret(s)), shipping (1 secret(s))"),
+        "{log}"
+    );
+    for hidden in ["o-2", "s-1", "legacy-2", "key-2"] {
+        assert!(!log.contains(hidden), "the log shows {hidden}: {log}");
+    }
+    assert_eq!(status("b-1", "d").await, 401, "a removed sender");
+    assert_eq!(status("s-1", "e").await, 200, "an added sender");
+    assert_eq!(status("o-2", "f").await, 200);
+    assert_eq!(status("o-1", "g").await, 200, "still listed");
+    assert_eq!(status("legacy-2", "h").await, 200);
+    assert_eq!(status("legacy-1", "i").await, 401);
+    assert_eq!(signed("key-2", "w2").await, 200);
+    assert_eq!(signed("key-1", "w3").await, 401, "the replaced key");
+    assert_eq!(hg.metric("hookgate_secrets{sender=\"billing\"}").await, 0.0);
+    assert_eq!(hg.metric("hookgate_secrets{sender=\"orders\"}").await, 2.0);
+    assert_eq!(hg.metric("hookgate_webpubsub_keys").await, 1.0);
+    assert_eq!(
+        hg.metric("hookgate_reloads_total{what=\"secrets\",result=\"ok\"}")
+            .await,
+        2.0
+    );
+
+    // A file that no longer reads (it lists no secret): the sets in force stay.
+    secret(&codes, "# emptied by mistake\n");
+    secret(&senders.join("late"), "l-1\n");
+    hg.signal("HUP");
+    let log = hg.stderr_wait(&["secrets not reloaded"]);
+    assert!(log.contains("lists no secret"), "{log}");
+    assert_eq!(status("legacy-2", "j").await, 200);
+    assert_eq!(
+        status("l-1", "k").await,
+        401,
+        "nothing of that reload applies"
+    );
+    assert_eq!(
+        hg.metric("hookgate_reloads_total{what=\"secrets\",result=\"failed\"}")
+            .await,
+        1.0
+    );
+    assert!(
+        hg.metric("hookgate_loaded_timestamp_seconds{what=\"secrets\"}")
+            .await
+            > 1.7e9
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Secrets from the environment cannot change while the process runs: SIGHUP
+/// says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn sighup_says_the_environment_cannot_change() {
+    let hg = Hookgate::start(&[], &[("HOOKGATE_CODES", "from-env")]);
+    hg.signal("HUP");
+    let log = hg.stderr_wait(&["HOOKGATE_CODES comes from the environment"]);
+    assert!(log.contains("restart hookgate"), "{log}");
+    let url = format!("{}?code=from-env", hg.url("/api/events"));
+    assert_eq!(send_binary(&url, &event("x")).await.status(), 200);
+}

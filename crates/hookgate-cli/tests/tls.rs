@@ -298,3 +298,153 @@ async fn a_certificate_rotates_when_the_volume_s_symlink_is_swapped() {
     assert!(log.contains("TLS certificate loaded"), "{log}");
     std::fs::remove_dir_all(&volume).unwrap();
 }
+
+/// A bare HTTP/2 client over TLS (trusting `ca`); its connection is driven in a
+/// task, which reports the server's `SETTINGS_MAX_CONCURRENT_STREAMS` after a
+/// moment, then how the connection ended, and how long it lasted.
+struct H2 {
+    client: h2::client::SendRequest<bytes::Bytes>,
+    max_streams: tokio::sync::oneshot::Receiver<usize>,
+    ended: tokio::sync::oneshot::Receiver<(Result<(), h2::Error>, Duration)>,
+}
+
+async fn h2_client(ca: &TestCa, addr: &str) -> H2 {
+    use std::sync::Arc;
+    use tokio_rustls::rustls::pki_types::pem::PemObject as _;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+    use tokio_rustls::rustls::{ClientConfig, RootCertStore, crypto};
+    let mut roots = RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(ca.pem.as_bytes()).unwrap())
+        .unwrap();
+    let mut config =
+        ClientConfig::builder_with_provider(Arc::new(crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let started = Instant::now();
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(ServerName::try_from("127.0.0.1").unwrap(), tcp)
+        .await
+        .unwrap();
+    let (client, mut connection) = h2::client::handshake(tls).await.unwrap();
+    let (max_tx, max_streams) = tokio::sync::oneshot::channel();
+    let (ended_tx, ended) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        tokio::select! {
+            result = &mut connection => {
+                let _ = ended_tx.send((result, started.elapsed()));
+                return;
+            }
+            () = tokio::time::sleep(Duration::from_millis(300)) => {}
+        }
+        let _ = max_tx.send(connection.max_concurrent_send_streams());
+        let result = connection.await;
+        let _ = ended_tx.send((result, started.elapsed()));
+    });
+    H2 {
+        client,
+        max_streams,
+        ended,
+    }
+}
+
+/// A binary-mode POST of `event(id)` over HTTP/2.
+fn h2_request(id: &str, extra: &[(&str, String)]) -> (http::Request<()>, bytes::Bytes) {
+    let (headers, body) = encode::binary(&event(id));
+    let mut request = http::Request::post("https://127.0.0.1/api/events");
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    for (name, value) in extra {
+        request = request.header(*name, value);
+    }
+    (request.body(()).unwrap(), body)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn http2_limits_hold() {
+    let ca = TestCa::new();
+    let dir = temp_dir("tls-h2");
+    let (cert, key) = write_pair(&dir, &ca.issue(&["127.0.0.1"]));
+    let hg = start(
+        &cert,
+        &key,
+        &["--h2-max-streams", "7", "--header-timeout", "1s"],
+    );
+    let addr = hg.base.trim_start_matches("https://").to_owned();
+
+    // The stream limit is announced; a request is answered; with no request open
+    // for the header timeout, the server ends the connection (GOAWAY).
+    let H2 {
+        client,
+        max_streams,
+        ended,
+    } = h2_client(&ca, &addr).await;
+    assert_eq!(max_streams.await.unwrap(), 7);
+    let mut client = client.ready().await.unwrap();
+    let (request, body) = h2_request("h2-1", &[]);
+    let (answer, mut send) = client.send_request(request, false).unwrap();
+    send.send_data(body, true).unwrap();
+    assert_eq!(answer.await.unwrap().status(), 200);
+    let (result, lasted) = tokio::time::timeout(Duration::from_secs(10), ended)
+        .await
+        .expect("the idle connection was not closed")
+        .unwrap();
+    // After its GOAWAY the server closes the socket: the client may see that
+    // as the end, or as a broken pipe on its last write.
+    assert!(
+        result
+            .as_ref()
+            .map_or_else(|e| e.is_io() || e.is_go_away(), |()| true),
+        "{result:?}"
+    );
+    assert!(
+        lasted >= Duration::from_millis(900) && lasted < Duration::from_secs(5),
+        "closed after {lasted:?}"
+    );
+
+    // A header list over 16 KiB is not taken.
+    let H2 { client, .. } = h2_client(&ca, &addr).await;
+    let mut client = client.ready().await.unwrap();
+    let (request, _) = h2_request("h2-2", &[("x-big", "a".repeat(20 << 10))]);
+    let refused = match client.send_request(request, true) {
+        Ok((answer, _)) => match answer.await {
+            Ok(answer) => answer.status().as_u16(),
+            Err(_) => 0,
+        },
+        Err(_) => 0,
+    };
+    assert_ne!(refused, 200, "an oversized header list was handled");
+
+    // Rapid reset: streams opened and reset at once, many more than
+    // --h2-max-pending-resets (20), end the connection.
+    let H2 { client, ended, .. } = h2_client(&ca, &addr).await;
+    let mut client = client.ready().await.unwrap();
+    for i in 0..200 {
+        let Ok(ready) = client.clone().ready().await else {
+            break;
+        };
+        client = ready;
+        let (request, _) = h2_request(&format!("reset-{i}"), &[]);
+        let Ok((answer, mut send)) = client.send_request(request, false) else {
+            break;
+        };
+        send.send_reset(h2::Reason::CANCEL);
+        drop(answer);
+    }
+    let (result, _) = tokio::time::timeout(Duration::from_secs(10), ended)
+        .await
+        .expect("a rapid reset was not stopped")
+        .unwrap();
+    let error = result.expect_err("the server ended the connection");
+    assert_eq!(
+        error.reason(),
+        Some(h2::Reason::ENHANCE_YOUR_CALM),
+        "{error:?}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -218,13 +218,13 @@ impl AuthSettings {
     }
 
     /// Whether a file gave secrets (something for SIGHUP to read again).
-    pub(crate) fn from_files(&self) -> bool {
+    pub(crate) fn has_files(&self) -> bool {
         self.code_file.is_some() || self.code_dir.is_some() || self.webpubsub_key_file.is_some()
     }
 
     /// The environment variables secrets came from: a running process cannot read
     /// them again.
-    pub(crate) fn from_env(&self) -> Vec<&'static str> {
+    pub(crate) fn env_sources(&self) -> Vec<&'static str> {
         let mut vars = Vec::new();
         if self.codes.is_some() && self.code_file.is_none() {
             vars.push(CODES_ENV);

@@ -67,14 +67,14 @@ impl Reloader {
             return;
         };
         let mut auth = self.auth.lock().unwrap_or_else(|e| e.into_inner());
-        for var in auth.from_env() {
+        for var in auth.env_sources() {
             tracing::info!(
                 reason = why,
                 "{var} comes from the environment, which a running process cannot read \
                  again: restart hookgate to change it (or use a file)"
             );
         }
-        if !auth.from_files() {
+        if !auth.has_files() {
             return;
         }
         let mut warnings = Vec::new();
