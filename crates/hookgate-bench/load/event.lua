@@ -8,6 +8,8 @@
 --
 --   wrk ... -s event.lua URL -- <run name>
 --
+-- A `-H 'Connection: close'` given to wrk is sent too (a connection per request).
+--
 -- Every response whose status is not 2xx is counted (response()), and done()
 -- prints one line that run.sh reads:
 --
@@ -41,6 +43,7 @@ function init(args)
     .. "ce-type: com.example.order.placed\r\n"
     .. "content-type: application/json\r\n"
     .. "content-length: " .. #body .. "\r\n"
+    .. (wrk.headers["Connection"] and ("Connection: " .. wrk.headers["Connection"] .. "\r\n") or "")
     .. "ce-id: " .. run .. "-" .. tostring(thread_id) .. "-"
   tail = "\r\n\r\n" .. body
 end

@@ -17,6 +17,13 @@
 #     'new-axum-full=target/release/load_server axum-full 127.0.0.1:{port}' \
 #     'listen=HOOKGATE_CODES=hookgate-load-secret target/release/hookgate listen --bind 127.0.0.1:{port}'
 #
+# A LABEL may carry options after `@`: `@https` (wrk speaks TLS to it: a server
+# started with --tls-cert) and `@close` (`Connection: close`, a new connection,
+# and with `@https` a full TLS handshake, per request), as in
+#
+#   interleaved.sh 'plain=...' 'tls@https=... --tls-cert c.pem --tls-key k.pem' \
+#     'tls-close@https@close=... --tls-cert c.pem --tls-key k.pem'
+#
 # The first server is the baseline of the "x first" column. Parameters
 # (environment): ROUNDS=5, DURATION=5 (seconds of a run), CONNECTIONS=32,
 # SERVER_CPU=1, CLIENT_CPU=0, RT=1 (servers and wrk under SCHED_FIFO, as root: see
@@ -44,7 +51,7 @@ command -v wrk >/dev/null || die "wrk is missing (run.sh installs it)"
 sched=(taskset -c)
 if ((RT == 1)); then sched=(chrt -f 1 taskset -c); fi
 
-labels=() pids=() ports=()
+labels=() pids=() ports=() schemes=() extras=()
 cleanup() {
     local pid
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -56,28 +63,42 @@ for spec in "$@"; do
     label=${spec%%=*}
     command=${spec#*=}
     [[ -n $label && $command != "$spec" ]] || die "not LABEL=COMMAND: $spec"
+    scheme=http extra=()
+    [[ $label == *@https* ]] && scheme=https
+    [[ $label == *@close* ]] && extra=(-H "Connection: close")
+    label=${label%%@*}
+    schemes+=("$scheme")
+    extras+=("${extra[*]:-}")
     ((port++))
     "${sched[@]}" "$SERVER_CPU" bash -c "${command//\{port\}/$port}" >/dev/null 2>"$out/$label.err" &
     pids+=($!) labels+=("$label") ports+=("$port")
 done
+# wrk's header options of server $1, into the array `hdr` (wrk reads a header
+# given as `Name: value`, the space included: one word).
+wrk_headers() {
+    hdr=()
+    if [[ -n ${extras[$1]} ]]; then hdr=(-H "Connection: close"); fi
+}
 for i in "${!labels[@]}"; do
     for ((try = 0; try < 100; try++)); do
         (exec 3<>"/dev/tcp/127.0.0.1/${ports[$i]}") 2>/dev/null && break
         sleep 0.1
     done
     ((try < 100)) || die "${labels[$i]} does not listen: $(tail -n 3 "$out/${labels[$i]}.err")"
-    "${sched[@]}" "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d2s -s "$here/event.lua" \
-        "http://127.0.0.1:${ports[$i]}/api/events?code=hookgate-load-secret" -- "warm-${labels[$i]}" >/dev/null
+    wrk_headers "$i"
+    "${sched[@]}" "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d2s -s "$here/event.lua" "${hdr[@]}" \
+        "${schemes[$i]}://127.0.0.1:${ports[$i]}/api/events?code=hookgate-load-secret" -- "warm-${labels[$i]}" >/dev/null
 done
 
 failed=0
-printf 'round\tlabel\trequests\tticks\tp50\tp99\n' >"$out/rounds.tsv"
+printf 'round\tlabel\trequests\tticks\tp50\tp99\tduration_us\n' >"$out/rounds.tsv"
 for ((r = 0; r < ROUNDS; r++)); do
     for ((k = 0; k < ${#labels[@]}; k++)); do
         i=$(((k + r) % ${#labels[@]}))
         read -r u s < <(awk '{print $14, $15}' "/proc/${pids[$i]}/stat")
-        "${sched[@]}" "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -s "$here/event.lua" \
-            "http://127.0.0.1:${ports[$i]}/api/events?code=hookgate-load-secret" -- "r$r-$i-$$" >"$out/wrk.out" 2>&1
+        wrk_headers "$i"
+        "${sched[@]}" "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -s "$here/event.lua" "${hdr[@]}" \
+            "${schemes[$i]}://127.0.0.1:${ports[$i]}/api/events?code=hookgate-load-secret" -- "r$r-$i-$$" >"$out/wrk.out" 2>&1
         sleep 0.3
         read -r u2 s2 < <(awk '{print $14, $15}' "/proc/${pids[$i]}/stat")
         line=$(grep '^WRK ' "$out/wrk.out")
@@ -88,25 +109,28 @@ for ((r = 0; r < ROUNDS; r++)); do
         requests=$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$line")
         p50=$(sed -n 's/.*p50_us=\([0-9]*\).*/\1/p' <<<"$line")
         p99=$(sed -n 's/.*p99_us=\([0-9]*\).*/\1/p' <<<"$line")
-        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "${labels[$i]}" "$requests" $((u2 + s2 - u - s)) "$p50" "$p99" >>"$out/rounds.tsv"
+        took=$(sed -n 's/.*duration_us=\([0-9]*\).*/\1/p' <<<"$line")
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "${labels[$i]}" "$requests" $((u2 + s2 - u - s)) "$p50" "$p99" "$took" >>"$out/rounds.tsv"
     done
 done
-python3 - "$out/rounds.tsv" "$DURATION" "$(getconf CLK_TCK)" "${labels[@]}" <<'PY'
+# req/s from the run's own duration as wrk measured it: a run of new connections
+# can overrun -d (wrk's timer waits behind its connects).
+python3 - "$out/rounds.tsv" "$(getconf CLK_TCK)" "${labels[@]}" <<'PY'
 import collections, statistics, sys
 rows = [l.split('\t') for l in open(sys.argv[1]).read().splitlines()[1:]]
-duration, tck, labels = float(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
+tck, labels = int(sys.argv[2]), sys.argv[3:]
 by = collections.defaultdict(list)
-for _, label, requests, ticks, p50, p99 in rows:
-    by[label].append((int(requests), int(ticks), int(p50), int(p99)))
+for _, label, requests, ticks, p50, p99, took in rows:
+    by[label].append((int(requests) / (int(took) / 1e6), int(ticks), int(p50), int(p99), int(requests)))
 med = lambda xs: statistics.median(xs)
 base = med([q for q, *_ in by[labels[0]]])
 print('| server | req/s | x first | p50 µs | p99 µs | CPU µs/req | every round |')
 print('|---|---:|---:|---:|---:|---:|---|')
 for label in labels:
     runs = by[label]
-    cpu = [t / tck * 1e6 / q for q, t, _, _ in runs]
+    cpu = [t / tck * 1e6 / n for _, t, _, _, n in runs]
     q = med([q for q, *_ in runs])
-    print(f'| {label} | {q / duration:.0f} | {q / base:.2f} | {med([r[2] for r in runs]):.0f} '
+    print(f'| {label} | {q:.0f} | {q / base:.2f} | {med([r[2] for r in runs]):.0f} '
           f'| {med([r[3] for r in runs]):.0f} | {med(cpu):.2f} | {" ".join(f"{c:.1f}" for c in cpu)} |')
 PY
 echo "interleaved: raw rounds in $out/rounds.tsv" >&2

@@ -274,9 +274,12 @@ fn service(
 }
 
 /// Plain HTTP on an HTTPS port: its request answered 400 problem+json, then the
-/// connection closed.
+/// connection closed. Up to 64 KiB of its body is read first (within the header
+/// timeout), so that a client still sending gets the answer rather than a reset.
 async fn plain_http_refused(stream: TcpStream, limits: Limits) {
-    let refuse = hyper::service::service_fn(|_: hyper::Request<Incoming>| async {
+    let refuse = hyper::service::service_fn(move |request: hyper::Request<Incoming>| async move {
+        let body = axum::body::to_bytes(Body::new(request.into_body()), 64 << 10);
+        let _ = tokio::time::timeout(limits.header_timeout, body).await;
         let problem = Problem::new(
             400,
             "plain-http",
