@@ -47,6 +47,8 @@ struct Own {
     dir: PathBuf,
     port: u16,
     child: Option<Child>,
+    /// Every write in the append-only file, fsynced (`start_own_persistent`).
+    persistent: bool,
 }
 
 impl RedisServer {
@@ -76,6 +78,20 @@ impl RedisServer {
     /// # Panics
     /// When `redis-server` cannot be found, installed or started.
     pub fn start_own() -> Self {
+        Self::own(false)
+    }
+
+    /// [`start_own`](Self::start_own) with every write fsynced to an append-only
+    /// file in its directory: after a [`stop`](Self::stop) (a kill),
+    /// [`start_again`](Self::start_again) finds every acknowledged write.
+    ///
+    /// # Panics
+    /// When `redis-server` cannot be found, installed or started.
+    pub fn start_own_persistent() -> Self {
+        Self::own(true)
+    }
+
+    fn own(persistent: bool) -> Self {
         let binary = redis_server_binary();
         let dir = temp_dir();
         let mut last = String::new();
@@ -87,6 +103,7 @@ impl RedisServer {
                 dir: dir.clone(),
                 port,
                 child: None,
+                persistent,
             };
             match own.spawn() {
                 Ok(()) => {
@@ -119,7 +136,7 @@ impl RedisServer {
     }
 
     /// Stops the server (a kill, as a crash would): connections are cut, the data
-    /// is lost (no persistence).
+    /// is lost (unless it is [persistent](Self::start_own_persistent)).
     ///
     /// # Panics
     /// On `REDIS_URL`'s server, which this harness does not own.
@@ -131,7 +148,8 @@ impl RedisServer {
         own.kill();
     }
 
-    /// Starts the stopped server again on the same port (empty).
+    /// Starts the stopped server again on the same port (empty, unless it is
+    /// [persistent](Self::start_own_persistent)).
     ///
     /// # Panics
     /// On `REDIS_URL`'s server, or when it cannot be started.
@@ -257,7 +275,12 @@ impl Own {
         let _ = std::fs::remove_file(&log);
         let mut child = Command::new(&self.binary)
             .args(["--port", &port, "--bind", "127.0.0.1", "--save", ""])
-            .args(["--appendonly", "no", "--daemonize", "no"])
+            .args(if self.persistent {
+                ["--appendonly", "yes", "--appendfsync", "always"]
+            } else {
+                ["--appendonly", "no", "--appendfsync", "everysec"]
+            })
+            .args(["--daemonize", "no"])
             .arg("--dir")
             .arg(&self.dir)
             .arg("--logfile")

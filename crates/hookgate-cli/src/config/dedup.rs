@@ -102,6 +102,19 @@ impl fmt::Debug for RedisCa {
     }
 }
 
+/// The CA file of setting `key`, read and checked (a PEM certificate in it).
+pub(crate) fn read_ca(key: &'static str, path: PathBuf) -> Result<RedisCa, ConfigProblem> {
+    let pem = std::fs::read(&path)
+        .map_err(|e| ConfigProblem::new(key, format!("cannot read {}: {e}", path.display())))?;
+    if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+        return Err(ConfigProblem::new(
+            key,
+            format!("{} holds no PEM certificate", path.display()),
+        ));
+    }
+    Ok(RedisCa { path, pem })
+}
+
 /// The dedup settings, checked.
 #[derive(Clone, Debug)]
 pub(crate) struct DedupSettings {
@@ -180,16 +193,7 @@ pub(crate) fn resolve(
                     "a CA for Redis needs a rediss:// URL (redis or redis_url_file)",
                 ));
             }
-            let pem = std::fs::read(&path).map_err(|e| {
-                ConfigProblem::new("redis_ca", format!("cannot read {}: {e}", path.display()))
-            })?;
-            if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
-                return Err(ConfigProblem::new(
-                    "redis_ca",
-                    format!("{} holds no PEM certificate", path.display()),
-                ));
-            }
-            Some(RedisCa { path, pem })
+            Some(read_ca("redis_ca", path)?)
         }
     };
     Ok(DedupSettings {

@@ -24,6 +24,7 @@ mod exec;
 mod forward;
 mod handshake;
 mod log;
+mod redis_stream;
 pub(crate) mod secret_file;
 mod secrets;
 mod server;
@@ -41,6 +42,7 @@ pub(crate) use dedup::{DedupSettings, RedisCa, RedisUrl};
 pub(crate) use forward::ForwardMode;
 pub(crate) use handshake::HandshakeSettings;
 pub(crate) use log::{LogFormat, LogSettings};
+pub(crate) use redis_stream::RedisStreamSettings;
 pub(crate) use secrets::AuthSettings;
 pub(crate) use server::ServerSettings;
 pub(crate) use sink::SinkSettings;
@@ -115,6 +117,8 @@ pub(crate) struct ListenArgs {
     #[command(flatten)]
     pub(crate) forward: forward::Args,
     #[command(flatten)]
+    pub(crate) redis_stream: redis_stream::Args,
+    #[command(flatten)]
     pub(crate) log: log::Args,
 }
 
@@ -171,6 +175,8 @@ pub(crate) struct FileSettings {
     #[serde(flatten)]
     forward: forward::File,
     #[serde(flatten)]
+    redis_stream: redis_stream::File,
+    #[serde(flatten)]
     log: log::File,
     /// What no concern took: refused by [`FileSettings::load`]. Last, so that it
     /// gets only the keys the concerns before it left.
@@ -196,6 +202,7 @@ impl FileSettings {
                 first_error::<exec::File>,
                 first_error::<sink::File>,
                 first_error::<forward::File>,
+                first_error::<redis_stream::File>,
                 first_error::<log::File>,
             ]
             .iter()
@@ -209,6 +216,7 @@ impl FileSettings {
         if let Some(dir) = path.parent() {
             file.secrets.relative_to(dir);
             file.tls.relative_to(dir);
+            file.redis_stream.relative_to(dir);
             file.dedup.relative_to(dir);
         }
         Ok(file)
@@ -307,6 +315,7 @@ impl Settings {
                 stdout: (args.stdout, file.stdout),
                 exec: (args.exec, file.exec),
                 forward: (args.forward, file.forward),
+                redis_stream: (args.redis_stream, file.redis_stream),
                 env,
             })?,
             log: log::resolve(args.log, file.log)?,

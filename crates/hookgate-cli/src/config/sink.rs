@@ -1,6 +1,7 @@
 //! Where accepted events go: the list of sinks ([`stdout`](super::stdout), the
-//! default, [`exec`](super::exec) and [`forward`](super::forward)), at most one of
-//! them chosen, and the setting they share (`per_event`).
+//! default, [`exec`](super::exec), [`forward`](super::forward) and
+//! [`redis_stream`](super::redis_stream)), at most one of them chosen, and the
+//! setting they share (`per_event`).
 //!
 //! A new sink is a file of its own (its flags, file keys, checks and example) and a
 //! line in [`SinkSettings`], in [`resolve`]'s list, and in `ListenArgs` and
@@ -13,6 +14,7 @@ use serde::Deserialize;
 
 use super::exec::{self, ExecSettings};
 use super::forward::{self, ForwardSettings};
+use super::redis_stream::{self, RedisStreamSettings};
 use super::stdout::{self, StdoutSettings};
 use super::{ConfigProblem, Describe};
 
@@ -42,6 +44,8 @@ pub(crate) enum SinkSettings {
     Exec(ExecSettings),
     /// A POST per delivery (or per event) to a downstream URL.
     Forward(ForwardSettings),
+    /// Each event added to a Redis stream, at most once.
+    RedisStream(RedisStreamSettings),
 }
 
 /// Each sink's flags and keys, as `resolve` takes them.
@@ -50,6 +54,7 @@ pub(crate) struct Sources<'a> {
     pub(crate) stdout: (stdout::Args, stdout::File),
     pub(crate) exec: (exec::Args, exec::File),
     pub(crate) forward: (forward::Args, forward::File),
+    pub(crate) redis_stream: (redis_stream::Args, redis_stream::File),
     /// The environment, to tell a URL given on the command line from its variable's.
     pub(crate) env: super::Env<'a>,
 }
@@ -68,6 +73,11 @@ pub(crate) fn resolve(sources: Sources<'_>) -> Result<SinkSettings, ConfigProble
             "forward",
             forward::resolve(sources.forward.0, sources.forward.1, per_event, sources.env)?
                 .map(SinkSettings::Forward),
+        ),
+        (
+            "redis_stream",
+            redis_stream::resolve(sources.redis_stream.0, sources.redis_stream.1, sources.env)?
+                .map(SinkSettings::RedisStream),
         ),
     ]
     .into_iter()
@@ -91,7 +101,7 @@ impl SinkSettings {
     /// With `--per-event`: each event on its own.
     pub(crate) fn per_event(&self) -> bool {
         match self {
-            Self::Stdout(_) => false,
+            Self::Stdout(_) | Self::RedisStream(_) => false,
             Self::Exec(exec) => exec.per_event,
             Self::Forward(forward) => forward.per_event,
         }
@@ -103,6 +113,7 @@ impl SinkSettings {
             Self::Stdout(_) => None,
             Self::Exec(exec) => Some(("exec_timeout", exec.timeout)),
             Self::Forward(forward) => Some(("forward_timeout", forward.timeout)),
+            Self::RedisStream(stream) => Some(("redis_stream_timeout", stream.timeout)),
         }
     }
 
@@ -111,6 +122,7 @@ impl SinkSettings {
             Self::Stdout(stdout) => stdout.describe(),
             Self::Exec(exec) => exec.describe(),
             Self::Forward(forward) => forward.describe(),
+            Self::RedisStream(stream) => stream.describe(),
         };
         line("sink", value);
     }
@@ -120,11 +132,12 @@ impl SinkSettings {
 pub(crate) fn example() -> String {
     format!(
         "# Where events go: stdout (the default: one CloudEvents-JSON line per event),\n\
-         # a command, or a downstream URL (not both).\n{}{}{}\
+         # a command, a downstream URL, or a Redis stream (one of them).\n{}{}{}{}\
          # per_event = false                  # one process/request per event instead of per delivery\n",
         stdout::EXAMPLE,
         exec::EXAMPLE,
-        forward::EXAMPLE
+        forward::EXAMPLE,
+        redis_stream::EXAMPLE
     )
 }
 

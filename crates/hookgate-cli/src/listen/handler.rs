@@ -41,12 +41,12 @@ use tokio::sync::Semaphore;
 use tracing::{Instrument as _, Span};
 
 use crate::metrics;
-use crate::sink::{DeliveryContext, Outcome, Sink, sender_label};
+use crate::sink::{DeliveryContext, Handoff, Outcome, Sink, sender_label};
 
 /// What the handler needs, shared by all requests.
 #[derive(Debug)]
 pub(crate) struct App {
-    pub(crate) sink: Sink,
+    pub(crate) sink: Box<dyn Sink>,
     pub(crate) dedup: DedupPolicy,
     /// Renders `/metrics`.
     pub(crate) prometheus: PrometheusHandle,
@@ -125,11 +125,14 @@ impl App {
         // delivery span for a batch (no span of our own: each costs the
         // OpenTelemetry layer about 2 µs).
         let (span, context) = over.start(Span::current());
-        let outcome = self
-            .sink
-            .deliver(delivery.mode(), delivery.events(), &context)
-            .instrument(span.clone())
-            .await;
+        let handoff = Handoff::new(
+            delivery.mode(),
+            delivery.events(),
+            &context,
+            delivery.claims(),
+            0,
+        );
+        let outcome = self.sink.deliver(&handoff).instrument(span.clone()).await;
         span.in_scope(|| self.answer(outcome, delivery.len()))
     }
 
@@ -149,11 +152,8 @@ impl App {
         for (index, event) in delivery.into_events().into_iter().enumerate() {
             let one = [event];
             let (span, context) = over.start(span_of(&one));
-            let outcome = self
-                .sink
-                .deliver(mode, &one, &context)
-                .instrument(span.clone())
-                .await;
+            let handoff = Handoff::new(mode, &one, &context, claims.as_ref(), index);
+            let outcome = self.sink.deliver(&handoff).instrument(span.clone()).await;
             let response = span.in_scope(|| self.answer(outcome, 1));
             if !response.status().is_success() {
                 return response;

@@ -34,6 +34,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, Semaphore, watch};
 
 use crate::config::{RedisCa, RedisUrl, Settings, SinkSettings};
+use crate::sink::redis_stream::RedisStreamSink;
 use crate::sink::{Sink, exec::ExecSink, forward::ForwardSink, stdout::StdoutSink};
 use handler::App;
 use serve::Tls;
@@ -48,7 +49,7 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
     // Before anything is announced: a signal sent once the start is logged is handled.
     let hangup = Arc::new(Notify::new());
     let stopped_by = stop_signal(Arc::clone(&hangup))?;
-    let sink = sink(&settings)?;
+    let sink = sink(&settings).await?;
     let prometheus = crate::metrics::install().map_err(RunError)?;
     // The recorder's housekeeping (its histograms' buffers), bounded in time.
     let upkeep = prometheus.clone();
@@ -99,14 +100,14 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
              --code-file, HOOKGATE_WEBPUBSUB_KEYS, --webpubsub-key-file or --aad-authority)"
         );
     }
+    let permits = sink
+        .bounded()
+        .then(|| Arc::new(Semaphore::new(settings.server.max_concurrency)));
     let app = Arc::new(App {
         sink,
         dedup: dedup.clone(),
         prometheus,
-        permits: match settings.sink {
-            SinkSettings::Stdout(_) => None,
-            _ => Some(Arc::new(Semaphore::new(settings.server.max_concurrency))),
-        },
+        permits,
         max_concurrency: settings.server.max_concurrency,
         per_event: settings.sink.per_event(),
         retry_after: settings.server.retry_after,
@@ -197,19 +198,19 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
     Ok(())
 }
 
-fn sink(s: &Settings) -> Result<Sink, RunError> {
+async fn sink(s: &Settings) -> Result<Box<dyn Sink>, RunError> {
     Ok(match &s.sink {
-        SinkSettings::Stdout(stdout) => Sink::Stdout(
+        SinkSettings::Stdout(stdout) => Box::new(
             StdoutSink::new(stdout.timeout)
                 .map_err(|e| RunError(format!("cannot start the stdout writer: {e}")))?,
         ),
-        SinkSettings::Exec(exec) => Sink::Exec(ExecSink::new(
+        SinkSettings::Exec(exec) => Box::new(ExecSink::new(
             exec.command.clone(),
             exec.timeout,
             s.server.body_limit,
             &exec.env,
         )),
-        SinkSettings::Forward(forward) => Sink::Forward(
+        SinkSettings::Forward(forward) => Box::new(
             ForwardSink::new(
                 forward.url.clone(),
                 forward.mode,
@@ -217,6 +218,11 @@ fn sink(s: &Settings) -> Result<Sink, RunError> {
                 s.server.body_limit,
             )
             .map_err(RunError)?,
+        ),
+        SinkSettings::RedisStream(stream) => Box::new(
+            RedisStreamSink::connect(stream, s.dedup.remember)
+                .await
+                .map_err(RunError)?,
         ),
     })
 }

@@ -47,7 +47,7 @@ use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWriteExt as _, ReadBuf};
 use tokio::process::Command;
 use tokio::sync::watch;
 
-use super::{DeliveryContext, Outcome};
+use super::{DeliveryContext, Handoff, Outcome, Sink};
 
 /// The longest stderr line logged as one line.
 const MAX_LINE: usize = 4096;
@@ -66,6 +66,18 @@ pub(crate) struct ExecSink {
     /// What the command's environment starts from (taken at start): `PASSED_ENV`
     /// and the `--exec-env` names that are set.
     env: Vec<(String, std::ffi::OsString)>,
+}
+
+#[async_trait::async_trait]
+impl Sink for ExecSink {
+    fn name(&self) -> &'static str {
+        "exec"
+    }
+
+    async fn deliver(&self, handoff: &Handoff<'_>) -> Outcome {
+        self.send(handoff.mode, handoff.events, handoff.context)
+            .await
+    }
 }
 
 impl ExecSink {
@@ -87,7 +99,7 @@ impl ExecSink {
     }
 
     /// Runs the command for `events`.
-    pub(crate) async fn deliver(
+    async fn send(
         &self,
         mode: Mode,
         events: &[CloudEvent],

@@ -24,7 +24,7 @@ use bytes::Bytes;
 use hookgate::{CloudEvent, Mode, encode};
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
 
-use super::{DeliveryContext, Outcome};
+use super::{DeliveryContext, Handoff, Outcome, Sink};
 use crate::config::ForwardMode;
 
 /// Forwards deliveries downstream.
@@ -36,6 +36,18 @@ pub(crate) struct ForwardSink {
     label: String,
     mode: ForwardMode,
     limit: usize,
+}
+
+#[async_trait::async_trait]
+impl Sink for ForwardSink {
+    fn name(&self) -> &'static str {
+        "forward"
+    }
+
+    async fn deliver(&self, handoff: &Handoff<'_>) -> Outcome {
+        self.send(handoff.mode, handoff.events, handoff.context)
+            .await
+    }
 }
 
 impl ForwardSink {
@@ -66,7 +78,7 @@ impl ForwardSink {
         })
     }
 
-    pub(crate) async fn deliver(
+    async fn send(
         &self,
         mode: Mode,
         events: &[CloudEvent],

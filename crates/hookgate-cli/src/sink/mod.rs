@@ -1,18 +1,28 @@
-//! Where accepted events go: [`stdout`], [`exec`] or [`forward`].
+//! Where accepted events go: [`stdout`], [`exec`] or [`forward`], each one file
+//! behind the one [`Sink`] trait.
 //!
-//! A sink gets the events of one delivery (or of one event, with `--per-event`)
-//! that deduplication left, and answers with an [`Outcome`]: acknowledge (the claims
-//! are completed), refuse as the downstream did (a 4xx passed back), or fail (503
-//! with `Retry-After`, the claims released so that the sender's retry is handled).
-//! With the events it gets the delivery's [`DeliveryContext`]: the trace context to pass
-//! on and the sender's label.
+//! A sink gets a [`Handoff`]: the events of one delivery (or of one event, with
+//! `--per-event`) that deduplication left, their content mode, and the delivery's
+//! [`DeliveryContext`] (the trace context to pass on, the sender's trace headers and
+//! its label). It answers with an [`Outcome`]: acknowledge (the claims are
+//! completed), refuse as the downstream did (a 4xx passed back, the claims
+//! released), or fail (503 with `Retry-After`, the claims released so that the
+//! sender's retry is handled). A sink acknowledges only once its target holds the
+//! events (an exit 0, a downstream 2xx, stdout written and flushed). A sink that
+//! stores a batch's events one by one marks each one stored
+//! ([`Handoff::stored`]): after a partial failure its 503 releases only the
+//! others, and the retry hands over only what is missing.
 
 pub(crate) mod exec;
 pub(crate) mod forward;
+pub(crate) mod redis_stream;
 pub(crate) mod stdout;
+
+use std::fmt;
 
 use bytes::Bytes;
 use hookgate::auth::Identity;
+use hookgate::dedup::EventClaims;
 use hookgate::{CloudEvent, Mode};
 use http::HeaderMap;
 use opentelemetry::propagation::TextMapPropagator as _;
@@ -94,37 +104,76 @@ pub(crate) enum Outcome {
     Failed(String),
 }
 
-/// The configured sink.
-#[derive(Debug)]
-pub(crate) enum Sink {
-    Stdout(stdout::StdoutSink),
-    Exec(exec::ExecSink),
-    Forward(forward::ForwardSink),
+/// One place events go. `Send + Sync`: one sink serves every delivery at once.
+#[async_trait::async_trait]
+pub(crate) trait Sink: fmt::Debug + Send + Sync {
+    /// The sink's name, for the log, the metrics and a 503's detail.
+    fn name(&self) -> &'static str;
+
+    /// Whether `--max-concurrency` bounds its deliveries (a process or a connection
+    /// each); `stdout`'s writer thread takes a delivery in microseconds.
+    fn bounded(&self) -> bool {
+        true
+    }
+
+    /// Hands the events over; see the [module docs](self) for what each outcome
+    /// means.
+    async fn deliver(&self, handoff: &Handoff<'_>) -> Outcome;
 }
 
-impl Sink {
-    /// The sink's name, for the metrics.
-    pub(crate) fn name(&self) -> &'static str {
-        match self {
-            Self::Stdout(_) => "stdout",
-            Self::Exec(_) => "exec",
-            Self::Forward(_) => "forward",
+/// What a sink is given: the events and what it needs to hand them over.
+#[derive(Debug)]
+pub(crate) struct Handoff<'a> {
+    /// The content mode they came in (a batch, or one event in binary or
+    /// structured mode).
+    pub(crate) mode: Mode,
+    pub(crate) events: &'a [CloudEvent],
+    pub(crate) context: &'a DeliveryContext<'a>,
+    /// The claims of the delivery's events, when there are any.
+    claims: Option<&'a EventClaims>,
+    /// The index of `events[0]` in the delivery (a `--per-event` hand-over).
+    first: usize,
+}
+
+impl<'a> Handoff<'a> {
+    /// `events` (from index `first` of the delivery whose `claims` these are).
+    pub(crate) fn new(
+        mode: Mode,
+        events: &'a [CloudEvent],
+        context: &'a DeliveryContext<'a>,
+        claims: Option<&'a EventClaims>,
+        first: usize,
+    ) -> Self {
+        Self {
+            mode,
+            events,
+            context,
+            claims,
+            first,
         }
     }
 
-    /// Hands the events of one delivery over.
-    pub(crate) async fn deliver(
-        &self,
-        mode: Mode,
-        events: &[CloudEvent],
-        context: &DeliveryContext<'_>,
-    ) -> Outcome {
-        match self {
-            Self::Stdout(sink) => sink.deliver(events).await,
-            Self::Exec(sink) => sink.deliver(mode, events, context).await,
-            Self::Forward(sink) => sink.deliver(mode, events, context).await,
+    /// Event `index` (of [`events`](Self::events)) is stored: whatever the answer,
+    /// its claim is completed, so that a retry leaves it out.
+    pub(crate) fn stored(&self, index: usize) {
+        if let Some(claims) = self.claims {
+            claims.mark_handled(self.first + index);
         }
     }
+}
+
+/// An event's stable id for a broker's own deduplication: SHA-256 (hex) of its
+/// sender's label, source and id, each prefixed by its length (so that no two
+/// triples run together into one). The same event from the same sender has the
+/// same id on every replica and every retry.
+pub(crate) fn stable_id(sender: Option<&str>, event: &CloudEvent) -> String {
+    use sha2::{Digest as _, Sha256};
+    let mut hash = Sha256::new();
+    for part in [sender.unwrap_or(""), event.source(), event.id()] {
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part.as_bytes());
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The sender's label, for `WEBHOOK_SENDER`: the label of the shared secret it used,

@@ -23,7 +23,7 @@ use std::time::Duration;
 use hookgate::CloudEvent;
 use tokio::sync::{mpsc, oneshot};
 
-use super::Outcome;
+use super::{Handoff, Outcome, Sink};
 
 /// The default of `--stdout-timeout`.
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -78,7 +78,7 @@ impl StdoutSink {
 
     /// Hands the delivery's lines to the writer and waits, within the timeout, for
     /// them to be written and flushed.
-    pub(crate) async fn deliver(&self, events: &[CloudEvent]) -> Outcome {
+    async fn write(&self, events: &[CloudEvent]) -> Outcome {
         let mut text = String::with_capacity(events.len() * 256);
         for event in events {
             text.push_str(&event.to_json());
@@ -115,6 +115,21 @@ impl StdoutSink {
                 ))
             }
         }
+    }
+}
+
+#[async_trait::async_trait]
+impl Sink for StdoutSink {
+    fn name(&self) -> &'static str {
+        "stdout"
+    }
+
+    fn bounded(&self) -> bool {
+        false
+    }
+
+    async fn deliver(&self, handoff: &Handoff<'_>) -> Outcome {
+        self.write(handoff.events).await
     }
 }
 
@@ -164,7 +179,7 @@ mod tests {
         let out = Gated::default();
         out.open();
         let sink = StdoutSink::with_writer(out.clone(), DEFAULT_TIMEOUT).unwrap();
-        let outcome = sink.deliver(&[event("1"), event("2")]).await;
+        let outcome = sink.write(&[event("1"), event("2")]).await;
         assert!(
             matches!(outcome, Outcome::Ack { status: 200, .. }),
             "{outcome:?}"
@@ -182,9 +197,9 @@ mod tests {
         let started = std::time::Instant::now();
         // The first is taken by the writer, which blocks; the second waits queued.
         let (a, b) = ([event("a")], [event("b")]);
-        let (first, second) = tokio::join!(sink.deliver(&a), async {
+        let (first, second) = tokio::join!(sink.write(&a), async {
             tokio::time::sleep(Duration::from_millis(20)).await;
-            sink.deliver(&b).await
+            sink.write(&b).await
         });
         assert!(matches!(first, Outcome::Failed(_)), "{first:?}");
         assert!(
@@ -195,7 +210,7 @@ mod tests {
         // The reader comes back: the line being written goes out, the abandoned
         // queued one does not, and new deliveries are acknowledged again.
         out.open();
-        let third = sink.deliver(&[event("c")]).await;
+        let third = sink.write(&[event("c")]).await;
         assert!(matches!(third, Outcome::Ack { .. }), "{third:?}");
         let text = out.text();
         assert!(
