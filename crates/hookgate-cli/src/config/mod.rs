@@ -24,6 +24,7 @@ mod exec;
 mod forward;
 mod handshake;
 mod log;
+mod nats;
 mod redis_stream;
 pub(crate) mod secret_file;
 mod secrets;
@@ -42,12 +43,13 @@ pub(crate) use dedup::{DedupSettings, RedisCa, RedisUrl};
 pub(crate) use forward::ForwardMode;
 pub(crate) use handshake::HandshakeSettings;
 pub(crate) use log::{LogFormat, LogSettings};
+pub(crate) use nats::NatsSettings;
 pub(crate) use redis_stream::RedisStreamSettings;
 pub(crate) use secrets::AuthSettings;
 pub(crate) use server::ServerSettings;
 pub(crate) use sink::SinkSettings;
 pub(crate) use tls::{H2Limits, TlsFiles, TlsSettings};
-pub(crate) use value::parse_duration;
+pub(crate) use value::{parse_duration, redact_url};
 
 /// A bad setting: the one message `hookgate` prints before it exits with
 /// [`EXIT_CONFIG`](crate::EXIT_CONFIG).
@@ -119,6 +121,8 @@ pub(crate) struct ListenArgs {
     #[command(flatten)]
     pub(crate) redis_stream: redis_stream::Args,
     #[command(flatten)]
+    pub(crate) nats: nats::Args,
+    #[command(flatten)]
     pub(crate) log: log::Args,
 }
 
@@ -177,6 +181,8 @@ pub(crate) struct FileSettings {
     #[serde(flatten)]
     redis_stream: redis_stream::File,
     #[serde(flatten)]
+    nats: nats::File,
+    #[serde(flatten)]
     log: log::File,
     /// What no concern took: refused by [`FileSettings::load`]. Last, so that it
     /// gets only the keys the concerns before it left.
@@ -203,6 +209,7 @@ impl FileSettings {
                 first_error::<sink::File>,
                 first_error::<forward::File>,
                 first_error::<redis_stream::File>,
+                first_error::<nats::File>,
                 first_error::<log::File>,
             ]
             .iter()
@@ -217,6 +224,7 @@ impl FileSettings {
             file.secrets.relative_to(dir);
             file.tls.relative_to(dir);
             file.redis_stream.relative_to(dir);
+            file.nats.relative_to(dir);
             file.dedup.relative_to(dir);
         }
         Ok(file)
@@ -316,7 +324,9 @@ impl Settings {
                 exec: (args.exec, file.exec),
                 forward: (args.forward, file.forward),
                 redis_stream: (args.redis_stream, file.redis_stream),
+                nats: (args.nats, file.nats),
                 env,
+                warnings: &mut warnings,
             })?,
             log: log::resolve(args.log, file.log)?,
             warnings,

@@ -1,7 +1,7 @@
 //! Where accepted events go: the list of sinks ([`stdout`](super::stdout), the
-//! default, [`exec`](super::exec), [`forward`](super::forward) and
-//! [`redis_stream`](super::redis_stream)), at most one of them chosen, and the
-//! setting they share (`per_event`).
+//! default, [`exec`](super::exec), [`forward`](super::forward),
+//! [`redis_stream`](super::redis_stream) and [`nats`](super::nats)), at most one of
+//! them chosen, and the setting they share (`per_event`).
 //!
 //! A new sink is a file of its own (its flags, file keys, checks and example) and a
 //! line in [`SinkSettings`], in [`resolve`]'s list, and in `ListenArgs` and
@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use super::exec::{self, ExecSettings};
 use super::forward::{self, ForwardSettings};
+use super::nats::{self, NatsSettings};
 use super::redis_stream::{self, RedisStreamSettings};
 use super::stdout::{self, StdoutSettings};
 use super::{ConfigProblem, Describe};
@@ -46,6 +47,8 @@ pub(crate) enum SinkSettings {
     Forward(ForwardSettings),
     /// Each event added to a Redis stream, at most once.
     RedisStream(RedisStreamSettings),
+    /// Each event published to NATS JetStream.
+    Nats(NatsSettings),
 }
 
 /// Each sink's flags and keys, as `resolve` takes them.
@@ -55,8 +58,11 @@ pub(crate) struct Sources<'a> {
     pub(crate) exec: (exec::Args, exec::File),
     pub(crate) forward: (forward::Args, forward::File),
     pub(crate) redis_stream: (redis_stream::Args, redis_stream::File),
+    pub(crate) nats: (nats::Args, nats::File),
     /// The environment, to tell a URL given on the command line from its variable's.
     pub(crate) env: super::Env<'a>,
+    /// What the secret-file rule warns about (a credentials file others can read).
+    pub(crate) warnings: &'a mut Vec<String>,
 }
 
 /// The one sink chosen (stdout when no other is), checked.
@@ -78,6 +84,16 @@ pub(crate) fn resolve(sources: Sources<'_>) -> Result<SinkSettings, ConfigProble
             "redis_stream",
             redis_stream::resolve(sources.redis_stream.0, sources.redis_stream.1, sources.env)?
                 .map(SinkSettings::RedisStream),
+        ),
+        (
+            "nats",
+            nats::resolve(
+                sources.nats.0,
+                sources.nats.1,
+                sources.env,
+                sources.warnings,
+            )?
+            .map(SinkSettings::Nats),
         ),
     ]
     .into_iter()
@@ -101,7 +117,7 @@ impl SinkSettings {
     /// With `--per-event`: each event on its own.
     pub(crate) fn per_event(&self) -> bool {
         match self {
-            Self::Stdout(_) | Self::RedisStream(_) => false,
+            Self::Stdout(_) | Self::RedisStream(_) | Self::Nats(_) => false,
             Self::Exec(exec) => exec.per_event,
             Self::Forward(forward) => forward.per_event,
         }
@@ -114,6 +130,7 @@ impl SinkSettings {
             Self::Exec(exec) => Some(("exec_timeout", exec.timeout)),
             Self::Forward(forward) => Some(("forward_timeout", forward.timeout)),
             Self::RedisStream(stream) => Some(("redis_stream_timeout", stream.timeout)),
+            Self::Nats(nats) => Some(("nats_timeout", nats.timeout)),
         }
     }
 
@@ -123,6 +140,7 @@ impl SinkSettings {
             Self::Exec(exec) => exec.describe(),
             Self::Forward(forward) => forward.describe(),
             Self::RedisStream(stream) => stream.describe(),
+            Self::Nats(nats) => nats.describe(),
         };
         line("sink", value);
     }
@@ -132,12 +150,13 @@ impl SinkSettings {
 pub(crate) fn example() -> String {
     format!(
         "# Where events go: stdout (the default: one CloudEvents-JSON line per event),\n\
-         # a command, a downstream URL, or a Redis stream (one of them).\n{}{}{}{}\
+         # a command, a downstream URL, a Redis stream or NATS JetStream (one of them).\n{}{}{}{}{}\
          # per_event = false                  # one process/request per event instead of per delivery\n",
         stdout::EXAMPLE,
         exec::EXAMPLE,
         forward::EXAMPLE,
-        redis_stream::EXAMPLE
+        redis_stream::EXAMPLE,
+        nats::EXAMPLE
     )
 }
 

@@ -34,6 +34,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, Semaphore, watch};
 
 use crate::config::{RedisCa, RedisUrl, Settings, SinkSettings};
+use crate::sink::nats::NatsSink;
 use crate::sink::redis_stream::RedisStreamSink;
 use crate::sink::{Sink, exec::ExecSink, forward::ForwardSink, stdout::StdoutSink};
 use handler::App;
@@ -219,6 +220,7 @@ async fn sink(s: &Settings) -> Result<Box<dyn Sink>, RunError> {
             )
             .map_err(RunError)?,
         ),
+        SinkSettings::Nats(nats) => Box::new(NatsSink::connect(nats).await.map_err(RunError)?),
         SinkSettings::RedisStream(stream) => Box::new(
             RedisStreamSink::connect(stream, s.dedup.remember)
                 .await

@@ -15,6 +15,7 @@
 
 pub(crate) mod exec;
 pub(crate) mod forward;
+pub(crate) mod nats;
 pub(crate) mod redis_stream;
 pub(crate) mod stdout;
 
