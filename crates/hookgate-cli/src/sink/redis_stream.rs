@@ -30,20 +30,7 @@ use crate::config::RedisStreamSettings;
 /// values. Answers `{1, entry id}` when it added the entry, `{0, entry id}` when
 /// the marker was there. The marker is read first and set last, so an `XADD` that
 /// fails leaves no marker behind.
-const ADD_LUA: &str = r"
-local stored = redis.call('GET', KEYS[1])
-if stored then
-  return {0, stored}
-end
-local id
-if ARGV[2] ~= '0' then
-  id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
-else
-  id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 3))
-end
-redis.call('SET', KEYS[1], id, 'PX', ARGV[1])
-return {1, id}
-";
+const ADD_LUA: &str = include_str!("redis_stream.lua");
 
 /// Adds events to one Redis stream.
 pub(crate) struct RedisStreamSink {
