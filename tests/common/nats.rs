@@ -27,6 +27,8 @@ pub struct NatsServer {
     /// Its client port.
     pub port: u16,
     child: Option<Child>,
+    /// More arguments (`--auth TOKEN`).
+    extra: Vec<String>,
 }
 
 impl NatsServer {
@@ -35,6 +37,14 @@ impl NatsServer {
     /// # Panics
     /// When `nats-server` cannot be found, installed or started.
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// [`start`](Self::start) with more `nats-server` arguments (`--auth TOKEN`).
+    ///
+    /// # Panics
+    /// When `nats-server` cannot be found, installed or started.
+    pub fn start_with(extra: &[&str]) -> Self {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()
@@ -52,6 +62,7 @@ impl NatsServer {
             dir,
             port,
             child: None,
+            extra: extra.iter().map(|a| (*a).to_owned()).collect(),
         };
         server.spawn();
         server
@@ -82,6 +93,7 @@ impl NatsServer {
             .args(["-js", "-a", "127.0.0.1", "-p", &self.port.to_string()])
             .arg("-sd")
             .arg(&self.dir)
+            .args(&self.extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

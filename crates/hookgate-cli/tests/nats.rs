@@ -4,10 +4,15 @@
 //! subject at the start, a type that cannot be a subject, a stream removed at run
 //! time, and the broker killed during a run and restarted on its file store.
 
+#![cfg(unix)]
+
 mod common;
 #[path = "../../../tests/common/nats.rs"]
 mod nats_server;
+#[path = "../../../tests/common/test_ca.rs"]
+mod test_ca;
 
+use std::os::unix::fs::PermissionsExt as _;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, stream};
@@ -210,4 +215,123 @@ async fn the_broker_killed_during_a_run_loses_no_acknowledged_event_and_stores_n
     ids.sort_by_key(|id| id[1..].parse::<u32>().unwrap());
     let expected: Vec<String> = (0..40).map(|n| format!("k{n}")).collect();
     assert_eq!(ids, expected, "every event once");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_from_the_environment_or_a_file() {
+    let nats = NatsServer::start_with(&["--auth", "nats-s3cret"]);
+    let client = async_nats::ConnectOptions::new()
+        .token("nats-s3cret".into())
+        .connect(nats.url())
+        .await
+        .unwrap();
+    jetstream::new(client)
+        .create_stream(stream::Config {
+            name: "EVENTS".into(),
+            subjects: vec!["events.>".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let args = ["--nats", &nats.url(), "--nats-subject", "events.in"];
+    let hg = Hookgate::start(&args, &[("HOOKGATE_NATS_TOKEN", "nats-s3cret")]);
+    assert_eq!(
+        send_binary(&hg.url("/api/events"), &event("t1"))
+            .await
+            .status(),
+        200
+    );
+    // From a file (the secret-file rule), and a wrong one: the start stops.
+    let dir = common::temp_dir("nats-token");
+    let file = dir.join("token");
+    for (token, code) in [("nats-s3cret", None), ("wrong", Some(1))] {
+        std::fs::write(&file, format!("{token}\n")).unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let mut command = common::command();
+        command
+            .args(["listen", "--bind", "127.0.0.1:0"])
+            .args(args)
+            .arg("--nats-token-file")
+            .arg(&file);
+        match code {
+            None => {
+                let file = file.to_str().unwrap();
+                let hg = Hookgate::start(&[&args[..], &["--nats-token-file", file]].concat(), &[]);
+                assert_eq!(
+                    send_binary(&hg.url("/api/events"), &event("t2"))
+                        .await
+                        .status(),
+                    200
+                );
+            }
+            Some(code) => {
+                let out = command.output().unwrap();
+                let err = String::from_utf8_lossy(&out.stderr);
+                assert_eq!(out.status.code(), Some(code), "{err}");
+                assert!(
+                    !err.contains("wrong") && !err.contains("nats-s3cret"),
+                    "{err}"
+                );
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `tls://` with `--nats-ca`: a server whose certificate a private CA signed.
+#[tokio::test(flavor = "multi_thread")]
+async fn tls_with_a_private_ca() {
+    let ca = test_ca::TestCa::new();
+    let pair = ca.issue(&["127.0.0.1"]);
+    let dir = common::temp_dir("nats-tls");
+    let (ca_file, cert, key) = (
+        dir.join("ca.pem"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    );
+    std::fs::write(&ca_file, &ca.pem).unwrap();
+    std::fs::write(&cert, &pair.cert_pem).unwrap();
+    std::fs::write(&key, &pair.key_pem).unwrap();
+    let nats = NatsServer::start_with(&[
+        "--tls",
+        "--tlscert",
+        cert.to_str().unwrap(),
+        "--tlskey",
+        key.to_str().unwrap(),
+    ]);
+    let url = format!("tls://127.0.0.1:{}", nats.port);
+    let client = async_nats::ConnectOptions::new()
+        .add_root_certificates(ca_file.clone())
+        .require_tls(true)
+        .connect(&url)
+        .await
+        .unwrap();
+    let js = jetstream::new(client);
+    js.create_stream(stream::Config {
+        name: "EVENTS".into(),
+        subjects: vec!["events.>".into()],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let args = ["--nats", &url, "--nats-subject", "events.{type}"];
+    let hg = Hookgate::start(
+        &[&args[..], &["--nats-ca", ca_file.to_str().unwrap()]].concat(),
+        &[],
+    );
+    assert_eq!(
+        send_binary(&hg.url("/api/events"), &event("tls-1"))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(messages(&js).await.len(), 1);
+    // Without the CA: not trusted, the start stops.
+    let out = common::command()
+        .args(["listen", "--bind", "127.0.0.1:0"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -144,3 +144,40 @@ async fn rediss_with_a_private_ca() {
     assert_eq!(hg.stdout_events_wait(1).len(), 1);
     assert_eq!(hg.metric("hookgate_duplicates_total").await, 1.0);
 }
+
+/// `--redis-stream rediss://... --redis-stream-ca FILE`: the Redis Streams sink on a
+/// Redis that serves TLS only, with a certificate of a private CA.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redis_stream_over_tls_with_a_private_ca() {
+    let redis = redis_tls::TlsRedis::start();
+    let url = redis.url("rediss");
+    let ca = redis.ca_file.to_str().unwrap().to_owned();
+    let args = ["--redis-stream", &url, "--redis-stream-key", "tls-events"];
+    let hg = Hookgate::start(&[&args[..], &["--redis-stream-ca", &ca]].concat(), &[]);
+    for id in ["s1", "s2"] {
+        let answer = send_binary(&hg.url("/api/events"), &event(id)).await;
+        assert_eq!(answer.status(), 200);
+    }
+    let client = redis::Client::build_with_tls(
+        url.as_str(),
+        redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(redis.ca_pem.clone().into_bytes()),
+        },
+    )
+    .unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let len: u64 = redis::cmd("XLEN")
+        .arg("tls-events")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(len, 2);
+    // Without the CA, the server's certificate is not trusted: the start stops.
+    let out = common::command()
+        .args(["listen", "--bind", "127.0.0.1:0"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}

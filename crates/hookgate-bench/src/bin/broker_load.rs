@@ -34,7 +34,8 @@ fn event(n: u64) -> CloudEvent {
 }
 
 /// One publisher: publishes until `until`, its latencies in µs.
-type Publish = Arc<dyn Fn(u64) -> futures_util::future::BoxFuture<'static, Result<(), String>> + Send + Sync>;
+type Publish =
+    Arc<dyn Fn(u64) -> futures_util::future::BoxFuture<'static, Result<(), String>> + Send + Sync>;
 
 #[tokio::main]
 async fn main() -> Result<(), String> {
@@ -143,7 +144,11 @@ async fn main() -> Result<(), String> {
     }
     let took = started.elapsed().as_secs_f64();
     all.sort_unstable();
-    let at = |q: f64| all.get(((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0);
+    let at = |q: f64| {
+        all.get(((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0)
+    };
     println!(
         "DIRECT ops={} seconds={took:.3} rate={:.0} p50_us={} p99_us={}",
         all.len(),
