@@ -1,6 +1,7 @@
 //! `GET /metrics`: the `metrics` facade's recorder from `metrics-exporter-prometheus`,
 //! rendered in the Prometheus text format. The series are the library's
-//! (`hookgate::observe`, recorded by the webhook layer, route `default`), shown
+//! (`hookgate::observe`, recorded by the webhook layer under each route's name:
+//! `default` for the flags' route), shown
 //! with Prometheus' naming (`hookgate.deliveries` as `hookgate_deliveries_total`),
 //! and the program's rejections of other paths.
 //!
@@ -15,8 +16,8 @@
 //!
 //! | `hookgate_reloads_total` | counter | `what` (`tls`, `secrets`), `result` (`ok`, `failed`) | loads of the TLS pair and of the secret files: at the start, on SIGHUP, and (TLS) when the poll saw a file change |
 //! | `hookgate_loaded_timestamp_seconds` | gauge | `what` | when each was last loaded (Unix time) |
-//! | `hookgate_secrets` | gauge | `sender` | the shared secrets in force per sender (`sender` absent for those of `--code-file` and `HOOKGATE_CODES`); 0 for a sender a reload removed |
-//! | `hookgate_webpubsub_keys` | gauge | | the Web PubSub access keys in force |
+//! | `hookgate_secrets` | gauge | `route`, `sender` | the shared secrets in force per route and sender (`sender` absent for those of `--code-file` and `HOOKGATE_CODES`); 0 for a sender a reload removed |
+//! | `hookgate_webpubsub_keys` | gauge | `route` | the Web PubSub access keys in force |
 //!
 //! `sender` is the configured label of the sender's secret or Web PubSub key, and
 //! absent otherwise (never a value from the request). `problem_type` takes the
@@ -102,21 +103,26 @@ pub(crate) fn reloaded(what: &'static str, ok: bool) {
 /// The secrets in force: each sender's count (`None`: the unlabeled ones), and
 /// the Web PubSub keys'; `gone` are senders a reload removed (set to 0).
 pub(crate) fn secrets_in_force<'a>(
+    route: &str,
     senders: impl IntoIterator<Item = (Option<&'a str>, usize)>,
     gone: impl IntoIterator<Item = &'a str>,
     webpubsub_keys: Option<usize>,
 ) {
+    let route = route.to_owned();
     for (sender, n) in senders {
         match sender {
-            Some(label) => gauge!(SECRETS, "sender" => label.to_owned()).set(n as f64),
-            None => gauge!(SECRETS).set(n as f64),
+            Some(label) => {
+                gauge!(SECRETS, "route" => route.clone(), "sender" => label.to_owned())
+                    .set(n as f64);
+            }
+            None => gauge!(SECRETS, "route" => route.clone()).set(n as f64),
         }
     }
     for label in gone {
-        gauge!(SECRETS, "sender" => label.to_owned()).set(0.0);
+        gauge!(SECRETS, "route" => route.clone(), "sender" => label.to_owned()).set(0.0);
     }
     if let Some(n) = webpubsub_keys {
-        gauge!(WEBPUBSUB_KEYS).set(n as f64);
+        gauge!(WEBPUBSUB_KEYS, "route" => route).set(n as f64);
     }
 }
 
@@ -143,7 +149,12 @@ mod tests {
             rejected_elsewhere("urn:hookgate:problem:not-found");
             reloaded("tls", true);
             reloaded("secrets", false);
-            secrets_in_force([(Some("orders"), 2), (None, 1)], ["billing"], Some(2));
+            secrets_in_force(
+                "default",
+                [(Some("orders"), 2), (None, 1)],
+                ["billing"],
+                Some(2),
+            );
             recorder.handle().render()
         });
         for line in [
@@ -157,10 +168,10 @@ mod tests {
             "hookgate_reloads_total{what=\"tls\",result=\"ok\"} 1\n",
             "hookgate_reloads_total{what=\"secrets\",result=\"failed\"} 1\n",
             "hookgate_loaded_timestamp_seconds{what=\"tls\"} ",
-            "hookgate_secrets{sender=\"orders\"} 2\n",
-            "hookgate_secrets 1\n",
-            "hookgate_secrets{sender=\"billing\"} 0\n",
-            "hookgate_webpubsub_keys 2\n",
+            "hookgate_secrets{route=\"default\",sender=\"orders\"} 2\n",
+            "hookgate_secrets{route=\"default\"} 1\n",
+            "hookgate_secrets{route=\"default\",sender=\"billing\"} 0\n",
+            "hookgate_webpubsub_keys{route=\"default\"} 2\n",
         ] {
             assert!(text.contains(line), "no {line:?} in\n{text}");
         }

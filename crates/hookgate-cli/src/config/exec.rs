@@ -10,7 +10,7 @@ use super::sink::per;
 use super::value::{Scalar, list, parse_duration, text};
 
 /// The exec sink's flags.
-#[derive(clap::Args, Debug, Default, Clone)]
+#[derive(clap::Args, Debug, Default, Clone, PartialEq)]
 #[group(skip)]
 pub(crate) struct Args {
     /// Run CMD (with `sh -c`) per delivery, the event JSON on its stdin; exit 0
@@ -43,7 +43,7 @@ pub(crate) struct Args {
 }
 
 /// The exec sink's keys in the file.
-#[derive(Deserialize, Debug, Default, Clone)]
+#[derive(Deserialize, Debug, Default, Clone, PartialEq)]
 pub(crate) struct File {
     pub(crate) exec: Option<String>,
     exec_timeout: Option<Scalar>,

@@ -9,7 +9,7 @@ use super::sink::per;
 use super::value::{Scalar, no_password_in_argv, parse_duration, redact_url, text};
 
 /// The forward sink's flags.
-#[derive(clap::Args, Debug, Default, Clone)]
+#[derive(clap::Args, Debug, Default, Clone, PartialEq)]
 #[group(skip)]
 pub(crate) struct Args {
     /// POST each delivery to URL; its 2xx answer (body and content type) goes back.
@@ -27,7 +27,7 @@ pub(crate) struct Args {
 }
 
 /// The forward sink's keys in the file.
-#[derive(Deserialize, Debug, Default, Clone)]
+#[derive(Deserialize, Debug, Default, Clone, PartialEq)]
 pub(crate) struct File {
     pub(crate) forward: Option<String>,
     forward_mode: Option<String>,

@@ -9,7 +9,7 @@ use super::value::{Scalar, list, text};
 use super::{ConfigProblem, Describe};
 
 /// The handshake's flags.
-#[derive(clap::Args, Debug, Default, Clone)]
+#[derive(clap::Args, Debug, Default, Clone, PartialEq)]
 #[group(skip)]
 pub(crate) struct Args {
     /// An origin granted in the validation handshake, besides the Azure Event Grid
@@ -35,7 +35,7 @@ pub(crate) struct Args {
 }
 
 /// The handshake's keys in the file.
-#[derive(Deserialize, Debug, Default, Clone)]
+#[derive(Deserialize, Debug, Default, Clone, PartialEq)]
 pub(crate) struct File {
     allow_origin: Option<Vec<String>>,
     rate: Option<Scalar>,

@@ -14,10 +14,13 @@
 //! Each concern has a file of its own with its flags (`Args`), its file keys
 //! (`File`), its checks (`resolve`), its lines of `config check` (`describe`) and
 //! its part of `config example`: [`server`] (and its limits), [`tls`] (and HTTP/2's), [`handshake`],
-//! [`secrets`], [`dedup`], the sinks ([`sink`] chooses among [`stdout`], [`exec`]
-//! and [`forward`]) and [`log`]. This file merges them: [`ListenArgs`] and
-//! [`FileSettings`] list the concerns, [`Settings::resolve`] resolves each, then
-//! checks what spans several of them.
+//! [`secrets`], [`dedup`], the sinks ([`sink`] chooses among [`stdout`], [`exec`],
+//! [`forward`], [`redis_stream`] and [`nats`]) and [`log`]. The handshake, the
+//! authentication and the sink are a [`route`]'s: the flags and top-level keys
+//! describe the default route, `[[route]]` tables more of them. This file merges
+//! them: [`ListenArgs`] and [`FileSettings`] list the concerns,
+//! [`Settings::resolve`] resolves the process's, then each route's, then checks
+//! what spans several of them.
 
 mod dedup;
 mod exec;
@@ -26,6 +29,7 @@ mod handshake;
 mod log;
 mod nats;
 mod redis_stream;
+mod route;
 pub(crate) mod secret_file;
 mod secrets;
 mod server;
@@ -41,10 +45,10 @@ use serde::Deserialize;
 
 pub(crate) use dedup::{DedupSettings, RedisCa, RedisUrl};
 pub(crate) use forward::ForwardMode;
-pub(crate) use handshake::HandshakeSettings;
 pub(crate) use log::{LogFormat, LogSettings};
 pub(crate) use nats::NatsSettings;
 pub(crate) use redis_stream::RedisStreamSettings;
+pub(crate) use route::{DEFAULT_ROUTE, RouteSettings, SenderKind};
 pub(crate) use secrets::AuthSettings;
 pub(crate) use server::ServerSettings;
 pub(crate) use sink::SinkSettings;
@@ -59,6 +63,9 @@ pub(crate) struct ConfigProblem {
     pub(crate) key: &'static str,
     /// What is wrong with it (never the value of a secret).
     pub(crate) message: String,
+    /// The `[[route]]` table it is in (its name, or `#N` before the name is
+    /// known); `None` for the top level and the flags.
+    pub(crate) route: Option<String>,
 }
 
 impl ConfigProblem {
@@ -66,12 +73,27 @@ impl ConfigProblem {
         Self {
             key,
             message: message.into(),
+            route: None,
         }
+    }
+
+    /// The problem, in the `[[route]]` table `route`.
+    pub(crate) fn in_route(mut self, route: &str) -> Self {
+        self.route = Some(route.to_owned());
+        self
     }
 }
 
 impl fmt::Display for ConfigProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(route) = &self.route {
+            return write!(
+                f,
+                "invalid setting `{}` of route `{route}` (a [[route]] table of the \
+                 configuration file): {}",
+                self.key, self.message
+            );
+        }
         let flag = self.key.replace('_', "-");
         let env = format!("HOOKGATE_{}", self.key.to_ascii_uppercase());
         write!(
@@ -102,6 +124,8 @@ pub(crate) struct ListenArgs {
     pub(crate) config: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) server: server::Args,
+    #[command(flatten)]
+    pub(crate) route: route::Args,
     #[command(flatten)]
     pub(crate) tls: tls::Args,
     #[command(flatten)]
@@ -160,8 +184,13 @@ their lease ends.";
 /// ignored.
 #[derive(Deserialize, Debug, Default, Clone)]
 pub(crate) struct FileSettings {
+    /// The `[[route]]` tables.
+    #[serde(default)]
+    route: Vec<route::Table>,
     #[serde(flatten)]
     server: server::File,
+    #[serde(flatten)]
+    default_route: route::File,
     #[serde(flatten)]
     tls: tls::File,
     #[serde(flatten)]
@@ -226,6 +255,9 @@ impl FileSettings {
             file.redis_stream.relative_to(dir);
             file.nats.relative_to(dir);
             file.dedup.relative_to(dir);
+            for table in &mut file.route {
+                table.relative_to(dir);
+            }
         }
         Ok(file)
     }
@@ -275,16 +307,15 @@ fn describe_unknown_key(path: &Path, text: &str, key: &str) -> String {
     )
 }
 
-/// Every setting of `hookgate listen`, checked: one part per concern.
+/// Every setting of `hookgate listen`, checked: the process's concerns, then the
+/// routes (the default one first, when served).
 #[derive(Clone, Debug)]
 pub(crate) struct Settings {
     pub(crate) server: ServerSettings,
     pub(crate) tls: TlsSettings,
-    pub(crate) handshake: HandshakeSettings,
-    pub(crate) auth: AuthSettings,
     pub(crate) dedup: DedupSettings,
-    pub(crate) sink: SinkSettings,
     pub(crate) log: LogSettings,
+    pub(crate) routes: Vec<RouteSettings>,
     /// What the secret files' rule warns about (a file others can read), logged at
     /// start and printed by `config check`.
     pub(crate) warnings: Vec<String>,
@@ -301,6 +332,11 @@ pub(crate) fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
+/// No environment: a `[[route]]` table's secrets come from the files it names.
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
 impl Settings {
     /// Flags and environment (already merged by clap, flags first) over the file
     /// over the defaults; every value checked. `env` gives the secret variables.
@@ -312,13 +348,21 @@ impl Settings {
         let args = args.clone();
         let file = file.clone();
         let mut warnings = Vec::new();
-        let settings = Self {
-            server: server::resolve(args.server, file.server, &mut warnings)?,
-            tls: tls::resolve(args.tls, file.tls, &mut warnings)?,
-            handshake: handshake::resolve(args.handshake, file.handshake)?,
-            auth: secrets::resolve(args.secrets, file.secrets, env, &mut warnings)?,
-            dedup: dedup::resolve(args.dedup, file.dedup, env, &mut warnings)?,
-            sink: sink::resolve(sink::Sources {
+        let path_given = args.server.path.is_some() || file.server.path.is_some();
+        let server = server::resolve(args.server, file.server, &mut warnings)?;
+        let tls = tls::resolve(args.tls, file.tls, &mut warnings)?;
+        let dedup = dedup::resolve(args.dedup, file.dedup, env, &mut warnings)?;
+        let log = log::resolve(args.log, file.log)?;
+        let mut routes = Vec::new();
+        let default = route::Sources {
+            name: DEFAULT_ROUTE.to_owned(),
+            path: server.path.clone(),
+            body_limit: server.body_limit,
+            max_concurrency: server.max_concurrency,
+            route: (args.route, file.default_route),
+            handshake: (args.handshake, file.handshake),
+            secrets: (args.secrets, file.secrets),
+            sink: sink::Sources {
                 shared: (args.sink, file.sink),
                 stdout: (args.stdout, file.stdout),
                 exec: (args.exec, file.exec),
@@ -327,19 +371,60 @@ impl Settings {
                 nats: (args.nats, file.nats),
                 env,
                 warnings: &mut warnings,
-            })?,
-            log: log::resolve(args.log, file.log)?,
+            },
+            env,
+        };
+        if file.route.is_empty() || path_given {
+            routes.push(route::resolve(default)?);
+        } else if let Some(what) = route::given(&default) {
+            return Err(ConfigProblem::new(
+                "path",
+                format!(
+                    "{what} is set for the default route (by a flag, a HOOKGATE_ variable or a \
+                     top-level key), but the configuration file declares [[route]] tables and \
+                     the default route no path: give it `path` to serve it too, or move the \
+                     setting into a [[route]] table"
+                ),
+            ));
+        }
+        for (index, table) in file.route.into_iter().enumerate() {
+            let limits = (server.body_limit, server.max_concurrency);
+            let sources = route::table_sources(index, table, limits, &no_env, &mut warnings)?;
+            let name = sources.name.clone();
+            routes.push(route::resolve(sources).map_err(|p| p.in_route(&name))?);
+        }
+        route::check_all(&routes)?;
+        let settings = Self {
+            server,
+            tls,
+            dedup,
+            log,
+            routes,
             warnings,
         };
-        check_lease(&settings)?;
-        check_request_timeout(&settings)?;
-        // The library checks the rest (origins, secrets, AAD authority, limits) when
-        // the policy is built; its message is mapped to the setting here.
-        crate::listen::policy::check(&settings)?;
+        for route in &settings.routes {
+            let at = |p: ConfigProblem| match route.name.as_str() {
+                DEFAULT_ROUTE => p,
+                name => p.in_route(name),
+            };
+            check_lease(&settings, route).map_err(at)?;
+            check_request_timeout(&settings, route).map_err(at)?;
+            // The library checks the rest (origins, secrets, AAD authority, limits)
+            // when the policy is built; its message is mapped to the setting here.
+            crate::listen::policy::check(&settings, route).map_err(at)?;
+        }
         Ok(settings)
     }
 
-    /// What the settings mean, one line each, for `hookgate config check` (no secret).
+    /// The default route, when it is served.
+    #[cfg(test)]
+    pub(crate) fn default_route(&self) -> Option<&RouteSettings> {
+        self.routes.iter().find(|r| r.name == DEFAULT_ROUTE)
+    }
+
+    /// What the settings mean, one line each, for `hookgate config check` (no
+    /// secret): the process's, then each route's (headed by its name when there
+    /// are several, or it is not the default route).
     pub(crate) fn describe(&self) -> String {
         let mut out = String::new();
         let mut line = |key: &str, value: String| {
@@ -347,11 +432,18 @@ impl Settings {
         };
         self.server.describe(&mut line);
         self.tls.describe(&mut line);
-        self.handshake.describe(&mut line);
-        self.auth.describe(&mut line);
         self.dedup.describe(&mut line);
-        self.sink.describe(&mut line);
         self.log.describe(&mut line);
+        let headed = !matches!(&self.routes[..], [one] if one.name == DEFAULT_ROUTE);
+        for route in &self.routes {
+            if headed {
+                out.push_str(&format!("\n[route {}]\n", route.name));
+            }
+            let mut line = |key: &str, value: String| {
+                out.push_str(&format!("{key:<16} {value}\n"));
+            };
+            route.describe(&mut line);
+        }
         out
     }
 }
@@ -359,12 +451,12 @@ impl Settings {
 /// A claim must outlive the longest run of the sink plus the shutdown grace: with a
 /// shorter lease, a sender's retry claims an event whose first run is still going,
 /// and the handler runs twice.
-fn check_lease(s: &Settings) -> Result<(), ConfigProblem> {
-    let Some((timeout_key, timeout)) = s.sink.timeout() else {
+fn check_lease(s: &Settings, route: &RouteSettings) -> Result<(), ConfigProblem> {
+    let Some((timeout_key, timeout)) = route.sink.timeout() else {
         return Ok(());
     };
     let longest = timeout.saturating_add(s.server.shutdown_grace);
-    if s.dedup.lease > longest {
+    if route.dedup.is_none() || s.dedup.lease > longest {
         return Ok(());
     }
     Err(ConfigProblem::new(
@@ -382,8 +474,8 @@ fn check_lease(s: &Settings) -> Result<(), ConfigProblem> {
 
 /// A whole-request deadline that would cut a delivery short of the sink's own
 /// timeout is refused: the sink's timeout answers it cleanly (503, claims released).
-fn check_request_timeout(s: &Settings) -> Result<(), ConfigProblem> {
-    let Some((timeout_key, timeout)) = s.sink.timeout() else {
+fn check_request_timeout(s: &Settings, route: &RouteSettings) -> Result<(), ConfigProblem> {
+    let Some((timeout_key, timeout)) = route.sink.timeout() else {
         return Ok(());
     };
     let deadline = s.server.connections.request_timeout;
@@ -400,12 +492,23 @@ fn check_request_timeout(s: &Settings) -> Result<(), ConfigProblem> {
     ))
 }
 
+/// Whether `key` is a top-level key of the whole process (not of a route): one of
+/// the keys of the server (but a route's own), TLS, dedup store and log examples.
+pub(crate) fn top_level_only(key: &str) -> bool {
+    [server::EXAMPLE, tls::EXAMPLE, dedup::EXAMPLE, log::EXAMPLE]
+        .iter()
+        .flat_map(|example| example.lines())
+        .filter_map(|line| line.strip_prefix("# ")?.split_once(" = "))
+        .any(|(k, _)| k.trim() == key)
+}
+
 /// `hookgate config example`: every key with its default, commented, concern by
 /// concern.
 pub(crate) fn example() -> String {
     [
         EXAMPLE_HEAD,
         server::EXAMPLE,
+        route::EXAMPLE,
         tls::EXAMPLE,
         handshake::EXAMPLE,
         secrets::EXAMPLE,
@@ -441,8 +544,11 @@ mod tests {
             Settings::resolve(&ListenArgs::default(), &FileSettings::default(), &no_env).unwrap();
         assert_eq!(s.server.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(s.server.path, "/api/events");
-        assert!(matches!(s.sink, SinkSettings::Stdout(_)));
-        assert!(!s.auth.any());
+        let route = s.default_route().unwrap();
+        assert_eq!(s.routes.len(), 1);
+        assert_eq!(route.path, "/api/events");
+        assert!(matches!(route.sink, SinkSettings::Stdout(_)));
+        assert!(!route.auth.any());
     }
 
     #[test]
@@ -605,13 +711,196 @@ mod tests {
     fn secrets_come_from_the_environment_and_are_never_shown() {
         let env = |name: &str| (name == CODES_ENV).then(|| "s3cret-1, s3cret-2".to_owned());
         let s = Settings::resolve(&ListenArgs::default(), &FileSettings::default(), &env).unwrap();
-        assert_eq!(s.auth.codes.as_ref().map(Vec::len), Some(2));
+        let auth = &s.default_route().unwrap().auth;
+        assert_eq!(auth.codes.as_ref().map(Vec::len), Some(2));
         assert!(!format!("{s:?}").contains("s3cret"));
         assert!(!s.describe().contains("s3cret"));
         let blank = |name: &str| (name == CODES_ENV).then(|| " , ".to_owned());
         let e = Settings::resolve(&ListenArgs::default(), &FileSettings::default(), &blank)
             .unwrap_err();
         assert_eq!(e.key, "code_file");
+    }
+
+    /// A directory with a code file, a Web PubSub key file and `hookgate.toml` of
+    /// `routes` (the text after the top-level keys `top`).
+    fn route_file(name: &str, top: &str, routes: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("hookgate-routes-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("codes"), "s3cret-code\n").unwrap();
+        std::fs::write(dir.join("keys"), "a2V5LWtleQ==\n").unwrap();
+        let path = dir.join("hookgate.toml");
+        std::fs::write(&path, format!("{top}\n{routes}")).unwrap();
+        path
+    }
+
+    const ROUTES: &str = r#"
+[[route]]
+name = "grid"
+path = "/api/grid"
+code_file = "codes"
+
+[[route]]
+name = "chat"
+path = "/eventhandler/{event}"
+sender = "webpubsub"
+webpubsub_key_file = "keys"
+allow_origin = ["chat.webpubsub.azure.com"]
+forward = "http://127.0.0.1:9/chat"
+
+[[route]]
+name = "calls"
+path = "/callbacks"
+sender = "trusted_app"
+aad_authority = "http://127.0.0.1:1/tenant"
+aad_audience = ["api://calls"]
+aad_app_id = ["app-1"]
+aad_tenant = ["tenant-1"]
+body_limit = "64k"
+"#;
+
+    fn resolve_file(path: &Path, env: Env<'_>) -> Result<Settings, String> {
+        let file = FileSettings::load(path)?;
+        Settings::resolve(&ListenArgs::default(), &file, env).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn routes_come_from_route_tables_each_with_its_own_settings() {
+        let path = route_file("three", "", ROUTES);
+        let s = resolve_file(&path, &no_env).unwrap();
+        let names: Vec<_> = s.routes.iter().map(|r| r.name.as_str()).collect();
+        // No `path` at the top: only the tables' routes.
+        assert_eq!(names, ["grid", "chat", "calls"]);
+        let [grid, chat, calls] = &s.routes[..] else {
+            unreachable!()
+        };
+        assert_eq!(grid.sender, SenderKind::CloudEvents);
+        assert_eq!(grid.auth.codes.as_ref().map(Vec::len), Some(1));
+        assert_eq!(grid.dedup.as_deref(), Some("grid"));
+        assert!(matches!(grid.sink, SinkSettings::Stdout(_)));
+        assert_eq!(chat.sender, SenderKind::WebPubSub);
+        assert_eq!(chat.dedup, None);
+        assert!(chat.auth.codes.is_none() && chat.auth.webpubsub_keys.is_some());
+        assert!(matches!(chat.sink, SinkSettings::Forward(_)));
+        assert_eq!(calls.sender, SenderKind::TrustedApp);
+        assert_eq!(calls.dedup, None);
+        assert_eq!(calls.auth.aad_app_ids, ["app-1"]);
+        assert_eq!(calls.auth.aad_tenants, ["tenant-1"]);
+        assert_eq!(calls.body_limit, 64 * 1024);
+        assert_eq!(grid.body_limit, 1 << 20);
+        // `config check` shows every route, never a secret.
+        let meaning = s.describe();
+        for part in [
+            "[route grid]",
+            "POST /api/grid (cloudevents sender)",
+            "[route chat]",
+            "granted to chat.webpubsub.azure.com",
+            "1 Web PubSub key(s)",
+            "[route calls]",
+            "POST /callbacks (trusted_app sender)",
+            "of application(s) app-1 of tenant(s) tenant-1",
+            "namespace `grid`",
+        ] {
+            assert!(meaning.contains(part), "no {part:?} in\n{meaning}");
+        }
+        assert!(
+            !meaning.contains("s3cret") && !meaning.contains("a2V5"),
+            "{meaning}"
+        );
+        // With a top-level `path`, the default route is served too, first.
+        let path = route_file(
+            "four",
+            "path = \"/api/events\"\ncode_file = \"codes\"",
+            ROUTES,
+        );
+        let s = resolve_file(&path, &no_env).unwrap();
+        let names: Vec<_> = s.routes.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["default", "grid", "chat", "calls"]);
+        assert_eq!(s.routes[0].dedup.as_deref(), Some(""));
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn route_tables_refuse_what_would_be_ignored_or_ambiguous() {
+        let refused = |name: &str, top: &str, routes: &str, env: Env<'_>| {
+            let path = route_file(name, top, routes);
+            let e = resolve_file(&path, env).unwrap_err();
+            let _ = std::fs::remove_dir_all(path.parent().unwrap());
+            e
+        };
+        // Default-route settings with tables but no path for it.
+        let e = refused("top", "code_file = \"codes\"", ROUTES, &no_env);
+        assert!(e.contains("`path`") && e.contains("authentication"), "{e}");
+        let codes = |name: &str| (name == CODES_ENV).then(|| "s3cret".to_owned());
+        let e = refused("env", "", ROUTES, &codes);
+        assert!(e.contains("authentication") && !e.contains("s3cret"), "{e}");
+        // A key of the whole process in a table, and a misspelt one.
+        let e = refused(
+            "bind",
+            "",
+            "[[route]]\nname = \"a\"\npath = \"/a\"\nbind = \"127.0.0.1:1\"\n",
+            &no_env,
+        );
+        assert!(
+            e.contains("`bind` is a setting of the whole process"),
+            "{e}"
+        );
+        let e = refused(
+            "typo",
+            "",
+            "[[route]]\nname = \"a\"\npath = \"/a\"\ncode_fil = \"x\"\n",
+            &no_env,
+        );
+        assert!(
+            e.contains("unknown key `code_fil`") && e.contains("route `#1`"),
+            "{e}"
+        );
+        // Names and paths that cannot be told apart.
+        let two = "[[route]]\nname = \"a\"\npath = \"/a/{x}\"\n[[route]]\nname = \"b\"\npath = \"/a/{y}\"\n";
+        let e = refused("paths", "", two, &no_env);
+        assert!(e.contains("route `b`") && e.contains("/a/{y}"), "{e}");
+        let e = refused(
+            "names",
+            "",
+            &two.replace("\"b\"", "\"a\"").replace("{y}", "b"),
+            &no_env,
+        );
+        assert!(e.contains("two routes are named `a`"), "{e}");
+        let e = refused("missing", "", "[[route]]\nname = \"a\"\n", &no_env);
+        assert!(e.contains("every [[route]] needs a path"), "{e}");
+        let e = refused(
+            "default",
+            "",
+            "[[route]]\nname = \"default\"\npath = \"/a\"\n",
+            &no_env,
+        );
+        assert!(e.contains("`default`"), "{e}");
+        // What a kind of sender cannot use.
+        let wps = "[[route]]\nname = \"chat\"\npath = \"/chat\"\nsender = \"webpubsub\"\n";
+        let e = refused(
+            "wps-code",
+            "",
+            &format!("{wps}allow_origin = [\"*\"]\ncode_file = \"codes\"\n"),
+            &no_env,
+        );
+        assert!(
+            e.contains("route `chat`")
+                && e.contains("`code_file`")
+                && e.contains("webpubsub route"),
+            "{e}"
+        );
+        let e = refused("wps-origin", "", wps, &no_env);
+        assert!(e.contains("`allow_origin`"), "{e}");
+        let ta = "[[route]]\nname = \"calls\"\npath = \"/calls\"\nsender = \"trusted_app\"\n";
+        let e = refused("ta-dedup", "", &format!("{ta}dedup = true\n"), &no_env);
+        assert!(e.contains("`dedup`") && e.contains("no id"), "{e}");
+        let e = refused(
+            "kind",
+            "",
+            "[[route]]\nname = \"a\"\npath = \"/a\"\nsender = \"svix\"\n",
+            &no_env,
+        );
+        assert!(e.contains("not a sender"), "{e}");
     }
 
     #[test]

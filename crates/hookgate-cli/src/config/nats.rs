@@ -15,7 +15,7 @@ const NATS_ENV: &str = "HOOKGATE_NATS";
 pub(crate) const NATS_TOKEN_ENV: &str = "HOOKGATE_NATS_TOKEN";
 
 /// The NATS sink's flags.
-#[derive(clap::Args, Debug, Default, Clone)]
+#[derive(clap::Args, Debug, Default, Clone, PartialEq)]
 #[group(skip)]
 pub(crate) struct Args {
     /// Publish each event to NATS JetStream at this URL (`nats://` or `tls://`; a
@@ -51,7 +51,7 @@ pub(crate) struct Args {
 }
 
 /// The NATS sink's keys in the file.
-#[derive(Deserialize, Debug, Default, Clone)]
+#[derive(Deserialize, Debug, Default, Clone, PartialEq)]
 pub(crate) struct File {
     pub(crate) nats: Option<String>,
     nats_subject: Option<String>,

@@ -13,7 +13,7 @@ use super::{ConfigProblem, Env};
 const REDIS_STREAM_ENV: &str = "HOOKGATE_REDIS_STREAM";
 
 /// The Redis Streams sink's flags.
-#[derive(clap::Args, Debug, Default, Clone)]
+#[derive(clap::Args, Debug, Default, Clone, PartialEq)]
 #[group(skip)]
 pub(crate) struct Args {
     /// Add each event to a Redis stream at this URL (`redis://` or `rediss://`; a
@@ -42,7 +42,7 @@ pub(crate) struct Args {
 }
 
 /// The Redis Streams sink's keys in the file.
-#[derive(Deserialize, Debug, Default, Clone)]
+#[derive(Deserialize, Debug, Default, Clone, PartialEq)]
 pub(crate) struct File {
     pub(crate) redis_stream: Option<String>,
     redis_stream_key: Option<String>,

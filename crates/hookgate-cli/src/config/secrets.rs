@@ -30,7 +30,7 @@ pub(crate) const CODES_ENV: &str = "HOOKGATE_CODES";
 pub(crate) const WEBPUBSUB_KEYS_ENV: &str = "HOOKGATE_WEBPUBSUB_KEYS";
 
 /// The authentication flags.
-#[derive(clap::Args, Debug, Default, Clone)]
+#[derive(clap::Args, Debug, Default, Clone, PartialEq)]
 #[group(skip)]
 pub(crate) struct Args {
     /// A file with the shared secrets accepted in `?code=`, `?access_token=` or
@@ -79,10 +79,30 @@ pub(crate) struct Args {
         value_delimiter = ','
     )]
     pub(crate) aad_role: Vec<String>,
+
+    /// Accept Azure AD tokens of these applications only (`azp`/`appid`;
+    /// repeatable or a comma list) [default: any].
+    #[arg(
+        long,
+        env = "HOOKGATE_AAD_APP_ID",
+        value_name = "APP_ID",
+        value_delimiter = ','
+    )]
+    pub(crate) aad_app_id: Vec<String>,
+
+    /// Accept Azure AD tokens of these tenants only (`tid`; repeatable or a comma
+    /// list) [default: the authority's].
+    #[arg(
+        long,
+        env = "HOOKGATE_AAD_TENANT",
+        value_name = "TENANT_ID",
+        value_delimiter = ','
+    )]
+    pub(crate) aad_tenant: Vec<String>,
 }
 
 /// The authentication keys in the file.
-#[derive(Deserialize, Debug, Default, Clone)]
+#[derive(Deserialize, Debug, Default, Clone, PartialEq)]
 pub(crate) struct File {
     code_file: Option<PathBuf>,
     code_dir: Option<PathBuf>,
@@ -91,6 +111,8 @@ pub(crate) struct File {
     aad_authority: Option<String>,
     aad_audience: Option<Vec<String>>,
     aad_role: Option<Vec<String>>,
+    aad_app_id: Option<Vec<String>>,
+    aad_tenant: Option<Vec<String>>,
 }
 
 impl File {
@@ -128,6 +150,8 @@ pub(crate) struct AuthSettings {
     pub(crate) aad_authority: Option<String>,
     pub(crate) aad_audiences: Vec<String>,
     pub(crate) aad_roles: Vec<String>,
+    pub(crate) aad_app_ids: Vec<String>,
+    pub(crate) aad_tenants: Vec<String>,
 }
 
 impl fmt::Debug for AuthSettings {
@@ -146,6 +170,8 @@ impl fmt::Debug for AuthSettings {
             .field("aad_authority", &self.aad_authority)
             .field("aad_audiences", &self.aad_audiences)
             .field("aad_roles", &self.aad_roles)
+            .field("aad_app_ids", &self.aad_app_ids)
+            .field("aad_tenants", &self.aad_tenants)
             .finish()
     }
 }
@@ -171,14 +197,19 @@ impl AuthSettings {
             auth.push(format!("{} Web PubSub key(s)", keys.len()));
         }
         if let Some(authority) = &self.aad_authority {
-            auth.push(format!(
-                "Azure AD from {authority} for {}{}",
-                self.aad_audiences.join(", "),
-                if self.aad_roles.is_empty() {
+            let only = |what: &str, list: &[String]| {
+                if list.is_empty() {
                     String::new()
                 } else {
-                    format!(" with role(s) {}", self.aad_roles.join(", "))
+                    format!(" {what} {}", list.join(", "))
                 }
+            };
+            auth.push(format!(
+                "Azure AD from {authority} for {}{}{}{}",
+                self.aad_audiences.join(", "),
+                only("with role(s)", &self.aad_roles),
+                only("of application(s)", &self.aad_app_ids),
+                only("of tenant(s)", &self.aad_tenants),
             ));
         }
         line(
@@ -256,10 +287,11 @@ impl AuthSettings {
         senders.join(", ")
     }
 
-    /// The start-up log's line about the senders of `--code-dir`, if any.
-    pub(crate) fn log_senders(&self) {
+    /// The start-up log's line about the senders of `--code-dir` of `route`, if any.
+    pub(crate) fn log_senders(&self, route: &str) {
         if !self.senders.is_empty() {
             tracing::info!(
+                route,
                 senders = %self.sender_list(),
                 "{} labeled sender(s), each with its own dedup namespace",
                 self.senders.len()
@@ -302,6 +334,8 @@ pub(crate) fn resolve(
         aad_authority: args.aad_authority.or(file.aad_authority),
         aad_audiences: list(args.aad_audience, file.aad_audience),
         aad_roles: list(args.aad_role, file.aad_role),
+        aad_app_ids: list(args.aad_app_id, file.aad_app_id),
+        aad_tenants: list(args.aad_tenant, file.aad_tenant),
     };
     if auth.secret_header.is_some() && auth.codes.is_none() && auth.senders.is_empty() {
         return Err(ConfigProblem::new(
@@ -309,11 +343,15 @@ pub(crate) fn resolve(
             "names where shared secrets come: give them too (HOOKGATE_CODES, code_file or code_dir)",
         ));
     }
-    if auth.aad_authority.is_none() && !(auth.aad_audiences.is_empty() && auth.aad_roles.is_empty())
+    if auth.aad_authority.is_none()
+        && !(auth.aad_audiences.is_empty()
+            && auth.aad_roles.is_empty()
+            && auth.aad_app_ids.is_empty()
+            && auth.aad_tenants.is_empty())
     {
         return Err(ConfigProblem::new(
             "aad_authority",
-            "is required with aad_audience or aad_role",
+            "is required with aad_audience, aad_role, aad_app_id or aad_tenant",
         ));
     }
     if auth.aad_authority.is_some() && auth.aad_audiences.is_empty() {
@@ -455,4 +493,6 @@ pub(crate) const EXAMPLE: &str = r#"# Authentication. Without any of these, ever
 # aad_authority = "contoso.onmicrosoft.com"   # a tenant id, "organizations", "common" or a URL
 # aad_audience = ["api://hookgate"]
 # aad_role = []
+# aad_app_id = []      # only tokens of these applications (azp/appid)
+# aad_tenant = []      # only tokens of these tenants (tid)
 "#;

@@ -76,7 +76,7 @@ pub(crate) struct Args {
 #[derive(Deserialize, Debug, Default, Clone)]
 pub(crate) struct File {
     pub(crate) bind: Option<String>,
-    path: Option<String>,
+    pub(crate) path: Option<String>,
     admin_bind: Option<String>,
     body_limit: Option<Scalar>,
     max_concurrency: Option<Scalar>,
@@ -210,7 +210,6 @@ pub(crate) fn resolve(
 impl ServerSettings {
     pub(crate) fn describe(&self, line: Describe<'_>) {
         line("bind", self.bind.to_string());
-        line("path", format!("POST {}", self.path));
         line(
             "admin",
             match self.admin_bind {
@@ -218,12 +217,11 @@ impl ServerSettings {
                 None => "GET /livez, /readyz, /healthz, /metrics on the listen address".into(),
             },
         );
-        line("body_limit", format!("{} bytes", self.body_limit));
         line(
             "limits",
             format!(
-                "{} deliveries at once, Retry-After {} s, shutdown grace {:?}",
-                self.max_concurrency, self.retry_after, self.shutdown_grace
+                "Retry-After {} s, shutdown grace {:?}",
+                self.retry_after, self.shutdown_grace
             ),
         );
         let c = &self.connections;

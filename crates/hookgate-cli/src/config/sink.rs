@@ -20,7 +20,7 @@ use super::stdout::{self, StdoutSettings};
 use super::{ConfigProblem, Describe};
 
 /// The flags every sink but stdout shares.
-#[derive(clap::Args, Debug, Default, Clone)]
+#[derive(clap::Args, Debug, Default, Clone, PartialEq)]
 #[group(skip)]
 pub(crate) struct Args {
     /// With --exec or --forward: one process (or request) per event, each event's
@@ -31,7 +31,7 @@ pub(crate) struct Args {
 }
 
 /// The shared sink keys in the file.
-#[derive(Deserialize, Debug, Default, Clone)]
+#[derive(Deserialize, Debug, Default, Clone, PartialEq)]
 pub(crate) struct File {
     per_event: Option<bool>,
 }

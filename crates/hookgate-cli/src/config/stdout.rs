@@ -10,7 +10,7 @@ use super::value::{Scalar, parse_duration, text};
 use crate::sink::stdout::DEFAULT_TIMEOUT;
 
 /// The stdout sink's flags.
-#[derive(clap::Args, Debug, Default, Clone)]
+#[derive(clap::Args, Debug, Default, Clone, PartialEq)]
 #[group(skip)]
 pub(crate) struct Args {
     /// How long a delivery waits for its lines to be written to stdout and flushed
@@ -21,7 +21,7 @@ pub(crate) struct Args {
 }
 
 /// The stdout sink's keys in the file.
-#[derive(Deserialize, Debug, Default, Clone)]
+#[derive(Deserialize, Debug, Default, Clone, PartialEq)]
 pub(crate) struct File {
     stdout_timeout: Option<Scalar>,
 }

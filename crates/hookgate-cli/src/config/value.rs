@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::ConfigProblem;
 
 /// A number or a string in the file (`lease = 300` or `lease = "5m"`).
-#[derive(Deserialize, Debug, Clone)]
+#[derive(Deserialize, Debug, Clone, PartialEq)]
 #[serde(untagged)]
 pub(crate) enum Scalar {
     Int(i64),

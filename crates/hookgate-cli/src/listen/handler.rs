@@ -41,31 +41,39 @@ use tokio::sync::Semaphore;
 use tracing::{Instrument as _, Span};
 
 use crate::metrics;
-use crate::sink::{DeliveryContext, Handoff, Outcome, Sink, sender_label};
+use crate::sink::{DeliveryContext, Handoff, Outcome, PassedOn, Sink, sender_label};
 
-/// What the handler needs, shared by all requests.
+/// What a route's handler needs, shared by the route's requests.
 #[derive(Debug)]
-pub(crate) struct App {
+pub(crate) struct Route {
     pub(crate) sink: Box<dyn Sink>,
-    pub(crate) dedup: DedupPolicy,
-    /// Renders `/metrics`.
-    pub(crate) prometheus: PrometheusHandle,
-    /// The bound of `--max-concurrency` for the `exec` and `forward` sinks (a
+    /// The bound of `max_concurrency` for the `exec`, `forward` and broker sinks (a
     /// process or a connection per delivery); `None` for `stdout`, whose writer
     /// thread takes a delivery in microseconds (and a stalled one fails within the
     /// stdout timeout).
     pub(crate) permits: Option<Arc<Semaphore>>,
-    /// The permits' number (`--max-concurrency`).
+    /// The permits' number (`max_concurrency`).
     pub(crate) max_concurrency: usize,
     pub(crate) per_event: bool,
     pub(crate) retry_after: u32,
+    /// Which request headers the sink may pass on.
+    pub(crate) passed: PassedOn,
+}
+
+/// What the admin endpoints need, shared by all routes.
+#[derive(Debug)]
+pub(crate) struct Admin {
+    /// Each dedup namespace's policy (its store answers the readiness probe).
+    pub(crate) dedups: Vec<DedupPolicy>,
+    /// Renders `/metrics`.
+    pub(crate) prometheus: PrometheusHandle,
     /// Set at the stop signal: `/healthz` answers 503 from then on.
     pub(crate) stopping: AtomicBool,
 }
 
 /// `POST {path}`: one delivery the webhook layer admitted (its duplicates already
 /// answered or left out, the claims of the others taken).
-pub(crate) async fn receive(State(app): State<Arc<App>>, mut request: Request) -> Response {
+pub(crate) async fn receive(State(route): State<Arc<Route>>, mut request: Request) -> Response {
     let extensions = request.extensions_mut();
     let identity = extensions.remove::<Identity>();
     let Some(delivery) = extensions.remove::<Delivery>() else {
@@ -75,50 +83,72 @@ pub(crate) async fn receive(State(app): State<Arc<App>>, mut request: Request) -
         );
         return respond(problem_response(&error.problem()));
     };
-    let permit = app
-        .permits
-        .as_ref()
-        .map(|permits| Arc::clone(permits).try_acquire_owned());
-    let Ok(_permit) = permit.transpose() else {
-        let problem = Problem::new(
-            503,
-            "busy",
-            "Too many deliveries in progress",
-            &format!(
-                "{} deliveries are being handled already; retry later",
-                app.max_concurrency
-            ),
-        )
-        .with_header("retry-after", app.retry_after.to_string());
-        return respond(problem_response(&problem));
-    };
-    let over = Handover {
-        identity: identity.as_ref(),
-        headers: request.headers(),
-    };
-    if app.per_event {
-        app.per_event(&over, delivery).await
-    } else {
-        app.whole(&over, delivery).await
+    route
+        .hand_over(identity.as_ref(), request.headers(), delivery)
+        .await
+}
+
+impl Route {
+    /// Hands `delivery` to the sink (whole, or event by event with
+    /// `per_event`) within the route's bound, and answers with the outcome.
+    pub(crate) async fn hand_over(
+        &self,
+        identity: Option<&Identity>,
+        headers: &HeaderMap,
+        delivery: Delivery,
+    ) -> Response {
+        let permit = self
+            .permits
+            .as_ref()
+            .map(|permits| Arc::clone(permits).try_acquire_owned());
+        let Ok(_permit) = permit.transpose() else {
+            let problem = Problem::new(
+                503,
+                "busy",
+                "Too many deliveries in progress",
+                &format!(
+                    "{} deliveries are being handled already; retry later",
+                    self.max_concurrency
+                ),
+            )
+            .with_header("retry-after", self.retry_after.to_string());
+            return respond(problem_response(&problem));
+        };
+        let over = Handover {
+            identity,
+            headers,
+            passed: &self.passed,
+        };
+        if self.per_event {
+            self.per_event(&over, delivery).await
+        } else {
+            self.whole(&over, delivery).await
+        }
     }
 }
 
 /// What every hand-over of a delivery shares.
 struct Handover<'a> {
     identity: Option<&'a Identity>,
-    /// The request's headers (the sender's trace context).
+    /// The request's headers (the sender's trace context, what a downstream uses).
     headers: &'a HeaderMap,
+    passed: &'a PassedOn,
 }
 
 impl Handover<'_> {
     /// The span and the sink's context for handing the events over in `span`.
     fn start(&self, span: Span) -> (Span, DeliveryContext<'_>) {
-        let context = DeliveryContext::new(&span, self.headers, sender_label(self.identity));
+        let context = DeliveryContext::new(
+            &span,
+            self.headers,
+            self.passed,
+            sender_label(self.identity),
+        );
         (span, context)
     }
 }
 
-impl App {
+impl Route {
     /// The delivery as one hand-over; the layer settles its claims with the answer.
     async fn whole(&self, over: &Handover<'_>, delivery: Delivery) -> Response {
         // The library's span: the event's `process` span for one event, the
@@ -238,16 +268,17 @@ pub(crate) async fn livez() -> Response {
     (StatusCode::OK, "ok\n").into_response()
 }
 
-/// `GET /readyz` (and `/healthz`, its alias): 200 when the dedup store answers
+/// `GET /readyz` (and `/healthz`, its alias): 200 when every route's dedup store answers
 /// [`ping`](hookgate::dedup::DedupStore::ping) within 2 s and the process is not
 /// stopping, 503 otherwise. The probe changes nothing: on Redis it is one `PING`,
 /// never a write.
-pub(crate) async fn readyz(State(app): State<Arc<App>>) -> Response {
-    if app.stopping.load(Ordering::Relaxed) {
+pub(crate) async fn readyz(State(admin): State<Arc<Admin>>) -> Response {
+    if admin.stopping.load(Ordering::Relaxed) {
         return (StatusCode::SERVICE_UNAVAILABLE, "stopping\n").into_response();
     }
-    match tokio::time::timeout(Duration::from_secs(2), app.dedup.store().ping()).await {
-        Ok(Ok(())) => (StatusCode::OK, "ok\n").into_response(),
+    let pings = futures_util::future::try_join_all(admin.dedups.iter().map(|d| d.store().ping()));
+    match tokio::time::timeout(Duration::from_secs(2), pings).await {
+        Ok(Ok(_)) => (StatusCode::OK, "ok\n").into_response(),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness: the dedup store failed");
             (StatusCode::SERVICE_UNAVAILABLE, "dedup store unavailable\n").into_response()
@@ -257,10 +288,10 @@ pub(crate) async fn readyz(State(app): State<Arc<App>>) -> Response {
 }
 
 /// `GET /metrics`.
-pub(crate) async fn metrics(State(app): State<Arc<App>>) -> Response {
+pub(crate) async fn metrics(State(admin): State<Arc<Admin>>) -> Response {
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        app.prometheus.render(),
+        admin.prometheus.render(),
     )
         .into_response()
 }

@@ -1,8 +1,10 @@
 //! `hookgate listen`: the receiver.
 //!
-//! One axum router: `POST {path}` behind the library's `WebhookLayer` (handshake,
-//! authentication, parsing, deduplication; its spans and metrics), the
-//! [`handler`] (the sink), and
+//! One axum router: for each route, `POST {path}` behind the library's
+//! `WebhookLayer` built for its kind of sender (handshake, authentication, parsing,
+//! deduplication in the route's namespace; its spans and metrics under the route's
+//! name), the [`handler`] (the route's sink; [`trusted_app`] turns UCWA callbacks
+//! into CloudEvents first), and
 //! `GET /livez`, `GET /readyz` (alias `/healthz`) and `GET /metrics` outside the
 //! layer (on `--admin-bind` when given).
 //!
@@ -19,6 +21,7 @@ pub(crate) mod policy;
 pub(crate) mod reload;
 pub(crate) mod serve;
 pub(crate) mod tls;
+mod trusted_app;
 mod watched;
 
 use std::net::SocketAddr;
@@ -27,17 +30,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Router;
 use axum::routing::{get, post};
-use hookgate::dedup::DedupStore;
+use hookgate::dedup::{DedupPolicy, DedupStore};
 use hookgate::redis::RedisStore;
 use hookgate::tower::WebhookLayer;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, Semaphore, watch};
 
-use crate::config::{RedisCa, RedisUrl, Settings, SinkSettings};
+use crate::config::{RedisCa, RedisUrl, RouteSettings, SenderKind, Settings, SinkSettings};
 use crate::sink::nats::NatsSink;
 use crate::sink::redis_stream::RedisStreamSink;
-use crate::sink::{Sink, exec::ExecSink, forward::ForwardSink, stdout::StdoutSink};
-use handler::App;
+use crate::sink::{PassedOn, Sink, exec::ExecSink, forward::ForwardSink, stdout::StdoutSink};
+use handler::{Admin, Route};
 use serve::Tls;
 use tls::Certificates;
 
@@ -50,7 +53,6 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
     // Before anything is announced: a signal sent once the start is logged is handled.
     let hangup = Arc::new(Notify::new());
     let stopped_by = stop_signal(Arc::clone(&hangup))?;
-    let sink = sink(&settings).await?;
     let prometheus = crate::metrics::install().map_err(RunError)?;
     // The recorder's housekeeping (its histograms' buffers), bounded in time.
     let upkeep = prometheus.clone();
@@ -60,12 +62,63 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
             upkeep.run_upkeep();
         }
     });
-    let store = match &settings.dedup.redis {
-        Some(url) => Some(connect(url, settings.dedup.redis_ca.as_ref()).await?),
-        None => None,
-    };
-    let dedup = policy::dedup(&settings, store).map_err(|e| RunError(e.to_string()))?;
-    let webhook = policy::webhook(&settings, dedup.clone()).map_err(|e| RunError(e.to_string()))?;
+    for warning in &settings.warnings {
+        tracing::warn!("{warning}");
+    }
+    let mut namespaces = Namespaces::default();
+    let mut events = Router::new();
+    let mut credentials = Vec::new();
+    for route in &settings.routes {
+        let dedup = match &route.dedup {
+            Some(namespace) => Some(namespaces.policy(&settings, namespace).await?),
+            None => None,
+        };
+        let webhook = policy::webhook(route, dedup).map_err(|e| RunError(e.to_string()))?;
+        credentials.push((
+            route.name.clone(),
+            route.auth.clone(),
+            webhook.auth().map(hookgate::auth::AuthPolicy::credentials),
+        ));
+        let sink = sink(&settings, route).await?;
+        let handler = Arc::new(Route {
+            permits: sink
+                .bounded()
+                .then(|| Arc::new(Semaphore::new(route.max_concurrency))),
+            sink,
+            max_concurrency: route.max_concurrency,
+            per_event: route.sink.per_event(),
+            retry_after: settings.server.retry_after,
+            passed: PassedOn::of(route),
+        });
+        route.auth.log_senders(&route.name);
+        if !route.auth.any() {
+            tracing::warn!(
+                route = route.name,
+                "no authentication configured on {}: every sender is accepted (set \
+                 HOOKGATE_CODES, --code-file, HOOKGATE_WEBPUBSUB_KEYS, --webpubsub-key-file \
+                 or --aad-authority, or their keys in its [[route]] table)",
+                route.path
+            );
+        }
+        let receive = match route.sender {
+            SenderKind::TrustedApp => post(trusted_app::receive),
+            _ => post(handler::receive),
+        };
+        tracing::info!(
+            route = route.name,
+            sender = %route.sender,
+            sink = handler.sink.name(),
+            dedup = route.dedup.as_ref().map(|ns| namespaces.describe(ns)),
+            "POST {}",
+            route.path
+        );
+        events = events.merge(
+            Router::new()
+                .route(&route.path, receive.fallback(handler::method_not_allowed))
+                .with_state(handler)
+                .layer(WebhookLayer::new(webhook)),
+        );
+    }
     let tls = match &settings.tls.files {
         Some(files) => {
             let certificates = Arc::new(Certificates::new(files).map_err(RunError)?);
@@ -80,8 +133,7 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
         None => None,
     };
     let reloader = Arc::new(reload::Reloader::new(
-        &settings.auth,
-        webhook.auth().map(hookgate::auth::AuthPolicy::credentials),
+        credentials,
         tls.as_ref().map(|tls| Arc::clone(&tls.certificates)),
     ));
     tokio::spawn(async move {
@@ -91,48 +143,22 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
             let _ = tokio::task::spawn_blocking(move || reloader.reload("SIGHUP")).await;
         }
     });
-    for warning in &settings.warnings {
-        tracing::warn!("{warning}");
-    }
-    settings.auth.log_senders();
-    if !settings.auth.any() {
-        tracing::warn!(
-            "no authentication configured: every sender is accepted (set HOOKGATE_CODES, \
-             --code-file, HOOKGATE_WEBPUBSUB_KEYS, --webpubsub-key-file or --aad-authority)"
-        );
-    }
-    let permits = sink
-        .bounded()
-        .then(|| Arc::new(Semaphore::new(settings.server.max_concurrency)));
-    let app = Arc::new(App {
-        sink,
-        dedup: dedup.clone(),
+    let admin = Arc::new(Admin {
+        dedups: namespaces.policies(),
         prometheus,
-        permits,
-        max_concurrency: settings.server.max_concurrency,
-        per_event: settings.sink.per_event(),
-        retry_after: settings.server.retry_after,
         stopping: AtomicBool::new(false),
     });
-
-    let events = Router::new()
-        .route(
-            &settings.server.path,
-            post(handler::receive).fallback(handler::method_not_allowed),
-        )
-        .with_state(Arc::clone(&app))
-        .layer(WebhookLayer::new(webhook));
-    let admin = Router::new()
+    let admin_router = Router::new()
         .route("/livez", get(handler::livez))
         .route("/readyz", get(handler::readyz))
         .route("/healthz", get(handler::readyz))
         .route("/metrics", get(handler::metrics))
-        .with_state(Arc::clone(&app));
+        .with_state(Arc::clone(&admin));
 
     let listener = bind(settings.server.bind, "bind").await?;
     let local = listener.local_addr().map_err(|e| RunError(e.to_string()))?;
     tracing::info!(
-        sink = app.sink.name(),
+        routes = settings.routes.len(),
         dedup = if settings.dedup.redis.is_some() {
             "redis"
         } else {
@@ -140,7 +166,10 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
         },
         "hookgate listening on {}://{local}{}",
         if tls.is_some() { "https" } else { "http" },
-        settings.server.path
+        match &settings.routes[..] {
+            [one] => one.path.clone(),
+            _ => String::new(),
+        }
     );
 
     // The stop signal, for every waiter: the channel closes when the sender drops.
@@ -158,21 +187,21 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
             tracing::info!("hookgate admin on http://{admin_local}/readyz, /livez and /metrics");
             tokio::spawn(serve::serve(
                 admin_listener,
-                admin,
+                admin_router,
                 settings.server.connections,
                 None,
                 stopped.clone(),
             ));
             events
         }
-        None => events.merge(admin),
+        None => events.merge(admin_router),
     };
     let router = router.fallback(handler::not_found);
 
-    let signal_app = Arc::clone(&app);
+    let signal_admin = Arc::clone(&admin);
     tokio::spawn(async move {
         let signal = stopped_by.await;
-        signal_app.stopping.store(true, Ordering::Relaxed);
+        signal_admin.stopping.store(true, Ordering::Relaxed);
         tracing::info!(
             signal,
             "stopping: no new connections; finishing the deliveries in flight"
@@ -194,13 +223,59 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
             tokio::time::sleep(grace).await;
         } => tracing::warn!("stopping: the grace period of {grace:?} is over; cancelling what is left"),
     }
-    let released = dedup.shutdown().await;
+    let mut released = 0;
+    for dedup in &admin.dedups {
+        released += dedup.shutdown().await;
+    }
     tracing::info!(released, "stopped");
     Ok(())
 }
 
-async fn sink(s: &Settings) -> Result<Box<dyn Sink>, RunError> {
-    Ok(match &s.sink {
+/// The dedup policy of each namespace, made once: routes that share a namespace
+/// share its claims. In memory, each namespace has a store of its own; on Redis,
+/// a key prefix of its own (the default namespace keeps `hookgate:dedup:`).
+#[derive(Default)]
+struct Namespaces(Vec<(String, DedupPolicy)>);
+
+impl Namespaces {
+    async fn policy(&mut self, s: &Settings, namespace: &str) -> Result<DedupPolicy, RunError> {
+        if let Some((_, policy)) = self.0.iter().find(|(ns, _)| ns == namespace) {
+            return Ok(policy.clone());
+        }
+        let store = match &s.dedup.redis {
+            Some(url) => Some(connect(url, s.dedup.redis_ca.as_ref(), &prefix(namespace)).await?),
+            None => None,
+        };
+        let policy = policy::dedup(s, store).map_err(|e| RunError(e.to_string()))?;
+        self.0.push((namespace.to_owned(), policy.clone()));
+        Ok(policy)
+    }
+
+    /// The namespace, for the start-up log.
+    fn describe(&self, namespace: &str) -> String {
+        if namespace.is_empty() {
+            "default namespace".to_owned()
+        } else {
+            format!("namespace {namespace}")
+        }
+    }
+
+    fn policies(self) -> Vec<DedupPolicy> {
+        self.0.into_iter().map(|(_, policy)| policy).collect()
+    }
+}
+
+/// The Redis key prefix of a dedup namespace.
+fn prefix(namespace: &str) -> String {
+    if namespace.is_empty() {
+        "hookgate:dedup:".to_owned()
+    } else {
+        format!("hookgate:dedup:{namespace}:")
+    }
+}
+
+async fn sink(s: &Settings, route: &RouteSettings) -> Result<Box<dyn Sink>, RunError> {
+    Ok(match &route.sink {
         SinkSettings::Stdout(stdout) => Box::new(
             StdoutSink::new(stdout.timeout)
                 .map_err(|e| RunError(format!("cannot start the stdout writer: {e}")))?,
@@ -208,7 +283,7 @@ async fn sink(s: &Settings) -> Result<Box<dyn Sink>, RunError> {
         SinkSettings::Exec(exec) => Box::new(ExecSink::new(
             exec.command.clone(),
             exec.timeout,
-            s.server.body_limit,
+            route.body_limit,
             &exec.env,
         )),
         SinkSettings::Forward(forward) => Box::new(
@@ -216,7 +291,7 @@ async fn sink(s: &Settings) -> Result<Box<dyn Sink>, RunError> {
                 forward.url.clone(),
                 forward.mode,
                 forward.timeout,
-                s.server.body_limit,
+                route.body_limit,
             )
             .map_err(RunError)?,
         ),
@@ -229,8 +304,12 @@ async fn sink(s: &Settings) -> Result<Box<dyn Sink>, RunError> {
     })
 }
 
-async fn connect(url: &RedisUrl, ca: Option<&RedisCa>) -> Result<Arc<dyn DedupStore>, RunError> {
-    let mut store = RedisStore::builder(&url.0);
+async fn connect(
+    url: &RedisUrl,
+    ca: Option<&RedisCa>,
+    prefix: &str,
+) -> Result<Arc<dyn DedupStore>, RunError> {
+    let mut store = RedisStore::builder(&url.0).prefix(prefix);
     if let Some(ca) = ca {
         store = store.ca_pem(ca.pem.clone());
     }

@@ -1,5 +1,5 @@
 //! The library's policies from the settings: the one place `hookgate listen` builds
-//! a `WebhookPolicy`, so that `config check` and `listen` agree.
+//! a route's `WebhookPolicy`, so that `config check` and `listen` agree.
 //!
 //! Deduplication is part of the `WebhookPolicy`: the layer claims the events
 //! before the handler, answers a delivery of duplicates itself, and settles the
@@ -12,26 +12,30 @@ use hookgate::auth::aad::AadPolicy;
 use hookgate::auth::{AuthPolicy, SharedSecrets, WebPubSubKeys};
 use hookgate::dedup::{DedupPolicy, DedupStore};
 use hookgate::handshake::{CallbackPolicy, HandshakePolicy};
+use hookgate::webpubsub::WebPubSubPolicy;
 use hookgate::{ConfigError, ParseConfig, WebhookPolicy};
 
-use crate::config::{AuthSettings, ConfigProblem, Settings};
+use crate::config::{AuthSettings, ConfigProblem, RouteSettings, SenderKind, Settings};
 
 fn problem(key: &'static str) -> impl Fn(ConfigError) -> ConfigProblem {
     move |e| ConfigProblem::new(key, e.to_string())
 }
 
-/// The validation handshake: the Azure Event Grid origins and the extra ones.
-pub(crate) fn handshake(s: &Settings) -> Result<HandshakePolicy, ConfigProblem> {
+/// The validation handshake of a CloudEvents route: the Azure Event Grid origins
+/// and the extra ones. A Trusted App route gets the same (the service makes no
+/// handshake; the policy needs one) behind its authentication.
+pub(crate) fn handshake(route: &RouteSettings) -> Result<HandshakePolicy, ConfigProblem> {
+    let settings = &route.handshake;
     let mut policy = HandshakePolicy::builder().azure_event_grid();
-    if s.handshake.allow_origins.iter().any(|o| o == "*") {
+    if settings.allow_origins.iter().any(|o| o == "*") {
         policy = policy.allow_any_origin();
     } else {
-        policy = policy.allow_origins(s.handshake.allow_origins.iter().cloned());
+        policy = policy.allow_origins(settings.allow_origins.iter().cloned());
     }
-    if let Some(rate) = s.handshake.rate {
+    if let Some(rate) = settings.rate {
         policy = policy.rate(rate);
     }
-    if s.handshake.callback {
+    if settings.callback {
         policy = policy.callback(
             CallbackPolicy::builder()
                 .build()
@@ -42,22 +46,25 @@ pub(crate) fn handshake(s: &Settings) -> Result<HandshakePolicy, ConfigProblem> 
 }
 
 /// Sender authentication, when any is configured.
-pub(crate) fn auth(s: &Settings) -> Result<Option<AuthPolicy>, ConfigProblem> {
-    if !s.auth.any() {
+pub(crate) fn auth(route: &RouteSettings) -> Result<Option<AuthPolicy>, ConfigProblem> {
+    let settings = &route.auth;
+    if !settings.any() {
         return Ok(None);
     }
     let mut policy = AuthPolicy::builder();
-    if let Some(secrets) = shared_secrets(&s.auth)? {
+    if let Some(secrets) = shared_secrets(settings)? {
         policy = policy.shared_secrets(secrets);
     }
-    if let Some(keys) = webpubsub_keys(&s.auth)? {
+    if let Some(keys) = webpubsub_keys(settings)? {
         policy = policy.web_pubsub_keys(keys);
     }
-    if let Some(authority) = &s.auth.aad_authority {
+    if let Some(authority) = &settings.aad_authority {
         let aad = AadPolicy::builder()
             .authority(authority.clone())
-            .audiences(s.auth.aad_audiences.iter().cloned())
-            .required_roles(s.auth.aad_roles.iter().cloned())
+            .audiences(settings.aad_audiences.iter().cloned())
+            .required_roles(settings.aad_roles.iter().cloned())
+            .allowed_app_ids(settings.aad_app_ids.iter().cloned())
+            .allowed_tenants(settings.aad_tenants.iter().cloned())
             .build()
             .map_err(problem("aad_authority"))?;
         policy = policy.aad(aad);
@@ -100,9 +107,9 @@ pub(crate) fn webpubsub_keys(auth: &AuthSettings) -> Result<Option<WebPubSubKeys
 }
 
 /// The parse limits.
-pub(crate) fn parse(s: &Settings) -> Result<ParseConfig, ConfigProblem> {
+pub(crate) fn parse(route: &RouteSettings) -> Result<ParseConfig, ConfigProblem> {
     ParseConfig::builder()
-        .body_limit(s.server.body_limit)
+        .body_limit(route.body_limit)
         .build()
         .map_err(problem("body_limit"))
 }
@@ -129,28 +136,54 @@ pub(crate) fn dedup(
     })
 }
 
-/// Checks every policy the settings make, without starting anything.
-pub(crate) fn check(s: &Settings) -> Result<(), ConfigProblem> {
-    handshake(s)?;
-    auth(s)?;
-    parse(s)?;
-    dedup(s, None)?;
+/// Checks every policy a route makes, without starting anything.
+pub(crate) fn check(s: &Settings, route: &RouteSettings) -> Result<(), ConfigProblem> {
+    let dedup = route.dedup.as_ref().map(|_| dedup(s, None)).transpose()?;
+    webhook(route, dedup)?;
     Ok(())
 }
 
-/// The whole receiver: handshake, authentication, parsing and deduplication on
-/// `dedup`. Its spans and metrics are the library's (`hookgate::observe`), under
-/// the route name `default`.
-pub(crate) fn webhook(s: &Settings, dedup: DedupPolicy) -> Result<WebhookPolicy, ConfigProblem> {
-    WebhookPolicy::builder()
-        .name(ROUTE)
-        .handshake(handshake(s)?)
-        .auth(auth(s)?)
-        .parse(parse(s)?)
-        .dedup(dedup)
-        .build()
-        .map_err(problem("path"))
+/// A route's whole receiver: handshake, authentication, parsing and
+/// deduplication on `dedup` (none when the route does not deduplicate), as its
+/// kind of sender needs. Its spans and metrics are the library's
+/// (`hookgate::observe`), under the route's name.
+pub(crate) fn webhook(
+    route: &RouteSettings,
+    dedup: Option<DedupPolicy>,
+) -> Result<WebhookPolicy, ConfigProblem> {
+    let name = route.name.as_str();
+    match route.sender {
+        SenderKind::CloudEvents => WebhookPolicy::builder()
+            .name(name)
+            .handshake(handshake(route)?)
+            .auth(auth(route)?)
+            .parse(parse(route)?)
+            .dedup(dedup)
+            .build()
+            .map_err(problem("path")),
+        SenderKind::WebPubSub => {
+            let mut policy = WebPubSubPolicy::builder()
+                .name(name)
+                .keys(webpubsub_keys(&route.auth)?)
+                .parse(parse(route)?)
+                .dedup(dedup);
+            for origin in &route.handshake.allow_origins {
+                policy = match origin.as_str() {
+                    "*" => policy.any_origin(),
+                    host => policy.host(host),
+                };
+            }
+            let policy = policy.build().map_err(problem("allow_origin"))?;
+            Ok(policy.webhook().clone())
+        }
+        SenderKind::TrustedApp => WebhookPolicy::builder()
+            .name(name)
+            .handshake(handshake(route)?)
+            .handshake_after_auth(true)
+            .auth(auth(route)?)
+            .parse(parse(route)?)
+            .without_parsing()
+            .build()
+            .map_err(problem("path")),
+    }
 }
-
-/// The name of the one route, in spans (`hookgate.route`) and metrics (`route`).
-pub(crate) const ROUTE: &str = "default";

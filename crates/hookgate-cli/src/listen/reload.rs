@@ -1,6 +1,7 @@
 //! SIGHUP: the secret files and the TLS pair, loaded again without a restart.
 //!
-//! `--code-file`, `--code-dir` and `--webpubsub-key-file` are read again by the
+//! Each route's `--code-file`, `--code-dir` and `--webpubsub-key-file` (or their
+//! keys in its `[[route]]` table) are read again by the
 //! rules of the start (the secret-file rule; a file that lists no secret, or a
 //! directory with no sender, is an error, so that a volume caught half mounted
 //! cannot switch authentication off). When every file reads, the new sets replace
@@ -27,29 +28,51 @@ use crate::config::AuthSettings;
 /// What SIGHUP loads again.
 #[derive(Debug)]
 pub(crate) struct Reloader {
-    /// The secrets' sources and the sets in force.
-    auth: Mutex<AuthSettings>,
-    /// `None` without authentication.
-    credentials: Option<CredentialsHandle>,
+    /// Each route's secrets: their sources and the sets in force.
+    routes: Vec<RouteSecrets>,
     certificates: Option<Arc<Certificates>>,
 }
 
+/// One route's secrets.
+#[derive(Debug)]
+struct RouteSecrets {
+    route: String,
+    auth: Mutex<AuthSettings>,
+    /// `None` without authentication.
+    credentials: Option<CredentialsHandle>,
+}
+
 impl Reloader {
-    /// The sets of `auth` are in force in `credentials` (recorded in `/metrics`).
+    /// Each route (its name), the sets of its `auth` in force in its
+    /// `credentials` (recorded in `/metrics`).
     pub(crate) fn new(
-        auth: &AuthSettings,
-        credentials: Option<CredentialsHandle>,
+        routes: Vec<(String, AuthSettings, Option<CredentialsHandle>)>,
         certificates: Option<Arc<Certificates>>,
     ) -> Self {
-        if credentials.is_some()
-            && (auth.codes.is_some() || !auth.senders.is_empty() || auth.webpubsub_keys.is_some())
-        {
-            in_force(auth, None);
+        let mut loaded = false;
+        let routes = routes
+            .into_iter()
+            .map(|(route, auth, credentials)| {
+                if credentials.is_some()
+                    && (auth.codes.is_some()
+                        || !auth.senders.is_empty()
+                        || auth.webpubsub_keys.is_some())
+                {
+                    in_force(&route, &auth, None);
+                    loaded = true;
+                }
+                RouteSecrets {
+                    route,
+                    auth: Mutex::new(auth),
+                    credentials,
+                }
+            })
+            .collect();
+        if loaded {
             crate::metrics::reloaded("secrets", true);
         }
         Self {
-            auth: Mutex::new(auth.clone()),
-            credentials,
+            routes,
             certificates,
         }
     }
@@ -59,17 +82,23 @@ impl Reloader {
         if let Some(certificates) = &self.certificates {
             certificates.reload(why);
         }
-        self.reload_secrets(why);
+        for route in &self.routes {
+            route.reload(why);
+        }
     }
+}
 
-    fn reload_secrets(&self, why: &'static str) {
+impl RouteSecrets {
+    fn reload(&self, why: &'static str) {
         let Some(credentials) = &self.credentials else {
             return;
         };
+        let route = self.route.as_str();
         let mut auth = self.auth.lock().unwrap_or_else(|e| e.into_inner());
         for var in auth.env_sources() {
             tracing::info!(
                 reason = why,
+                route,
                 "{var} comes from the environment, which a running process cannot read \
                  again: restart hookgate to change it (or use a file)"
             );
@@ -96,10 +125,11 @@ impl Reloader {
                 if next.webpubsub_key_file.is_some() {
                     credentials.replace_web_pubsub_keys(keys);
                 }
-                in_force(&next, Some(&auth));
+                in_force(route, &next, Some(&auth));
                 crate::metrics::reloaded("secrets", true);
                 tracing::info!(
                     reason = why,
+                    route,
                     unlabeled = next.codes.as_ref().map_or(0, Vec::len),
                     senders = %next.sender_list(),
                     webpubsub_keys = next.webpubsub_keys.as_ref().map_or(0, Vec::len),
@@ -109,8 +139,13 @@ impl Reloader {
             }
             Err(problem) => {
                 crate::metrics::reloaded("secrets", false);
+                let problem = match route {
+                    crate::config::DEFAULT_ROUTE => problem,
+                    name => problem.in_route(name),
+                };
                 tracing::warn!(
                     reason = why,
+                    route,
                     "secrets not reloaded, the previous ones stay in force: {problem}"
                 );
             }
@@ -118,8 +153,9 @@ impl Reloader {
     }
 }
 
-/// The counts of `now` in `/metrics`; the senders of `before` that are gone, 0.
-fn in_force(now: &AuthSettings, before: Option<&AuthSettings>) {
+/// The counts of `now` in `/metrics` (for `route`); the senders of `before` that
+/// are gone, 0.
+fn in_force(route: &str, now: &AuthSettings, before: Option<&AuthSettings>) {
     let gone: Vec<&str> = before
         .map(|b| {
             b.senders
@@ -139,5 +175,10 @@ fn in_force(now: &AuthSettings, before: Option<&AuthSettings>) {
                 .iter()
                 .map(|s| (Some(s.label.as_str()), s.secrets.len())),
         );
-    crate::metrics::secrets_in_force(senders, gone, now.webpubsub_keys.as_ref().map(Vec::len));
+    crate::metrics::secrets_in_force(
+        route,
+        senders,
+        gone,
+        now.webpubsub_keys.as_ref().map(Vec::len),
+    );
 }

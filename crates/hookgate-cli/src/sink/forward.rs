@@ -16,6 +16,12 @@
 //! - The trace goes on: `traceparent` (and `tracestate`) name hookgate's span as
 //!   the parent, in the sender's trace (a new one when it sent none); with tracing
 //!   off (`OTEL_SDK_DISABLED=true`) the sender's own headers are passed on unchanged.
+//! - What a downstream uses of the delivery goes with it, as received: Event Grid's
+//!   `aeg-*` headers, `X-Request-Id`, and on a `webpubsub` route the service's
+//!   `ce-*` connection context (the headers the event's own encoding would repeat
+//!   are sent once, verbatim). Credentials (`Authorization`, `ce-signature`, the
+//!   `secret_header`, `aeg-sas-*`) and hop-by-hop headers never are: the list is
+//!   [`PassedOn`](super::PassedOn)'s.
 //! - One pooled client (keep-alive), a connect timeout and a whole-request timeout.
 
 use std::time::Duration;
@@ -84,10 +90,8 @@ impl ForwardSink {
         events: &[CloudEvent],
         context: &DeliveryContext<'_>,
     ) -> Outcome {
-        let request = self
-            .client
-            .post(self.url.clone())
-            .headers(context.trace_headers());
+        let passed = context.passed_headers();
+        let request = self.client.post(self.url.clone());
         let single = match events {
             [event] if mode != Mode::Batch || self.mode != ForwardMode::Same => Some(event),
             _ => None,
@@ -100,8 +104,11 @@ impl ForwardSink {
         let request = match single {
             Some(event) if binary => {
                 let (headers, body) = encode::binary(event);
+                // A header passed on as received wins over its re-encoding (Web
+                // PubSub's context, read verbatim).
                 headers
                     .into_iter()
+                    .filter(|(name, _)| !passed.contains_key(name.as_str()))
                     .fold(request, |r, (name, value)| r.header(name, value))
                     .body(body)
             }
@@ -114,7 +121,7 @@ impl ForwardSink {
                 request.header(CONTENT_TYPE, content_type).body(body)
             }
         };
-        let mut response = match request.send().await {
+        let mut response = match request.headers(passed).send().await {
             Ok(response) => response,
             Err(e) => {
                 return Outcome::Failed(format!("forward to {}: {}", self.label, describe(&e)));

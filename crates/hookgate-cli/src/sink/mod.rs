@@ -32,8 +32,63 @@ use opentelemetry_http::HeaderInjector;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-/// The request headers a sink may pass on: the sender's W3C trace context.
-pub(crate) const PASSED_ON: [&str; 2] = ["traceparent", "tracestate"];
+/// The sender's W3C trace context, which a sink passes on as hookgate's span's
+/// (see [`DeliveryContext::trace_headers`]).
+pub(crate) const TRACE: [&str; 2] = ["traceparent", "tracestate"];
+
+/// The most request headers passed on.
+const MAX_PASSED: usize = 64;
+
+/// Which request headers a route's sinks may pass on: what a downstream uses of a
+/// delivery, never a credential or a hop-by-hop header.
+///
+/// | passed on | on |
+/// |---|---|
+/// | `traceparent`, `tracestate` (as hookgate's span's, see [`DeliveryContext::trace_headers`]) | every route |
+/// | `aeg-*`: Event Grid's `aeg-delivery-count`, `aeg-subscription-name`, `aeg-event-type`, `aeg-metadata-version`, `aeg-data-version` | every route |
+/// | `x-request-id` | every route |
+/// | `ce-*` as received (Web PubSub's connection context: `ce-connectionId`, `ce-hub`, `ce-userId`, `ce-eventName`, `ce-connectionState`, ...) | `webpubsub` routes |
+///
+/// Never passed on: `ce-signature` (the service's signature, checked here with a
+/// key the downstream does not have), Event Grid's `aeg-sas-key` and
+/// `aeg-sas-token`, the route's `secret_header`, and every other header
+/// (`Authorization`, `Cookie`, `Connection` and the other hop-by-hop headers, the
+/// query's `?code=`: the URL is the downstream's own).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PassedOn {
+    /// A `webpubsub` route: its `ce-*` headers too.
+    webpubsub: bool,
+    /// The route's `secret_header`, lowercased.
+    secret_header: Option<String>,
+}
+
+impl PassedOn {
+    /// The rule of `route`.
+    pub(crate) fn of(route: &crate::config::RouteSettings) -> Self {
+        Self {
+            webpubsub: route.sender == crate::config::SenderKind::WebPubSub,
+            secret_header: route
+                .auth
+                .secret_header
+                .as_ref()
+                .map(|h| h.to_ascii_lowercase()),
+        }
+    }
+
+    /// Whether the request header `name` (lowercase, as `http` keeps names) is
+    /// passed on.
+    fn keeps(&self, name: &str) -> bool {
+        if self.secret_header.as_deref() == Some(name)
+            || matches!(name, "ce-signature" | "aeg-sas-key" | "aeg-sas-token")
+        {
+            return false;
+        }
+        TRACE.contains(&name)
+            || name == "x-request-id"
+            || name.starts_with("aeg-")
+            || (self.webpubsub && name.starts_with("ce-"))
+    }
+}
 
 /// What a sink gets with the events of a delivery.
 #[derive(Debug, Default)]
@@ -41,7 +96,7 @@ pub(crate) struct DeliveryContext<'a> {
     /// The OpenTelemetry context of hookgate's span for the hand-over, when
     /// tracing is on.
     pub(crate) span: Option<SpanContext>,
-    /// The request's headers a sink may pass on ([`PASSED_ON`]), as received.
+    /// The request's headers a sink may pass on ([`PassedOn`]), as received.
     pub(crate) headers: HeaderMap,
     /// The sender's label, if any (see [`sender_label`]).
     pub(crate) sender: Option<&'a str>,
@@ -49,19 +104,24 @@ pub(crate) struct DeliveryContext<'a> {
 
 impl<'a> DeliveryContext<'a> {
     /// The context of a hand-over that runs in `span`: its OpenTelemetry context
-    /// when it has one; `headers`, the request's, filtered to [`PASSED_ON`].
-    pub(crate) fn new(span: &tracing::Span, headers: &HeaderMap, sender: Option<&'a str>) -> Self {
+    /// when it has one; `headers`, the request's, filtered by `passed`.
+    pub(crate) fn new(
+        span: &tracing::Span,
+        headers: &HeaderMap,
+        passed: &PassedOn,
+        sender: Option<&'a str>,
+    ) -> Self {
         let cx = span.context();
         let span = Some(cx.span().span_context().clone()).filter(SpanContext::is_valid);
-        let mut passed = HeaderMap::new();
-        for name in PASSED_ON {
-            if let Some(value) = headers.get(name) {
-                passed.insert(name, value.clone());
+        let mut kept = HeaderMap::new();
+        for (name, value) in headers {
+            if kept.len() < MAX_PASSED && passed.keeps(name.as_str()) {
+                kept.append(name.clone(), value.clone());
             }
         }
         Self {
             span,
-            headers: passed,
+            headers: kept,
             sender,
         }
     }
@@ -71,13 +131,31 @@ impl<'a> DeliveryContext<'a> {
     /// headers unchanged when it is off (none when it sent none).
     pub(crate) fn trace_headers(&self) -> HeaderMap {
         let Some(span) = &self.span else {
-            return self.headers.clone();
+            let mut headers = HeaderMap::new();
+            for name in TRACE {
+                if let Some(value) = self.headers.get(name) {
+                    headers.insert(name, value.clone());
+                }
+            }
+            return headers;
         };
         let mut headers = HeaderMap::new();
         let cx = opentelemetry::Context::new().with_remote_span_context(span.clone());
         TraceContextPropagator::new().inject_context(&cx, &mut HeaderInjector(&mut headers));
         if headers.get("tracestate").is_some_and(|v| v.is_empty()) {
             headers.remove("tracestate");
+        }
+        headers
+    }
+
+    /// Every header to pass on: the [`trace_headers`](Self::trace_headers) and the
+    /// others [`PassedOn`] keeps, as received.
+    pub(crate) fn passed_headers(&self) -> HeaderMap {
+        let mut headers = self.trace_headers();
+        for (name, value) in &self.headers {
+            if !TRACE.contains(&name.as_str()) {
+                headers.append(name.clone(), value.clone());
+            }
         }
         headers
     }

@@ -60,6 +60,7 @@ pub struct WebPubSubPolicyBuilder {
     max_state_len: Option<usize>,
     connect: WebPubSubLimits,
     on_rejection: Option<Hook>,
+    name: Option<String>,
 }
 
 impl std::fmt::Debug for WebPubSubPolicyBuilder {
@@ -70,6 +71,7 @@ impl std::fmt::Debug for WebPubSubPolicyBuilder {
             .field("keys", &self.keys)
             .field("max_state_len", &self.max_state_len)
             .field("connect", &self.connect)
+            .field("name", &self.name)
             .finish_non_exhaustive()
     }
 }
@@ -155,11 +157,20 @@ impl WebPubSubPolicyBuilder {
         self
     }
 
+    /// Names the receiver (default: unnamed): the `hookgate.route` field of its
+    /// spans and the `route` label of its metrics (see
+    /// [`WebhookPolicyBuilder::name`](crate::webhook::WebhookPolicyBuilder::name)).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
     /// Checks the configuration and builds the policy.
     ///
     /// # Errors
     /// [`ConfigError`] without a host (and not any origin), for a host given as a
-    /// URL rather than a host name, or a state or `connect` limit of 0.
+    /// URL rather than a host name, a state or `connect` limit of 0, or a
+    /// [`name`](Self::name) the webhook builder refuses.
     pub fn build(self) -> Result<WebPubSubPolicy, ConfigError> {
         let mut handshake = HandshakePolicy::builder();
         if self.any_origin {
@@ -213,6 +224,9 @@ impl WebPubSubPolicyBuilder {
             .render_rejection(plain_reply);
         if let Some(hook) = self.on_rejection {
             webhook = webhook.on_rejection(hook);
+        }
+        if let Some(name) = self.name {
+            webhook = webhook.name(name);
         }
         Ok(WebPubSubPolicy {
             webhook: webhook.build()?,
