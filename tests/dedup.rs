@@ -309,8 +309,9 @@ async fn an_expired_lease_lets_the_retry_through_after_a_crash() {
         let store = store.clone();
         async move {
             let id = format!("h-{fw}");
-            // A replica claimed the event and died before finishing.
-            let key = DedupKey::new("/orders", &id);
+            // A delivery claimed the event and its handler died before finishing
+            // (an in-memory store is given the process's `local` keys).
+            let key = DedupKey::local(b"", "/orders", &id);
             assert!(matches!(
                 store.claim_now(key, Duration::from_millis(300)),
                 Claim::New(_)

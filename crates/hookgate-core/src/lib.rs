@@ -57,6 +57,7 @@ pub mod eventgrid;
 pub mod fuzzing;
 pub mod handshake;
 pub mod headers;
+mod keyed;
 pub mod observe;
 pub mod problem;
 pub mod reply;

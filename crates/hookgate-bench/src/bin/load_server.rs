@@ -33,6 +33,12 @@
 //! | `actix-bare` | actix-web, a handler that takes the body as `Bytes` |
 //! | `actix-extractor` | actix-web, hookgate's [`CloudEvents`](hookgate_actix::CloudEvents) extractor, no middleware |
 //! | `actix-full-manual` | actix-web, handshake, auth, parse and dedup `wrap`ped by hand |
+//! | `axum-full` / `actix-full` | the one entry point (`WebhookLayer` / `Webhook`): handshake, `?code=`, parse, in-memory dedup |
+//! | `axum-bare-redis` | `axum-bare` that also makes the two Redis round trips of a dedup claim and completion (`SET NX PX`, then `SET PX`) on a key from `ce-id`, through the client the Redis store uses |
+//! | `axum-full-redis` | `axum-full` with its dedup on a [`RedisStore`](hookgate_redis::RedisStore) |
+//!
+//! The Redis variants connect to `HOOKGATE_LOAD_REDIS` (default
+//! `redis://127.0.0.1:6379`) and use a prefix of their own per process.
 //!
 //! `axum-extractor` → `axum-parse` → `axum-handshake` → `axum-auth` →
 //! `axum-full-manual` adds one layer at a time, in the documented order;
@@ -78,6 +84,8 @@ pub const VARIANTS: &[&str] = &[
     "actix-extractor",
     "actix-full-manual",
     "actix-full",
+    "axum-bare-redis",
+    "axum-full-redis",
 ];
 
 /// Events (or, for the bare handlers, requests) the handler has seen.
@@ -152,6 +160,30 @@ fn serve(variant: &str, addr: SocketAddr) -> std::io::Result<()> {
             axum_events().layer(hookgate_tower::WebhookLayer::new(webhook())),
         ),
         "actix-full" => serve_actix(addr, actix_full),
+        "axum-bare-redis" => serve_axum_with(addr, async {
+            let conn = redis_connection().await?;
+            Ok(Router::new()
+                .route("/api/events", post(axum_bare_redis))
+                .with_state(conn))
+        }),
+        "axum-full-redis" => serve_axum_with(addr, async {
+            let store = hookgate_redis::RedisStore::builder(redis_url())
+                .prefix(redis_prefix())
+                .connect()
+                .await
+                .map_err(std::io::Error::other)?;
+            let dedup = DedupPolicy::builder()
+                .store(std::sync::Arc::new(store))
+                .build()
+                .map_err(std::io::Error::other)?;
+            let policy = hookgate_core::WebhookPolicy::builder()
+                .handshake(handshake())
+                .auth(auth())
+                .dedup(dedup)
+                .build()
+                .map_err(std::io::Error::other)?;
+            Ok(axum_events().layer(hookgate_tower::WebhookLayer::new(policy)))
+        }),
         other => Err(std::io::Error::other(format!(
             "unknown variant {other:?}; `load_server --list` names them"
         ))),
@@ -202,13 +234,22 @@ fn parse_tower() -> hookgate_tower::ParseCloudEventsLayer {
 /// Serves `events` (the `POST /api/events` router with its layers) and `GET /count`
 /// (added after the layers, so outside them) on a current-thread runtime.
 fn serve_axum(addr: SocketAddr, events: Router) -> std::io::Result<()> {
+    serve_axum_with(addr, async { Ok(events) })
+}
+
+/// [`serve_axum`] with a router made on the serving runtime (a Redis client's
+/// connection task must run there).
+fn serve_axum_with(
+    addr: SocketAddr,
+    events: impl Future<Output = std::io::Result<Router>>,
+) -> std::io::Result<()> {
     use axum::serve::ListenerExt as _;
 
-    let app = events.route("/count", get(axum_count));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        let app = events.await?.route("/count", get(axum_count));
         let listener = tokio::net::TcpListener::bind(addr).await?;
         announce(listener.local_addr()?);
         let listener = listener.tap_io(|tcp| {
@@ -228,6 +269,66 @@ async fn axum_bare(body: bytes::Bytes) -> http::StatusCode {
     std::hint::black_box(body);
     EVENTS.fetch_add(1, Ordering::Relaxed);
     http::StatusCode::OK
+}
+
+/// The Redis server of the Redis variants.
+fn redis_url() -> String {
+    std::env::var("HOOKGATE_LOAD_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// A key prefix of this process's own, so that runs never see each other's keys.
+fn redis_prefix() -> String {
+    format!("hookgate-load:{}:", std::process::id())
+}
+
+/// The connection `axum-bare-redis` uses: a `ConnectionManager`, as the store's.
+async fn redis_connection() -> std::io::Result<(redis::aio::ConnectionManager, String)> {
+    let client = redis::Client::open(redis_url()).map_err(std::io::Error::other)?;
+    let conn = redis::aio::ConnectionManager::new(client)
+        .await
+        .map_err(std::io::Error::other)?;
+    Ok((conn, redis_prefix()))
+}
+
+/// The bare handler with a dedup's two round trips: claim (`SET NX PX`), complete
+/// (`SET PX`), on the `ce-id` of the request.
+async fn axum_bare_redis(
+    axum::extract::State((mut conn, prefix)): axum::extract::State<(
+        redis::aio::ConnectionManager,
+        String,
+    )>,
+    headers: http::HeaderMap,
+    body: bytes::Bytes,
+) -> http::StatusCode {
+    let id = headers
+        .get("ce-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let key = format!("{prefix}{id}");
+    let claimed: Result<Option<String>, _> = redis::cmd("SET")
+        .arg(&key)
+        .arg("claim")
+        .arg("NX")
+        .arg("PX")
+        .arg(60_000)
+        .query_async(&mut conn)
+        .await;
+    if claimed.is_err() {
+        return http::StatusCode::SERVICE_UNAVAILABLE;
+    }
+    std::hint::black_box(body);
+    EVENTS.fetch_add(1, Ordering::Relaxed);
+    let done: Result<(), _> = redis::cmd("SET")
+        .arg(&key)
+        .arg("done")
+        .arg("PX")
+        .arg(86_400_000)
+        .query_async(&mut conn)
+        .await;
+    match done {
+        Ok(()) => http::StatusCode::OK,
+        Err(_) => http::StatusCode::SERVICE_UNAVAILABLE,
+    }
 }
 
 async fn axum_sdk(event: cloudevents::Event) -> http::StatusCode {

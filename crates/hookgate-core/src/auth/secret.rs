@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use sha2::{Digest as _, Sha256};
 use subtle::{Choice, ConditionallySelectable as _, ConstantTimeEq as _};
 
 use crate::error::ConfigError;
@@ -32,22 +31,20 @@ impl SecretPlace {
 }
 
 /// A set of accepted shared secrets (several at once, for rotation), compared in
-/// constant time: both sides are hashed with SHA-256 and the digests compared with
+/// constant time: both sides are hashed with a keyed 128-bit hash (SipHash-2-4 with
+/// a per-process random key) and the digests compared without a branch, then with
 /// `subtle`, over every configured secret, so neither the length nor the content of
 /// a secret shows in the timing. Only the digests are kept, never the secrets.
 ///
-/// The cost of a check is one SHA-256 of the candidate and one 32-byte comparison
-/// per configured secret. The `sha2` crate uses the CPU's SHA extensions when it
-/// has them (detected at run time): a candidate of up to 55 bytes is one 64-byte
-/// block, about 60 ns on the machine of `BENCHMARKS.md` (70 ns for the whole
-/// check), one of 56 to 119 bytes two blocks (110 ns). Measured alternatives were
-/// not cheaper, or not what a credential check should rest on: a keyed BLAKE3 took
-/// about 80 ns for a short string and HMAC-SHA256 with a per-process random key
-/// about 180 ns (it hashes twice); SipHash with a per-process random key would take
-/// about 30 ns, but it is a hash-table PRF, not among the dependencies, and not what
-/// the design asks for. Why hash at all: the digests have one length whatever the
-/// secret's, so comparing them shows neither its length nor, being branch-free,
-/// its content.
+/// Why hash at all: the digests have one length whatever the secret's, so comparing
+/// them shows neither its length nor, being branch-free, its content. Why a keyed
+/// PRF is enough: nobody without the process's key can compute a digest, so a
+/// candidate matches a secret's digest only by being the secret (a chance of 2⁻¹²⁸
+/// a try otherwise), and the digests are never shown. The cost of a check is one
+/// keyed hash of the candidate (about 20 to 40 ns for a short one, on every CPU)
+/// and one 16-byte comparison per configured secret; SHA-256, used before, took
+/// about 60 ns a 64-byte block with the CPU's SHA extensions and several hundred
+/// without them (BENCHMARKS.md, issue 24).
 ///
 /// **Senders.** Secrets given to [`labeled`](Self::labeled) carry the name of the
 /// sender that holds them; the old and the new secret of a rotation share the
@@ -61,7 +58,7 @@ pub struct SharedSecrets {
     param: String,
     /// A header whose whole value is a secret (lower case), when configured.
     header: Option<http::HeaderName>,
-    digests: Vec<[u8; 32]>,
+    digests: Vec<[u8; 16]>,
     /// The label of each secret (in the order of `digests`).
     labels: Vec<Option<Arc<str>>>,
 }
@@ -290,15 +287,15 @@ impl SharedSecrets {
     }
 }
 
-fn digest(secret: &str) -> [u8; 32] {
-    Sha256::digest(secret.as_bytes()).into()
+fn digest(secret: &str) -> [u8; 16] {
+    crate::keyed::hash(secret.as_bytes()).to_le_bytes()
 }
 
 /// Whether two digests are equal, in constant time: the differences of all their
 /// bytes OR-ed together (no branch, no early exit), then one `subtle` comparison
 /// of that with zero. (`subtle`'s comparison of two slices puts an optimization
 /// barrier on every byte: about 30 ns per configured secret, against about 2 here.)
-fn same(a: &[u8; 32], b: &[u8; 32]) -> Choice {
+fn same(a: &[u8; 16], b: &[u8; 16]) -> Choice {
     let difference = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
     difference.ct_eq(&0)
 }
@@ -316,7 +313,7 @@ mod tests {
             assert!(!secrets.matches(no), "{no:?}");
         }
         let a = digest("a");
-        for i in 0..32 {
+        for i in 0..16 {
             let mut b = a;
             b[i] ^= 0x80;
             assert!(!bool::from(same(&a, &b)), "byte {i}");

@@ -8,7 +8,7 @@ use percent_encoding::percent_decode;
 
 use super::draft::{Core, Draft};
 use crate::error::{Error, ErrorKind, excerpt};
-use crate::event::{CloudEvent, Data, ExtensionValue, RawJson, Str, is_json_media_type};
+use crate::event::{CloudEvent, Data, ExtensionValue, RawJson, is_json_media_type};
 use crate::headers::HeaderSource;
 
 pub(super) fn parse(
@@ -17,7 +17,8 @@ pub(super) fn parse(
     max_attributes: usize,
     verbatim: bool,
 ) -> Result<CloudEvent, Error> {
-    let mut draft = Draft::limited(max_attributes);
+    // Every value in one buffer, then one text: one allocation, not one a value.
+    let mut draft = Draft::keeping(max_attributes);
     for (name, value) in headers.iter() {
         let Some(attr) = attribute_of(name) else {
             continue;
@@ -45,10 +46,12 @@ pub(super) fn parse(
             decode_value(value).map_err(|e| e.context(format_args!("header `{name}`")))?
         };
         if let Some(core) = Core::of(&attr) {
-            draft.set_core(core, Str::from(&*decoded))?;
+            let value = draft.keep(&decoded);
+            draft.set_core(core, value)?;
         } else {
             let value = ByteString::from(decoded.into_owned());
-            draft.set_extension(Str::from(&*attr), ExtensionValue::String(value))?;
+            let name = draft.keep(&attr);
+            draft.set_extension(name, ExtensionValue::String(value))?;
         }
     }
     if let Some(ct) = headers.get("content-type") {
@@ -58,7 +61,8 @@ pub(super) fn parse(
                 "header `Content-Type` is not valid UTF-8",
             )
         })?;
-        draft.set_core(Core::DataContentType, Str::from(ct.trim()))?;
+        let value = draft.keep(ct.trim());
+        draft.set_core(Core::DataContentType, value)?;
     }
     draft.sort_extensions();
     let data = if body.is_empty() {

@@ -14,11 +14,16 @@ use crate::event::{
 /// The attributes of an event under construction. `origin` names where attribute
 /// `name` was found, for error details (`header ce-id`, `member "id"`).
 ///
-/// Values are [`Str`]s: ranges of `text` (the body, in structured and batch mode)
-/// or strings of their own (binary mode, unescaped values).
+/// Values are [`Str`]s: ranges of `text` (the body, in structured and batch mode;
+/// in binary mode the values [`kept`](Self::keep) one after another, which
+/// [`finish`](Self::finish) makes the text: one allocation for all of them) or
+/// strings of their own (unescaped values in the JSON modes).
 #[derive(Default)]
 pub(super) struct Draft {
     text: ByteString,
+    /// Binary mode: the values kept so far (the ranges are ranges of it until
+    /// `finish`).
+    kept: String,
     specversion: Option<Str>,
     id: Option<Str>,
     source: Option<Str>,
@@ -41,6 +46,15 @@ pub(super) struct Draft {
 /// names are looked up in a hash set, so the check stays linear in the number of
 /// attributes whatever `ParseConfig::max_attributes` allows.
 const SCAN_LIMIT: usize = 8;
+
+thread_local! {
+    /// The buffer binary mode keeps an event's values in while it parses them (see
+    /// [`Draft::keeping`]).
+    static SCRATCH: std::cell::Cell<String> = const { std::cell::Cell::new(String::new()) };
+}
+
+/// The largest scratch buffer given back to its thread.
+const SCRATCH_MAX: usize = 16 * 1024;
 
 /// A core attribute: one that must be a string when present.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,11 +110,41 @@ impl Draft {
         }
     }
 
-    /// A draft of at most `max_attributes` attributes.
-    pub(super) fn limited(max_attributes: usize) -> Self {
+    /// A draft of at most `max_attributes` attributes whose values will be
+    /// [`kept`](Self::keep) in one buffer: the thread's scratch buffer, which
+    /// [`finish`](Self::finish) copies into a text of the exact size and gives back
+    /// (so a binary event's values cost one allocation; a `String` made the text
+    /// would need a second for `Bytes`' shared header whenever its capacity is not
+    /// its length). A draft dropped on an error takes the buffer with it.
+    pub(super) fn keeping(max_attributes: usize) -> Self {
+        let mut kept = SCRATCH.with(|scratch| scratch.take());
+        kept.clear();
         Self {
+            kept,
             max_attributes,
             ..Self::default()
+        }
+    }
+
+    /// Appends `value` to the kept text and gives its range (a string of its own
+    /// should the text outgrow the ranges' 4 GiB).
+    pub(super) fn keep(&mut self, value: &str) -> Str {
+        let start = self.kept.len();
+        match u32::try_from(start + value.len()) {
+            Ok(end) => {
+                self.kept.push_str(value);
+                Str::Range(start as u32, end)
+            }
+            Err(_) => Str::from(value),
+        }
+    }
+
+    /// The text the ranges are ranges of.
+    fn text(&self) -> &str {
+        if self.kept.is_empty() {
+            &self.text
+        } else {
+            &self.kept
         }
     }
 
@@ -123,7 +167,7 @@ impl Draft {
     }
 
     fn get<'a>(&'a self, s: &'a Str) -> &'a str {
-        s.resolve(&self.text)
+        s.resolve_in(self.text())
     }
 
     /// Sets core attribute `attr`.
@@ -166,7 +210,12 @@ impl Draft {
 
     /// Adds extension `name`, checking its name.
     pub(super) fn set_extension(&mut self, name: Str, value: ExtensionValue) -> Result<(), Error> {
-        let text = name.resolve(&self.text);
+        let body = if self.kept.is_empty() {
+            &*self.text
+        } else {
+            &*self.kept
+        };
+        let text = name.resolve_in(body);
         check_attribute_name(text)?;
         if text == "data" {
             return Err(Error::new(
@@ -175,9 +224,9 @@ impl Draft {
             ));
         }
         self.room()?;
-        let (extensions, body) = (&self.extensions, &self.text);
+        let extensions = &self.extensions;
         let given = if extensions.len() < SCAN_LIMIT {
-            extensions.iter().any(|(n, _)| n.resolve(body) == text)
+            extensions.iter().any(|(n, _)| n.resolve_in(body) == text)
         } else {
             let seen = self.seen.get_or_insert_with(|| {
                 let mut seen = HashSet::with_capacity_and_hasher(
@@ -185,14 +234,14 @@ impl Draft {
                     foldhash::fast::RandomState::default(),
                 );
                 for (n, _) in extensions {
-                    seen.insert(seen.hasher().hash_one(n.resolve(body)));
+                    seen.insert(seen.hasher().hash_one(n.resolve_in(body)));
                 }
                 seen
             });
             // A hash seen before is the same name but with a negligible chance: the
             // names are compared to be sure (once, as a duplicate ends the parse).
             !seen.insert(seen.hasher().hash_one(text))
-                && extensions.iter().any(|(n, _)| n.resolve(body) == text)
+                && extensions.iter().any(|(n, _)| n.resolve_in(body) == text)
         };
         if given {
             return Err(duplicate(text));
@@ -212,9 +261,13 @@ impl Draft {
     /// lines is not kept by every HTTP stack (actix-web's header map is unordered), so
     /// that one request gives the same event on every framework.
     pub(super) fn sort_extensions(&mut self) {
-        let text = &self.text;
+        let text = if self.kept.is_empty() {
+            &*self.text
+        } else {
+            &*self.kept
+        };
         self.extensions
-            .sort_unstable_by(|(a, _), (b, _)| a.resolve(text).cmp(b.resolve(text)));
+            .sort_unstable_by(|(a, _), (b, _)| a.resolve_in(text).cmp(b.resolve_in(text)));
     }
 
     /// Whether `datacontenttype` was set.
@@ -224,6 +277,15 @@ impl Draft {
 
     /// Checks the required attributes and the formats, and builds the attributes.
     pub(super) fn finish(mut self) -> Result<Attributes, Error> {
+        if !self.kept.is_empty() {
+            self.text = ByteString::from(self.kept.as_str());
+            let mut kept = std::mem::take(&mut self.kept);
+            // A buffer grown by an event of very long values is not kept.
+            if kept.capacity() <= SCRATCH_MAX {
+                kept.clear();
+                SCRATCH.with(|scratch| scratch.replace(kept));
+            }
+        }
         // Room left over by the doubling is given back for an event of many
         // extensions: a batch of such events would otherwise hold up to twice what
         // its extensions need. The usual few extensions are kept as they are.

@@ -515,6 +515,31 @@ fn low_bits(token: ClaimToken) -> u64 {
 }
 
 impl DedupStore for MemoryStore {
+    /// `true`: the keys never leave this process, so they are the cheaper
+    /// [`DedupKey::local`] ones.
+    fn process_local(&self) -> bool {
+        true
+    }
+
+    fn claim_now(&self, key: DedupKey, lease: Duration) -> Option<Result<Claim, StoreError>> {
+        Some(Ok(MemoryStore::claim_now(self, key, lease)))
+    }
+
+    fn complete_now(
+        &self,
+        key: DedupKey,
+        token: ClaimToken,
+        remember: Duration,
+    ) -> Option<Result<(), StoreError>> {
+        MemoryStore::complete_now(self, key, token, remember);
+        Some(Ok(()))
+    }
+
+    fn release_now(&self, key: DedupKey, token: ClaimToken) -> Option<Result<(), StoreError>> {
+        MemoryStore::release_now(self, key, token);
+        Some(Ok(()))
+    }
+
     fn claim(&self, key: DedupKey, lease: Duration) -> BoxFuture<Result<Claim, StoreError>> {
         let claim = self.claim_now(key, lease);
         Box::pin(std::future::ready(Ok(claim)))

@@ -75,6 +75,8 @@ use unfinished::{Claims, Parted, Ticket, Unfinished};
 #[derive(Debug)]
 struct Inner {
     store: Arc<dyn DedupStore>,
+    /// The store's [`DedupStore::process_local`], asked once.
+    local_keys: bool,
     lease: Duration,
     remember: Duration,
     in_flight_retry_after: u32,
@@ -167,6 +169,7 @@ impl DedupPolicyBuilder {
             None => Arc::new(MemoryStore::default()),
         };
         Ok(DedupPolicy(Arc::new(Inner {
+            local_keys: store.process_local(),
             store,
             lease: self.lease,
             remember: self.remember,
@@ -282,7 +285,7 @@ impl DedupPolicy {
         let mut keep = Vec::with_capacity(delivery.len());
         let mut keys = Vec::with_capacity(delivery.len());
         for event in delivery.events() {
-            let key = DedupKey::scoped(scope, event.source(), event.id());
+            let key = self.key(scope, event);
             let first = seen.insert(key);
             keep.push(first);
             if first {
@@ -346,15 +349,22 @@ impl DedupPolicy {
     /// no batch bookkeeping.
     async fn claim_one(&self, scope: &[u8], event: &CloudEvent) -> Result<ClaimOutcome, Error> {
         let p = &self.0;
-        let key = DedupKey::scoped(scope, event.source(), event.id());
-        let outcome = match p.store.claim(key, p.lease).await {
+        let key = self.key(scope, event);
+        // A store that need not wait (in memory) answers at once, without a future.
+        let claimed = match p.store.claim_now(key, p.lease) {
+            Some(claimed) => claimed,
+            None => p.store.claim(key, p.lease).await,
+        };
+        let outcome = match claimed {
             Ok(claim) => claim,
             Err(error) => return self.store_failed(error),
         };
         match outcome {
             Claim::New(token) => {
                 trace(event.source(), event.id(), "new");
-                Ok(ClaimOutcome::Handle(self.guard(vec![(key, token)]).await?))
+                Ok(ClaimOutcome::Handle(
+                    self.guard(smallvec::smallvec![(key, token)]).await?,
+                ))
             }
             Claim::Done => {
                 trace(event.source(), event.id(), "duplicate");
@@ -364,6 +374,16 @@ impl DedupPolicy {
                 trace(event.source(), event.id(), "in flight");
                 Err(self.in_flight())
             }
+        }
+    }
+
+    /// The key of `event` sent by `scope`: [`DedupKey::local`] for a store of this
+    /// process, else [`DedupKey::scoped`].
+    fn key(&self, scope: &[u8], event: &CloudEvent) -> DedupKey {
+        if self.0.local_keys {
+            DedupKey::local(scope, event.source(), event.id())
+        } else {
+            DedupKey::scoped(scope, event.source(), event.id())
         }
     }
 
@@ -407,12 +427,26 @@ impl DedupPolicy {
         let (outcome, result) = match (success, claims.as_slice()) {
             (_, []) => return,
             // One event (most deliveries): the store's single-key call.
-            (true, &[(key, token)]) => {
-                ("completed", p.store.complete(key, token, p.remember).await)
-            }
-            (false, &[(key, token)]) => ("released", p.store.release(key, token).await),
-            (true, _) => ("completed", p.store.complete_all(claims, p.remember).await),
-            (false, _) => ("released", p.store.release_all(claims).await),
+            // A store that need not wait answers at once, without a future.
+            (true, &[(key, token)]) => (
+                "completed",
+                match p.store.complete_now(key, token, p.remember) {
+                    Some(done) => done,
+                    None => p.store.complete(key, token, p.remember).await,
+                },
+            ),
+            (false, &[(key, token)]) => (
+                "released",
+                match p.store.release_now(key, token) {
+                    Some(done) => done,
+                    None => p.store.release(key, token).await,
+                },
+            ),
+            (true, _) => (
+                "completed",
+                p.store.complete_all(claims.into_vec(), p.remember).await,
+            ),
+            (false, _) => ("released", p.store.release_all(claims.into_vec()).await),
         };
         match result {
             Ok(()) => tracing::debug!(target: "hookgate::dedup", outcome, "claims finished"),
@@ -713,7 +747,9 @@ impl EventClaims {
 
     async fn settle(&self, index: usize, success: bool) {
         if let Some(claim) = self.policy.0.unfinished.take_one(self.ticket, index) {
-            self.policy.settle(vec![claim], success).await;
+            self.policy
+                .settle(smallvec::smallvec![claim], success)
+                .await;
         }
     }
 }

@@ -16,10 +16,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::store::{ClaimToken, DedupKey};
 
-/// The claims of one delivery. A claim settled on its own
-/// ([`Unfinished::take_one`]) stays in place with the token [`SETTLED`], so that
-/// the others keep their index.
-pub(super) type Claims = Vec<(DedupKey, ClaimToken)>;
+/// The claims of one delivery (one, the usual delivery's, without an allocation).
+/// A claim settled on its own ([`Unfinished::take_one`]) stays in place with the
+/// token [`SETTLED`], so that the others keep their index.
+pub(super) type Claims = smallvec::SmallVec<[(DedupKey, ClaimToken); 1]>;
 
 /// The token of a claim settled on its own (real tokens are never zero).
 const SETTLED: u128 = 0;
@@ -218,10 +218,15 @@ mod tests {
     use super::*;
 
     fn claims(n: u8) -> Claims {
-        vec![(
+        smallvec::smallvec![(
             DedupKey::new(&n.to_string(), "id"),
             ClaimToken::from_u128(u128::from(n)),
         )]
+    }
+
+    /// The claims of `parts`, one after another.
+    fn join(parts: &[Claims]) -> Claims {
+        parts.iter().flatten().copied().collect()
     }
 
     #[test]
@@ -242,7 +247,7 @@ mod tests {
     #[test]
     fn a_claim_taken_alone_is_not_taken_again() {
         let registry = Unfinished::default();
-        let two = [claims(1), claims(2)].concat();
+        let two = join(&[claims(1), claims(2)]);
         let ticket = registry.register(two.clone()).unwrap();
         assert_eq!(registry.take_one(ticket, 0), Some(two[0]));
         assert_eq!(registry.take_one(ticket, 0), None);
@@ -252,7 +257,7 @@ mod tests {
         assert_eq!(registry.take_one(other, 0), Some(claims(3)[0]));
         assert!(!registry.mark_handled(other, 0));
         let left = registry.close();
-        assert!(left.handled.is_empty() && left.rest == [two[1]]);
+        assert!(left.handled.is_empty() && left.rest[..] == [two[1]]);
         assert!(registry.take(ticket).is_empty());
     }
 
@@ -265,7 +270,7 @@ mod tests {
         let c = registry.register(claims(3)).unwrap();
         let mut left = registry.close().rest;
         left.sort_by_key(|(key, _)| *key != claims(2)[0].0);
-        assert_eq!(left, [claims(2), claims(3)].concat());
+        assert_eq!(left, join(&[claims(2), claims(3)]));
         assert!(registry.is_closed());
         assert!(registry.take(b).is_empty() && registry.take(c).is_empty());
         assert_eq!(registry.register(claims(4)).unwrap_err(), claims(4));
@@ -274,7 +279,7 @@ mod tests {
     #[test]
     fn handled_claims_are_parted_from_the_others_however_the_delivery_ends() {
         let registry = Unfinished::default();
-        let three = [claims(1), claims(2), claims(3)].concat();
+        let three = join(&[claims(1), claims(2), claims(3)]);
         let ticket = registry.register(three.clone()).unwrap();
         assert!(registry.mark_handled(ticket, 0));
         assert!(registry.mark_handled(ticket, 0));
@@ -282,8 +287,8 @@ mod tests {
         assert_eq!(registry.take_one(ticket, 1), Some(three[1]));
         assert!(!registry.mark_handled(ticket, 1));
         let expected = Parted {
-            handled: vec![three[0]],
-            rest: vec![three[2]],
+            handled: smallvec::smallvec![three[0]],
+            rest: smallvec::smallvec![three[2]],
         };
         // A drop copies, a shutdown closes, an answer takes: the same parts.
         assert_eq!(registry.copy(ticket), expected);
@@ -291,14 +296,14 @@ mod tests {
         let mut closed = registry.close();
         closed.rest.sort_by_key(|(key, _)| *key != three[2].0);
         assert_eq!(closed.handled, expected.handled);
-        assert_eq!(closed.rest, [three[2], claims(4)[0]]);
+        assert_eq!(closed.rest[..], [three[2], claims(4)[0]]);
         assert!(registry.take(ticket).is_empty() && registry.take(other).is_empty());
 
         let registry = Unfinished::default();
         let ticket = registry.register(three.clone()).unwrap();
         assert!(registry.mark_handled(ticket, 2));
         let taken = registry.take(ticket);
-        assert_eq!(taken.handled, [three[2]]);
-        assert_eq!(taken.rest, three[..2]);
+        assert_eq!(taken.handled[..], [three[2]]);
+        assert_eq!(taken.rest[..], three[..2]);
     }
 }

@@ -203,6 +203,11 @@ impl Str {
     }
 
     pub(crate) fn resolve<'a>(&'a self, text: &'a ByteString) -> &'a str {
+        self.resolve_in(text)
+    }
+
+    /// [`resolve`](Self::resolve) over text that is not (yet) a `ByteString`.
+    pub(crate) fn resolve_in<'a>(&'a self, text: &'a str) -> &'a str {
         match self {
             Self::Range(a, b) => text.get(*a as usize..*b as usize).unwrap_or_default(),
             Self::Own(s) => s,
