@@ -3,16 +3,33 @@
 //! A JSON line written inside a span that has OpenTelemetry ids starts with them:
 //! `{"trace_id":"4bf9…","span_id":"00f0…","timestamp":…}` (the ids of the span the
 //! line was logged in, as a collector shows them), so that a log search finds the
-//! trace and a trace its log lines. Text lines stay as they were: the span's
-//! fields, no ids.
+//! trace and a trace its log lines. Text lines have no ids.
 //!
 //! `--log-level` bounds the log lines; the spans go to OpenTelemetry from `info`
 //! (or the more verbose log level) whatever the log level, so that `warn` logs do
 //! not lose the traces.
+//!
+//! **The lines carry their own fields, not their spans'.** The log layer does not
+//! see the spans: formatting every span's fields for the log (as
+//! `tracing-subscriber` does when a span is made, whether a line is then written in
+//! it or not) cost about as much as the rest of a delivery (BENCHMARKS.md, issue
+//! 24). A delivery's line says which delivery it was itself: `route`, `sender`,
+//! the first event's `id`, `type` and `source`, `events`, `status`.
+//!
+//! **A thread writes them.** Lines go through a bounded queue ([`QUEUED_LINES`]) to
+//! a writer thread that writes what has queued up in one go (a buffer, one
+//! `write` for many lines under load), so a slow or blocked stderr (a full pipe, a
+//! stalled log collector) never stalls a delivery. When the queue is full, a line
+//! is dropped and counted (`hookgate_log_lines_dropped_total` on `/metrics`); the
+//! queue is flushed when the program ends.
+
+use std::io::BufWriter;
+use std::sync::OnceLock;
 
 use opentelemetry::trace::{SpanId, TraceContextExt as _, TraceId};
 use opentelemetry_sdk::trace::SdkTracer;
 use tracing::{Event, Subscriber};
+use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::Layer as _;
 use tracing_subscriber::filter::{LevelFilter, filter_fn};
 use tracing_subscriber::fmt::format::{JsonFields, Writer};
@@ -23,22 +40,55 @@ use tracing_subscriber::util::SubscriberInitExt as _;
 
 use crate::config::LogFormat;
 
-/// Installs the subscriber: the log lines at `level` in `format` on stderr, and,
-/// with a tracer, every span to it.
-pub(crate) fn init(format: LogFormat, level: tracing::Level, tracer: Option<SdkTracer>) {
+/// The most log lines waiting for the writer thread (at a few hundred bytes a
+/// line, a few MiB); past it, lines are dropped and counted.
+pub(crate) const QUEUED_LINES: usize = 16_384;
+
+/// The writer thread's buffer: what it writes in one go at most.
+const WRITE_BUFFER: usize = 64 * 1024;
+
+/// The count of dropped lines, once the writer is made.
+static DROPPED: OnceLock<ErrorCounter> = OnceLock::new();
+
+/// How many log lines were dropped because the queue was full.
+pub(crate) fn dropped_lines() -> usize {
+    DROPPED.get().map_or(0, ErrorCounter::dropped_lines)
+}
+
+/// The log writer; dropped, it writes the lines still queued and stops.
+#[derive(Debug)]
+#[must_use = "the log lines still queued are written when it is dropped"]
+pub(crate) struct Logs {
+    _writer: WorkerGuard,
+}
+
+/// Installs the subscriber: the log lines at `level` in `format` on stderr, from a
+/// writer thread, and, with a tracer, every span to it.
+pub(crate) fn init(format: LogFormat, level: tracing::Level, tracer: Option<SdkTracer>) -> Logs {
     let log_level = LevelFilter::from_level(level);
-    let lines = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(true)
+        .buffered_lines_limit(QUEUED_LINES)
+        .thread_name("hookgate-log")
+        // Flushed by the thread each time the queue is empty (a line is out as soon
+        // as the thread is idle) and when it stops.
+        .finish(BufWriter::with_capacity(WRITE_BUFFER, std::io::stderr()));
+    let _ = DROPPED.set(writer.error_counter());
+    // Events only: no span's fields are formatted for the log (see the module docs).
+    let events = filter_fn(move |meta| meta.is_event() && *meta.level() <= log_level)
+        .with_max_level_hint(log_level);
+    let lines = tracing_subscriber::fmt::layer().with_writer(writer);
     let lines = match format {
-        LogFormat::Text => lines.with_filter(log_level).boxed(),
+        LogFormat::Text => lines.with_filter(events).boxed(),
         LogFormat::Json => lines
             .fmt_fields(JsonFields::new())
             .event_format(WithTraceIds(
                 tracing_subscriber::fmt::format()
                     .json()
-                    .with_current_span(true)
+                    .with_current_span(false)
                     .with_span_list(false),
             ))
-            .with_filter(log_level)
+            .with_filter(events)
             .boxed(),
     };
     // Spans from `info`, events (as span events) from `warn`: the `info` lines
@@ -54,19 +104,23 @@ pub(crate) fn init(format: LogFormat, level: tracing::Level, tracer: Option<SdkT
             .with_threads(false)
             .with_tracked_inactivity(false)
             .with_context_activation(false)
-            .with_filter(filter_fn(move |meta| {
-                let level = if meta.is_span() {
-                    otel_level
-                } else {
-                    LevelFilter::WARN.min(otel_level)
-                };
-                *meta.level() <= level
-            }))
+            .with_filter(
+                filter_fn(move |meta| {
+                    let level = if meta.is_span() {
+                        otel_level
+                    } else {
+                        LevelFilter::WARN.min(otel_level)
+                    };
+                    *meta.level() <= level
+                })
+                .with_max_level_hint(otel_level),
+            )
     });
     tracing_subscriber::registry()
         .with(lines)
         .with(spans)
         .init();
+    Logs { _writer: guard }
 }
 
 /// A JSON event format with the OpenTelemetry `trace_id` and `span_id` of the
@@ -86,8 +140,11 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> std::fmt::Result {
-        // Read before the line is formatted: the lookup locks the span's data.
-        let Some((trace_id, span_id)) = ctx.parent_span().and_then(|span| ids(&span.id())) else {
+        // The span the line was written in, as the registry knows it (the log
+        // layer sees no span: see the module docs). Read before the line is
+        // formatted: the lookup locks the span's data.
+        let current = tracing::Span::current();
+        let Some((trace_id, span_id)) = current.id().and_then(|id| ids(&id)) else {
             return self.0.format_event(ctx, writer, event);
         };
         let mut line = String::with_capacity(256);

@@ -158,21 +158,25 @@ fn listen(args: &ListenArgs) -> ExitCode {
         Ok(started) => started.unzip(),
         Err(e) => return fail(&e),
     };
-    logs::init(settings.log.format, settings.log.level, tracer);
+    // Held to the end: dropped, it writes the log lines still queued.
+    let logs = logs::init(settings.log.format, settings.log.level, tracer);
     tracing::info!("{}", traces.describe());
     let result = runtime.block_on(listen::run(settings));
     // The spans still queued go out while the runtime still runs their requests.
     if let Some(telemetry) = telemetry {
         telemetry.shutdown();
     }
-    match result {
+    let code = match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{}", e.0);
+            drop(logs);
             eprintln!("error: {}", e.0);
-            ExitCode::from(EXIT_RUNTIME)
+            return ExitCode::from(EXIT_RUNTIME);
         }
-    }
+    };
+    drop(logs);
+    code
 }
 
 fn fail(message: &str) -> ExitCode {

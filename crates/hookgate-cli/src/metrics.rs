@@ -18,6 +18,7 @@
 //! | `hookgate_loaded_timestamp_seconds` | gauge | `what` | when each was last loaded (Unix time) |
 //! | `hookgate_secrets` | gauge | `route`, `sender` | the shared secrets in force per route and sender (`sender` absent for those of `--code-file` and `HOOKGATE_CODES`); 0 for a sender a reload removed |
 //! | `hookgate_webpubsub_keys` | gauge | `route` | the Web PubSub access keys in force |
+//! | `hookgate_log_lines_dropped_total` | counter | | log lines dropped because the log writer's queue ([`QUEUED_LINES`](crate::logs::QUEUED_LINES) lines) was full |
 //!
 //! `sender` is the configured label of the sender's secret or Web PubSub key, and
 //! absent otherwise (never a value from the request). `problem_type` takes the
@@ -78,6 +79,18 @@ fn describe() {
     );
     describe_gauge!(SECRETS, "Shared secrets in force per sender.");
     describe_gauge!(WEBPUBSUB_KEYS, "Web PubSub access keys in force.");
+    describe_counter!(
+        LOG_LINES_DROPPED,
+        "Log lines dropped because the log writer's queue was full."
+    );
+}
+
+/// Log lines dropped by the log writer.
+const LOG_LINES_DROPPED: &str = "hookgate.log_lines_dropped";
+
+/// Brings the series read at scrape time up to date (before `/metrics` renders).
+pub(crate) fn scraped() {
+    counter!(LOG_LINES_DROPPED).absolute(crate::logs::dropped_lines() as u64);
 }
 
 /// Loads of the TLS pair or the secrets (`what`), by result.

@@ -261,14 +261,18 @@ async fn json_logs_carry_the_event_id_type_and_source_and_the_trace_ids() {
     );
     let log = hg.stderr_wait(&["delivered"]);
     let delivered = json_line(&log, "delivered");
-    // The library's span of the event: its CloudEvents attributes.
-    assert_eq!(delivered["span"]["name"], "process");
-    assert_eq!(delivered["span"]["cloudevents.event_id"], "j1");
+    // The line's own fields say which delivery it was (no span's fields: the log
+    // layer does not format them).
+    let fields = &delivered["fields"];
+    assert_eq!(fields["id"], "j1", "{delivered}");
+    assert_eq!(fields["type"], "com.example.test");
+    assert_eq!(fields["source"], "/tests");
+    assert_eq!(fields["route"], "default");
     assert_eq!(
-        delivered["span"]["cloudevents.event_type"],
-        "com.example.test"
+        (fields["events"].as_u64(), fields["status"].as_u64()),
+        (Some(1), Some(200))
     );
-    assert_eq!(delivered["span"]["cloudevents.event_source"], "/tests");
+    assert!(delivered.get("span").is_none(), "{delivered}");
     // The trace ids of the span it was logged in: the sender's trace, hookgate's span.
     assert_eq!(delivered["trace_id"], common::SENDER_TRACE);
     let span_id = delivered["span_id"].as_str().unwrap();
@@ -289,6 +293,16 @@ async fn json_logs_carry_the_event_id_type_and_source_and_the_trace_ids() {
     );
     let log = hg.stderr_wait(&["delivered"]);
     assert!(!log.contains(common::SENDER_TRACE), "{log}");
+    let line = log.lines().find(|l| l.contains("delivered")).unwrap();
+    for field in [
+        "route=\"default\"",
+        "id=\"j2\"",
+        "type=\"com.example.test\"",
+        "source=\"/tests\"",
+        "events=1 status=200",
+    ] {
+        assert!(line.contains(field), "{field}: {line}");
+    }
 }
 
 #[test]
@@ -652,4 +666,71 @@ async fn the_stdout_sink_is_not_bounded_by_max_concurrency() {
         assert_eq!(send.await.unwrap(), 200);
     }
     assert_eq!(hg.stdout_events_wait(16).len(), 16);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stderr_nobody_reads_stalls_no_delivery_and_loses_no_line_the_queue_holds() {
+    use std::io::{BufRead as _, BufReader};
+    use std::process::Stdio;
+
+    // stderr is a pipe the test stops reading after the "listening on" line: once
+    // its buffer (64 KiB on Linux) is full, a write to it blocks.
+    let mut child = command()
+        .args(["listen", "--bind", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start hookgate");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let base = loop {
+        line.clear();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "hookgate ended");
+        if let Some(at) = line.find("listening on http://") {
+            let rest = &line[at + "listening on http://".len()..];
+            let end = rest.find(|c: char| c == '/' || c.is_whitespace()).unwrap();
+            break format!("http://{}", &rest[..end]);
+        }
+    };
+    // 400 deliveries whose log lines take about 1 KiB each: several times the pipe.
+    let source = format!("/{}", "s".repeat(900));
+    let url = format!("{base}/api/events");
+    let started = std::time::Instant::now();
+    for i in 0..400 {
+        let event = hookgate::CloudEvent::new(format!("blocked-{i}"), &*source, "com.example.test");
+        let answer = tokio::time::timeout(Duration::from_secs(5), send_binary(&url, &event))
+            .await
+            .unwrap_or_else(|_| panic!("delivery {i} stalled behind the blocked stderr"));
+        assert_eq!(answer.status(), 200, "delivery {i}");
+    }
+    assert!(started.elapsed() < Duration::from_secs(60));
+    let metrics = common::client()
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("hookgate_log_lines_dropped_total 0"),
+        "{metrics}"
+    );
+    // Read again: every queued line comes out.
+    let reader = std::thread::spawn(move || {
+        let mut delivered = 0;
+        let mut line = String::new();
+        while delivered < 400 && stderr.read_line(&mut line).is_ok_and(|n| n > 0) {
+            delivered += usize::from(line.contains("delivered"));
+            line.clear();
+        }
+        delivered
+    });
+    let delivered = tokio::task::spawn_blocking(move || reader.join().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(delivered, 400);
+    let _ = child.kill();
+    let _ = child.wait();
 }

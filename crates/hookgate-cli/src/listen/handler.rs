@@ -46,6 +46,8 @@ use crate::sink::{DeliveryContext, Handoff, Outcome, PassedOn, Sink, sender_labe
 /// What a route's handler needs, shared by the route's requests.
 #[derive(Debug)]
 pub(crate) struct Route {
+    /// The route's name, on its log lines.
+    pub(crate) name: Arc<str>,
     pub(crate) sink: Box<dyn Sink>,
     /// The bound of `max_concurrency` for the `exec`, `forward` and broker sinks (a
     /// process or a connection per delivery); `None` for `stdout`, whose writer
@@ -163,7 +165,7 @@ impl Route {
             0,
         );
         let outcome = self.sink.deliver(&handoff).instrument(span.clone()).await;
-        span.in_scope(|| self.answer(outcome, delivery.len()))
+        span.in_scope(|| self.answer(outcome, over, delivery.events()))
     }
 
     /// One event at a time, in order: each one acknowledged is marked handled (its
@@ -184,7 +186,7 @@ impl Route {
             let (span, context) = over.start(span_of(&one));
             let handoff = Handoff::new(mode, &one, &context, claims.as_ref(), index);
             let outcome = self.sink.deliver(&handoff).instrument(span.clone()).await;
-            let response = span.in_scope(|| self.answer(outcome, 1));
+            let response = span.in_scope(|| self.answer(outcome, over, &one));
             if !response.status().is_success() {
                 return response;
             }
@@ -200,15 +202,33 @@ impl Route {
         }
     }
 
-    /// The answer for a sink's outcome, logged.
-    fn answer(&self, outcome: Outcome, events: usize) -> Response {
+    /// The answer for a sink's outcome, logged: one line per hand-over, with what
+    /// says which delivery it was (the log lines carry no span fields: formatting
+    /// them for every span cost more than the rest of the line; see `logs`).
+    fn answer(&self, outcome: Outcome, over: &Handover<'_>, handed: &[CloudEvent]) -> Response {
+        let events = handed.len();
+        let route = &*self.name;
+        let sender = sender_label(over.identity).unwrap_or_default();
+        let first = handed.first();
+        let id = first.map_or("", CloudEvent::id);
+        let ty = first.map_or("", CloudEvent::ty);
+        let source = first.map_or("", CloudEvent::source);
         match outcome {
             Outcome::Ack {
                 status,
                 body,
                 headers,
             } => {
-                tracing::info!(events, status, "delivered");
+                tracing::info!(
+                    route,
+                    sender,
+                    id,
+                    r#type = ty,
+                    source,
+                    events,
+                    status,
+                    "delivered"
+                );
                 with_body(status, body, headers)
             }
             Outcome::Refused {
@@ -216,11 +236,29 @@ impl Route {
                 body,
                 headers,
             } => {
-                tracing::warn!(events, status, "refused downstream: passed back");
+                tracing::warn!(
+                    route,
+                    sender,
+                    id,
+                    r#type = ty,
+                    source,
+                    events,
+                    status,
+                    "refused downstream: passed back"
+                );
                 with_body(status, body, headers)
             }
             Outcome::Failed(why) => {
-                tracing::warn!(events, reason = %why, "not delivered: answered 503, claims released");
+                tracing::warn!(
+                    route,
+                    sender,
+                    id,
+                    r#type = ty,
+                    source,
+                    events,
+                    reason = %why,
+                    "not delivered: answered 503, claims released"
+                );
                 let problem = Problem::new(
                     503,
                     "sink-failed",
@@ -289,6 +327,7 @@ pub(crate) async fn readyz(State(admin): State<Arc<Admin>>) -> Response {
 
 /// `GET /metrics`.
 pub(crate) async fn metrics(State(admin): State<Arc<Admin>>) -> Response {
+    crate::metrics::scraped();
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         admin.prometheus.render(),

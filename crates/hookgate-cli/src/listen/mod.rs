@@ -81,6 +81,7 @@ pub(crate) async fn run(settings: Settings) -> Result<(), RunError> {
         ));
         let sink = sink(&settings, route).await?;
         let handler = Arc::new(Route {
+            name: route.name.as_str().into(),
             permits: sink
                 .bounded()
                 .then(|| Arc::new(Semaphore::new(route.max_concurrency))),
