@@ -48,19 +48,6 @@ kill "$pid"
 wait "$pid" 2>/dev/null || true
 grep -q ' non2xx=0 connect=0 read=0 write=0 status=0 timeout=0 ' <<<"$line" || { echo "profile-listen: not every answer was 2xx: $line" >&2; exit 1; }
 requests=$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$line")
-# As profile.sh: the dump's total, and the calls= lines under `cfn=` malloc.
-read -r instructions mallocs < <(awk '
-    function fname(s,   id) {
-        if (match(s, /^\([0-9]+\)/)) {
-            id = substr(s, 1, RLENGTH)
-            if (length(s) > RLENGTH) names[id] = substr(s, RLENGTH + 2)
-            return names[id]
-        }
-        return s
-    }
-    /^(summary|totals):/ { total = $2 }
-    /^fn=/ { fname(substr($0, 4)) }
-    /^cfn=/ { callee = fname(substr($0, 5)) }
-    /^calls=/ { if (callee == "malloc") { split(substr($0, 7), a, " "); m += a[1] } }
-    END { printf "%d %d\n", total, m }' "$out.1")
+# As profile.sh: the dump's total, and its calls of malloc.
+read -r instructions mallocs < <(awk -f "$here/counts.awk" "$out.1")
 echo "listen $*: $requests requests, $((instructions / requests)) instructions and $((mallocs / requests)) mallocs a request (dump: $out.1)"

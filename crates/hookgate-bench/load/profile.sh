@@ -123,22 +123,8 @@ for v in "${variants[@]}"; do
     pid=""
     dump="$out.1"
     [[ -f $dump ]] || die "no callgrind dump for $v"
-    # Instructions: the dump's total. Mallocs: the calls= lines under `cfn=` malloc
-    # (callgrind compresses names: "(id) name" once, "(id)" after).
-    read -r instructions mallocs < <(awk '
-        function fname(s,   id) {
-            if (match(s, /^\([0-9]+\)/)) {
-                id = substr(s, 1, RLENGTH)
-                if (length(s) > RLENGTH) names[id] = substr(s, RLENGTH + 2)
-                return names[id]
-            }
-            return s
-        }
-        /^(summary|totals):/ { total = $2 }
-        /^fn=/ { fname(substr($0, 4)) }
-        /^cfn=/ { callee = fname(substr($0, 5)) }
-        /^calls=/ { if (callee == "malloc") { split(substr($0, 7), a, " "); m += a[1] } }
-        END { printf "%d %d\n", total, m }' "$dump")
+    # Instructions: the dump's total; mallocs: its calls of malloc.
+    read -r instructions mallocs < <(awk -f "$here/counts.awk" "$dump")
     events=$((after - before))
     ((events > 0)) || die "the $v handler saw no event"
     printf '%s\t%d\t%d\t%d\n' "$v" "$events" "$instructions" "$mallocs" >>"$OUT/profile.tsv"

@@ -213,22 +213,19 @@ impl Route {
         let id = first.map_or("", CloudEvent::id);
         let ty = first.map_or("", CloudEvent::ty);
         let source = first.map_or("", CloudEvent::source);
+        // One line with the hand-over's fields, at `$level`, with `$more`.
+        macro_rules! logged {
+            ($level:ident, $($more:tt)+) => {
+                tracing::$level!(route, sender, id, r#type = ty, source, events, $($more)+)
+            };
+        }
         match outcome {
             Outcome::Ack {
                 status,
                 body,
                 headers,
             } => {
-                tracing::info!(
-                    route,
-                    sender,
-                    id,
-                    r#type = ty,
-                    source,
-                    events,
-                    status,
-                    "delivered"
-                );
+                logged!(info, status, "delivered");
                 with_body(status, body, headers)
             }
             Outcome::Refused {
@@ -236,29 +233,11 @@ impl Route {
                 body,
                 headers,
             } => {
-                tracing::warn!(
-                    route,
-                    sender,
-                    id,
-                    r#type = ty,
-                    source,
-                    events,
-                    status,
-                    "refused downstream: passed back"
-                );
+                logged!(warn, status, "refused downstream: passed back");
                 with_body(status, body, headers)
             }
             Outcome::Failed(why) => {
-                tracing::warn!(
-                    route,
-                    sender,
-                    id,
-                    r#type = ty,
-                    source,
-                    events,
-                    reason = %why,
-                    "not delivered: answered 503, claims released"
-                );
+                logged!(warn, reason = %why, "not delivered: answered 503, claims released");
                 let problem = Problem::new(
                     503,
                     "sink-failed",
