@@ -498,6 +498,36 @@ mod tests {
     }
 
     #[test]
+    fn local_keys_keep_the_same_inputs_apart_and_are_not_the_shared_ones() {
+        let inputs: [(&[u8], &str, &str); 7] = [
+            (b"", "/s", "1"),
+            (b"", "/s1", ""),
+            (b"", "/", "s1"),
+            (b"a", "/s", "1"),
+            (b"b", "/s", "1"),
+            (b"a/", "s", "1"),
+            (b"a", "/s1", ""),
+        ];
+        let keys: Vec<_> = inputs
+            .iter()
+            .map(|&(scope, source, id)| DedupKey::local(scope, source, id))
+            .collect();
+        for (i, a) in keys.iter().enumerate() {
+            for b in &keys[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        for (&(scope, source, id), key) in inputs.iter().zip(&keys) {
+            assert_eq!(
+                DedupKey::local(scope, source, id),
+                *key,
+                "stable in the process"
+            );
+            assert_ne!(DedupKey::scoped(scope, source, id), *key);
+        }
+    }
+
+    #[test]
     fn tokens_are_distinct_across_threads_and_never_zero() {
         let threads: Vec<_> = (0..4)
             .map(|_| {
