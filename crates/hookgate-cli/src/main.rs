@@ -166,17 +166,18 @@ fn listen(args: &ListenArgs) -> ExitCode {
     if let Some(telemetry) = telemetry {
         telemetry.shutdown();
     }
-    let code = match result {
+    if let Err(e) = &result {
+        tracing::error!("{}", e.0);
+    }
+    // The queued log lines (that one included) are out before what follows.
+    drop(logs);
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{}", e.0);
-            drop(logs);
             eprintln!("error: {}", e.0);
-            return ExitCode::from(EXIT_RUNTIME);
+            ExitCode::from(EXIT_RUNTIME)
         }
-    };
-    drop(logs);
-    code
+    }
 }
 
 fn fail(message: &str) -> ExitCode {

@@ -625,12 +625,11 @@ fn token_hex(token: ClaimToken) -> String {
 /// Appends `value` as 32 lowercase hex digits, as `{:032x}` would (without the
 /// formatting machinery, which cost several times as much here).
 fn push_hex(out: &mut String, value: u128) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut digits = [0u8; 32];
-    for (i, digit) in digits.iter_mut().enumerate() {
-        *digit = DIGITS[((value >> (4 * (31 - i))) & 0xf) as usize];
+    // 16 bytes make 32 digits: the slice's length is right, the call cannot fail.
+    if hex::encode_to_slice(value.to_be_bytes(), &mut digits).is_ok() {
+        out.push_str(std::str::from_utf8(&digits).unwrap_or_default());
     }
-    out.push_str(std::str::from_utf8(&digits).unwrap_or_default());
 }
 
 fn px(d: Duration) -> u64 {

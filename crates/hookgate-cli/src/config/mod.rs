@@ -402,6 +402,14 @@ impl Settings {
             routes,
             warnings,
         };
+        // The dedup settings are the process's: checked once, not once per route
+        // (and a problem is theirs, not a route's).
+        let dedup = settings
+            .routes
+            .iter()
+            .any(|route| route.dedup.is_some())
+            .then(|| crate::listen::policy::dedup(&settings, None))
+            .transpose()?;
         for route in &settings.routes {
             let at = |p: ConfigProblem| match route.name.as_str() {
                 DEFAULT_ROUTE => p,
@@ -411,7 +419,7 @@ impl Settings {
             check_request_timeout(&settings, route).map_err(at)?;
             // The library checks the rest (origins, secrets, AAD authority, limits)
             // when the policy is built; its message is mapped to the setting here.
-            crate::listen::policy::check(&settings, route).map_err(at)?;
+            crate::listen::policy::check(route, dedup.as_ref()).map_err(at)?;
         }
         Ok(settings)
     }

@@ -350,10 +350,8 @@ pub(crate) fn table_sources<'a>(
         .path
         .ok_or_else(|| at(ConfigProblem::new("path", "every [[route]] needs a path")))?;
     let path = super::server::check_path(path).map_err(at)?;
-    let body_limit = match table.body_limit {
-        Some(_) => parse_size("body_limit", text(None, table.body_limit), 0).map_err(at)?,
-        None => limits.0,
-    };
+    let body_limit =
+        parse_size("body_limit", text(None, table.body_limit), limits.0).map_err(at)?;
     let max_concurrency = parse_count(
         "max_concurrency",
         text(None, table.max_concurrency),

@@ -314,7 +314,7 @@ pub(crate) async fn metrics(State(admin): State<Arc<Admin>>) -> Response {
         .into_response()
 }
 
-fn respond(response: http::Response<Bytes>) -> Response {
+pub(crate) fn respond(response: http::Response<Bytes>) -> Response {
     response.map(Body::from)
 }
 

@@ -136,10 +136,13 @@ pub(crate) fn dedup(
     })
 }
 
-/// Checks every policy a route makes, without starting anything.
-pub(crate) fn check(s: &Settings, route: &RouteSettings) -> Result<(), ConfigProblem> {
-    let dedup = route.dedup.as_ref().map(|_| dedup(s, None)).transpose()?;
-    webhook(route, dedup)?;
+/// Checks every policy a route makes, without starting anything: `dedup` is the
+/// process's policy (checked once, by the caller), for a route that deduplicates.
+pub(crate) fn check(
+    route: &RouteSettings,
+    dedup: Option<&DedupPolicy>,
+) -> Result<(), ConfigProblem> {
+    webhook(route, route.dedup.as_ref().and(dedup).cloned())?;
     Ok(())
 }
 

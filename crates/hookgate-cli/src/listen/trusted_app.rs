@@ -32,7 +32,7 @@ use hookgate::tower::{CallbackContext, Ucwa};
 use hookgate::trusted_app::{UcwaEnvelope, UcwaEvent, UcwaSender};
 use hookgate::{CloudEvent, Data, Delivery, Mode};
 
-use super::handler::Route;
+use super::handler::{Route, respond};
 
 /// `POST {path}` of a `trusted_app` route, behind the webhook layer (its
 /// authentication).
@@ -47,7 +47,7 @@ pub(crate) async fn receive(
     let request = Request::from_parts(parts, body);
     let envelope = match <Ucwa<UcwaEnvelope> as FromRequest<()>>::from_request(request, &()).await {
         Ok(Ucwa(envelope)) => envelope,
-        Err(rejection) => return axum::response::IntoResponse::into_response(rejection),
+        Err(rejection) => return rejection.into_response(),
     };
     let context = context.map(|c| c.0);
     let events = match events(&envelope, context.as_deref()) {
@@ -59,7 +59,7 @@ pub(crate) async fn receive(
                 "The callback cannot be handed over",
                 &why,
             );
-            return hookgate::tower::problem_response(&problem).map(axum::body::Body::from);
+            return respond(hookgate::tower::problem_response(&problem));
         }
     };
     let answer = if events.is_empty() {
